@@ -1,0 +1,182 @@
+/*
+  gradflow: finite-volume solvers for the continuum limits of particle dynamics
+  (Fokker-Planck, porous medium, McKean-Vlasov, SVGD) on distributed PETSc grids.
+
+  Every equation is one conservation law d_t rho + div(rho u) = 0 whose velocity u
+  a model supplies; GFTransport is the one finite-volume operator, GFSolver owns
+  the grid, the time stepper and the output.
+*/
+#ifndef GRADFLOW_H
+#define GRADFLOW_H
+
+#include <petscts.h>
+#include <petscdmda.h>
+
+#ifndef PETSC_SUCCESS
+#define PETSC_SUCCESS 0
+#include <gradflow_convolution.h>
+
+#endif
+
+#define GRADFLOW_MAX_DIM 3
+
+PETSC_EXTERN const char GFVersion[];
+
+/* Walls of the box. */
+typedef enum { GF_BC_NOFLUX, GF_BC_PERIODIC } GFBoundary;
+PETSC_EXTERN const char *const GFBoundaries[];
+
+/* How GFTransport turns the model's drift field into face fluxes. */
+typedef enum {
+  GF_FLUX_SCHARFETTER_GUMMEL, /* drift = psi: J = (sigma/h)[B(d) rho_L - B(-d) rho_R], d = (psi_R - psi_L)/sigma */
+  GF_FLUX_UPWIND_POTENTIAL,   /* drift = xi: u = -(xi_R - xi_L)/h, upwinded reconstructed rho */
+  GF_FLUX_UPWIND_VELOCITY     /* drift = cell velocity (dim components): u = (v_L + v_R)/2 */
+} GFFluxType;
+
+typedef enum { GF_RECONSTRUCTION_MINMOD, GF_RECONSTRUCTION_CONSTANT } GFReconstruction;
+PETSC_EXTERN const char *const GFReconstructions[];
+
+/* The uniform box grid and its distributed array. */
+typedef struct _p_GFGrid *GFGrid;
+/* A named external potential V(x) with its gradient. */
+typedef struct _p_GFPotential *GFPotential;
+/* A model: supplies the drift of the transport operator, the energy and exact solutions. */
+typedef struct _p_GFModel *GFModel;
+/* The finite-volume transport operator. */
+typedef struct _p_GFTransport *GFTransport;
+/* HDF5 snapshots, XDMF time series and diagnostics.csv. */
+typedef struct _p_GFWriter *GFWriter;
+/* Grid + model + time stepper + diagnostics + output. */
+typedef struct _p_GFSolver *GFSolver;
+
+/* Initial data: -init and its parameters. */
+typedef enum { GF_INIT_GAUSSIAN, GF_INIT_UNIFORM, GF_INIT_FILE, GF_INIT_EXACT, GF_INIT_GIBBS, GF_INIT_BARENBLATT } GFInitType;
+PETSC_EXTERN const char *const GFInitTypes[];
+
+typedef struct {
+  GFInitType type;
+  PetscReal  mean[GRADFLOW_MAX_DIM], variance[GRADFLOW_MAX_DIM]; /* gaussian: per axis */
+  PetscReal  mass;                                               /* scaled to this mass */
+  PetscReal  time;                                               /* start time (file: the snapshot's) */
+  char       file[PETSC_MAX_PATH_LEN];
+} GFInitialData;
+
+/* Per-step diagnostics of a density. */
+typedef struct {
+  PetscInt  step;
+  PetscReal time, dt;
+  PetscReal mass, mass_initial, mass_drift; /* mass_drift = (mass - mass_initial) / mass_initial */
+  PetscReal min_density, max_density;
+  PetscReal energy;
+  PetscReal mean[GRADFLOW_MAX_DIM];
+  PetscReal covariance[GRADFLOW_MAX_DIM][GRADFLOW_MAX_DIM]; /* Sheppard-corrected: exact for cell averages of smooth densities */
+  PetscBool has_error;
+  PetscReal error_l1; /* || rho - rho_exact ||_1 / || rho_exact ||_1 over cell averages */
+} GFDiagnostics;
+
+/* Structure-preservation record of a run. */
+typedef struct {
+  PetscInt  steps, rejected;  /* accepted steps, and steps undone and retried with half the dt */
+  PetscReal worst_mass_drift; /* max over steps of |mass - mass_initial| / mass_initial */
+  PetscReal lowest_density;   /* min over steps and cells of rho */
+  PetscInt  energy_rises;     /* accepted steps where the energy rose by more than 1e-12 relative */
+  PetscReal max_energy_rise;  /* largest (E_{n+1} - E_n) / max(1, |E_n|) */
+} GFRunStatistics;
+
+/* Parameters of a potential: -potential_stiffness, -potential_center, -potential_params. */
+typedef struct {
+  PetscReal stiffness[GRADFLOW_MAX_DIM], center[GRADFLOW_MAX_DIM];
+  PetscReal param[8];
+  PetscInt  nparam;
+} GFPotentialParams;
+
+/* A pointwise potential: returns V(x) and, when grad is not NULL, stores grad V(x). */
+typedef PetscReal (*GFPotentialFn)(PetscInt dim, const PetscReal x[], const GFPotentialParams *p, PetscReal grad[]);
+
+/* Grid */
+PETSC_EXTERN PetscErrorCode GFGridCreate(MPI_Comm, GFGrid *);
+PETSC_EXTERN PetscErrorCode GFGridSetFromOptions(GFGrid);
+PETSC_EXTERN PetscErrorCode GFGridSetUp(GFGrid);
+PETSC_EXTERN PetscErrorCode GFGridDestroy(GFGrid *);
+PETSC_EXTERN PetscErrorCode GFGridGetDM(GFGrid, DM *);
+PETSC_EXTERN PetscErrorCode GFGridGetDimension(GFGrid, PetscInt *);
+PETSC_EXTERN PetscErrorCode GFGridGetCells(GFGrid, PetscInt[]);
+PETSC_EXTERN PetscErrorCode GFGridGetBox(GFGrid, PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode GFGridGetBoundary(GFGrid, GFBoundary *);
+PETSC_EXTERN PetscErrorCode GFGridGetCellVolume(GFGrid, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFGridIntegrate(GFGrid, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFGridGaussianCellAverages(GFGrid, const PetscReal[], const PetscReal[], Vec);
+PETSC_EXTERN PetscErrorCode GFGridEvaluate(GFGrid, PetscReal (*)(PetscInt, const PetscReal[], void *), void *, Vec);
+
+/* Potentials */
+PETSC_EXTERN PetscErrorCode GFPotentialRegister(const char[], GFPotentialFn);
+PETSC_EXTERN PetscErrorCode GFPotentialCreate(MPI_Comm, GFPotential *);
+PETSC_EXTERN PetscErrorCode GFPotentialSetType(GFPotential, const char[]);
+PETSC_EXTERN PetscErrorCode GFPotentialSetFromOptions(GFPotential, PetscInt);
+PETSC_EXTERN PetscErrorCode GFPotentialSetParams(GFPotential, PetscInt, const GFPotentialParams *);
+PETSC_EXTERN PetscErrorCode GFPotentialGetType(GFPotential, const char **);
+PETSC_EXTERN PetscErrorCode GFPotentialIsQuadratic(GFPotential, PetscBool *, PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscReal      GFPotentialValue(GFPotential, const PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode GFPotentialEvaluateOnGrid(GFPotential, GFGrid, Vec);
+PETSC_EXTERN PetscErrorCode GFPotentialDestroy(GFPotential *);
+PETSC_EXTERN PetscErrorCode GFPotentialListTypes(char[], size_t);
+
+/* Models */
+PETSC_EXTERN PetscErrorCode GFModelRegister(const char[], PetscErrorCode (*)(GFModel));
+PETSC_EXTERN PetscErrorCode GFModelCreate(MPI_Comm, GFModel *);
+PETSC_EXTERN PetscErrorCode GFModelSetType(GFModel, const char[]);
+PETSC_EXTERN PetscErrorCode GFModelGetType(GFModel, const char **);
+PETSC_EXTERN PetscErrorCode GFModelSetFromOptions(GFModel);
+PETSC_EXTERN PetscErrorCode GFModelSetInitialData(GFModel, const GFInitialData *);
+PETSC_EXTERN PetscErrorCode GFModelSetUp(GFModel, GFGrid);
+PETSC_EXTERN PetscErrorCode GFModelGetFlux(GFModel, GFFluxType *, PetscReal *, PetscInt *);
+PETSC_EXTERN PetscErrorCode GFModelIsDriftStatic(GFModel, PetscBool *);
+PETSC_EXTERN PetscErrorCode GFModelGetMaxDiffusivity(GFModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFModelComputeDrift(GFModel, PetscReal, Vec, Vec);
+PETSC_EXTERN PetscErrorCode GFModelComputeEnergy(GFModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFModelHasExact(GFModel, PetscBool *, const char **);
+PETSC_EXTERN PetscErrorCode GFModelComputeExact(GFModel, PetscReal, Vec);
+PETSC_EXTERN PetscErrorCode GFModelHasSteadyState(GFModel, PetscBool *);
+PETSC_EXTERN PetscErrorCode GFModelComputeSteadyState(GFModel, Vec);
+PETSC_EXTERN PetscErrorCode GFModelView(GFModel, PetscViewer);
+PETSC_EXTERN PetscErrorCode GFModelDestroy(GFModel *);
+PETSC_EXTERN PetscErrorCode GFModelListTypes(char[], size_t);
+
+/* Transport */
+PETSC_EXTERN PetscErrorCode GFTransportCreate(GFGrid, GFTransport *);
+PETSC_EXTERN PetscErrorCode GFTransportSetFluxType(GFTransport, GFFluxType, PetscReal);
+PETSC_EXTERN PetscErrorCode GFTransportSetReconstruction(GFTransport, GFReconstruction);
+PETSC_EXTERN PetscErrorCode GFTransportComputeRHS(GFTransport, Vec, Vec, Vec);
+PETSC_EXTERN PetscErrorCode GFTransportComputeMaxRate(GFTransport, Vec, Vec, PetscReal, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFTransportDestroy(GFTransport *);
+PETSC_EXTERN PetscReal      GFBernoulli(PetscReal);
+
+/* Solver */
+PETSC_EXTERN PetscErrorCode GFSolverCreate(MPI_Comm, GFSolver *);
+PETSC_EXTERN PetscErrorCode GFSolverSetProblemName(GFSolver, const char[]);
+PETSC_EXTERN PetscErrorCode GFSolverSetFromOptions(GFSolver);
+PETSC_EXTERN PetscErrorCode GFSolverSetUp(GFSolver);
+PETSC_EXTERN PetscErrorCode GFSolverSolve(GFSolver);
+PETSC_EXTERN PetscErrorCode GFSolverGetGrid(GFSolver, GFGrid *);
+PETSC_EXTERN PetscErrorCode GFSolverGetModel(GFSolver, GFModel *);
+PETSC_EXTERN PetscErrorCode GFSolverGetTS(GFSolver, TS *);
+PETSC_EXTERN PetscErrorCode GFSolverGetSolution(GFSolver, Vec *);
+PETSC_EXTERN PetscErrorCode GFSolverGetDiagnostics(GFSolver, GFDiagnostics *);
+PETSC_EXTERN PetscErrorCode GFSolverGetStatistics(GFSolver, GFRunStatistics *);
+PETSC_EXTERN PetscErrorCode GFSolverComputeDiagnostics(GFSolver, Vec, GFDiagnostics *);
+PETSC_EXTERN PetscErrorCode GFSolverDestroy(GFSolver *);
+
+/* Output */
+PETSC_EXTERN PetscErrorCode GFSnapshotRead(GFGrid, const char[], Vec, PetscReal *, PetscInt *);
+
+/* Command line */
+PETSC_EXTERN PetscErrorCode GFOptionsAxisReals_Private(PetscOptionItems *, const char[], const char[], PetscInt, PetscReal[], PetscBool *);
+#define GFOptionsAxisReals(name, help, dim, values, set) GFOptionsAxisReals_Private(PetscOptionsObject, name, help, dim, values, set)
+PETSC_EXTERN PetscErrorCode GFInitialize(int *, char ***, const char[]);
+PETSC_EXTERN PetscErrorCode GFFinalize(void);
+PETSC_EXTERN PetscBool      GFErrorIsCollective(PetscErrorCode);
+PETSC_EXTERN int            GFExitCode(PetscErrorCode);
+
+#include <gradflow_convolution.h>
+
+#endif

@@ -1,0 +1,2 @@
+/* gradflow bench convolution */
+#include "commands.h"

@@ -1,0 +1,9 @@
+/* The subcommands of the gradflow binary. */
+#ifndef GRADFLOW_COMMANDS_H
+#define GRADFLOW_COMMANDS_H
+
+#include <gradflow.h>
+
+PetscErrorCode GFCommandRun(const char[]);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+  The gradflow binary: gradflow [run|study|...] [PETSc options].
+  The first argument names the subcommand (run when omitted); every setting is a
+  PETSc option, usually from -options_file problems/NAME.yaml.
+*/
+#include "commands.h"
+#include <libgen.h>
+
+static const char usage[] = "gradflow: finite-volume solvers for the continuum limits of particle dynamics\n"
+                            "(Fokker-Planck, porous medium, McKean-Vlasov, SVGD) on distributed grids.\n\n"
+                            "usage: [mpirun -n N] gradflow [run] [-options_file problems/NAME.yaml] [options]\n"
+                            "       gradflow run -help      lists every option of a run\n\n"
+                            "Examples:\n"
+                            "  mpirun -n 2 gradflow run -options_file problems/fokker_planck_2d.yaml\n"
+                            "  gradflow run -model fokker_planck -potential quadratic -init_mean 1 -init_variance 0.25 -exact\n\n";
+
+/* The problem's name from -options_file DIR/NAME.yaml in the arguments (last one wins), or "" when absent. */
+static void ProblemName(int argc, char **argv, char name[], size_t len)
+{
+  name[0] = 0;
+  for (int i = 1; i + 1 < argc; i++) {
+    if (strcmp(argv[i], "-options_file") && strcmp(argv[i], "-options_file_yaml")) continue;
+    char copy[PETSC_MAX_PATH_LEN], *base, *dot;
+    snprintf(copy, sizeof(copy), "%s", argv[i + 1]);
+    base = basename(copy);
+    dot  = strrchr(base, '.');
+    if (dot && dot != base) *dot = 0;
+    snprintf(name, len, "%s", base);
+  }
+}
+
+/* Run one subcommand; errors come back as codes, their message kept by PETSc. */
+static PetscErrorCode Dispatch(const char command[], const char problem[])
+{
+  PetscFunctionBeginUser;
+  if (!strcmp(command, "run"))
+    PetscCall(GFCommandRun(problem));
+  else
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown command '%s'; valid are: run", command);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int main(int argc, char **argv)
+{
+  const char    *command = "run";
+  char           problem[256];
+  PetscErrorCode ierr;
+  PetscMPIInt    rank = 0;
+
+  if (argc > 1 && argv[1][0] != '-') {
+    command = argv[1];
+    argv[1] = argv[0];
+    argv++;
+    argc--;
+  }
+  ProblemName(argc, argv, problem, sizeof(problem));
+  ierr = GFInitialize(&argc, &argv, usage);
+  if (ierr) return 1;
+  ierr = Dispatch(command, problem);
+  if (ierr) {
+    const char *text;
+    char       *message;
+    PetscErrorMessage(ierr, &text, &message);
+    MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+    if (GFErrorIsCollective(ierr)) {
+      if (rank == 0) fprintf(stderr, "gradflow: error: %s\n", message && message[0] ? message : text);
+      fflush(stderr);
+      GFFinalize();
+      return GFExitCode(ierr);
+    }
+    fprintf(stderr, "gradflow: error on rank %d: %s (%s; -error_traceback shows where)\n", rank, message && message[0] ? message : text, text ? text : "");
+    fflush(stderr);
+    MPI_Abort(PETSC_COMM_WORLD, 1);
+  }
+  ierr = GFFinalize();
+  return ierr ? 1 : 0;
+}

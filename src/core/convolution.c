@@ -1,0 +1,2 @@
+/* GFConvolution: see include/gradflow_convolution.h. */
+#include "../gradflow_impl.h"

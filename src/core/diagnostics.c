@@ -1,0 +1,134 @@
+/*
+  Diagnostics of a density, every step: mass and its drift, min and max, the model's
+  energy, mean and covariance, and the L1 error against the exact solution.
+
+  Moments are those of the density whose cell averages are rho_i, with Sheppard's
+  correction: sum_i x_i^2 rho_i h overestimates int x^2 rho by h^2/12 per axis for
+  cell averages of a smooth density, so Cov_aa -= h_a^2/12. For a Gaussian this
+  makes the moments of exact cell averages exact up to exponentially small terms.
+*/
+#include "../gradflow_impl.h"
+
+/* Fill d (all but step and dt) for the global density rho at the TS time. */
+PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
+{
+  const struct _p_GFGrid *g = s->grid;
+  const GFLocalBox       *b = &g->box;
+  const PetscScalar      *r;
+  PetscReal               sums[10] = {0}, global[10], extremes[2] = {PETSC_MAX_REAL, PETSC_MAX_REAL}, gextremes[2];
+  const PetscInt          dim = g->dim;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetTime(s->ts, &d->time));
+  PetscCall(VecGetArrayRead(rho, &r));
+  GF_FOR_OWNED(b, i, j, k)
+  {
+    const PetscInt  idx[3] = {i, j, k};
+    const PetscReal value  = PetscRealPart(r[GFOwnedIndex(b, i, j, k)]);
+    PetscReal       x[3]   = {0, 0, 0};
+    PetscInt        c      = 1 + dim;
+
+    GFGridCellCenter(g, idx, x);
+    sums[0] += value;
+    for (PetscInt a = 0; a < dim; a++) sums[1 + a] += value * x[a];
+    for (PetscInt a = 0; a < dim; a++)
+      for (PetscInt e = a; e < dim; e++) sums[c++] += value * x[a] * x[e];
+    extremes[0] = PetscMin(extremes[0], value);
+    extremes[1] = PetscMin(extremes[1], -value);
+  }
+  PetscCall(VecRestoreArrayRead(rho, &r));
+  PetscCall(MPIU_Allreduce(sums, global, 10, MPIU_REAL, MPIU_SUM, s->comm));
+  PetscCall(MPIU_Allreduce(extremes, gextremes, 2, MPIU_REAL, MPIU_MIN, s->comm));
+  d->mass        = global[0] * g->cell_volume;
+  d->mass_drift  = d->mass_initial > 0 ? (d->mass - d->mass_initial) / d->mass_initial : 0;
+  d->min_density = gextremes[0];
+  d->max_density = -gextremes[1];
+  {
+    PetscInt c = 1 + dim;
+    for (PetscInt a = 0; a < dim; a++) d->mean[a] = global[1 + a] / global[0];
+    for (PetscInt a = 0; a < dim; a++) {
+      for (PetscInt e = a; e < dim; e++) {
+        d->covariance[a][e] = global[c++] / global[0] - d->mean[a] * d->mean[e] - (a == e ? g->h[a] * g->h[a] / 12 : 0);
+        d->covariance[e][a] = d->covariance[a][e];
+      }
+    }
+  }
+  PetscCall(GFModelComputeEnergy(s->model, rho, &d->energy));
+  d->has_error = PETSC_FALSE;
+  if (s->exact) {
+    PetscReal diff, norm;
+    PetscCall(GFModelComputeExact(s->model, d->time, s->exact));
+    PetscCall(VecNorm(s->exact, NORM_1, &norm));
+    PetscCall(VecAXPY(s->exact, -1, rho));
+    PetscCall(VecNorm(s->exact, NORM_1, &diff));
+    d->error_l1  = diff / norm;
+    d->has_error = PETSC_TRUE;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After a step: log the diagnostics, track the worst drift and minimum, print progress on rank 0. */
+PETSC_INTERN PetscErrorCode GFSolverMonitorStep(GFSolver s, PetscBool first)
+{
+  const GFDiagnostics *d = &s->diag;
+  PetscLogDouble       now;
+  PetscReal            fraction;
+  PetscMPIInt          rank;
+
+  PetscFunctionBeginUser;
+  if (s->writer) PetscCall(GFWriterWriteDiagnostics(s->writer, d));
+  s->worst_mass_drift = PetscMax(s->worst_mass_drift, PetscAbsReal(d->mass_drift));
+  s->lowest_density   = PetscMin(s->lowest_density, d->min_density);
+  if (!s->progress || first) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Comm_rank(s->comm, &rank));
+  if (rank) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscTime(&now));
+  fraction = s->max_time > s->init.time ? (d->time - s->init.time) / (s->max_time - s->init.time) : 1;
+  if (s->is_tty) {
+    if (now - s->last_progress < 0.2 && fraction < 1) PetscFunctionReturn(PETSC_SUCCESS);
+    printf("\r[%5.1f%%] t = %-10.4g step %-7" PetscInt_FMT " dt = %-9.3e mass drift %+.1e  min %.2e  energy %.6g   ", (double)(100 * fraction), (double)d->time, d->step, (double)d->dt, (double)d->mass_drift, (double)d->min_density,
+           (double)d->energy);
+    if (fraction >= 1) printf("\n");
+  } else {
+    if (fraction < s->progress_mark && now - s->last_progress < 30) PetscFunctionReturn(PETSC_SUCCESS);
+    while (s->progress_mark <= fraction) s->progress_mark += 0.1;
+    printf("[%5.1f%%] t = %-10.4g step %-7" PetscInt_FMT " dt = %-9.3e mass drift %+.1e  min %.2e  energy %.6g  (%.1f s)\n", (double)(100 * fraction), (double)d->time, d->step, (double)d->dt, (double)d->mass_drift, (double)d->min_density,
+           (double)d->energy, now - s->wall_start);
+  }
+  fflush(stdout);
+  s->last_progress = now;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The closing summary on stdout. */
+PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
+{
+  const GFDiagnostics *d = &s->diag;
+  PetscLogDouble       now;
+  PetscMPIInt          size;
+  const char           axes[] = "xyz";
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscTime(&now));
+  PetscCallMPI(MPI_Comm_size(s->comm, &size));
+  PetscCall(PetscPrintf(s->comm, "gradflow %s: %s, %" PetscInt_FMT "D, %" PetscInt_FMT, GFVersion, s->model->type, s->grid->dim, s->grid->cells[0]));
+  for (PetscInt a = 1; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " x %" PetscInt_FMT, s->grid->cells[a]));
+  PetscCall(PetscPrintf(s->comm, " cells, %d rank%s\n", size, size > 1 ? "s" : ""));
+  PetscCall(PetscPrintf(s->comm, "  steps        %" PetscInt_FMT " (%" PetscInt_FMT " rejected and retried), final time %g, wall %.2f s\n", d->step, s->rejected, (double)d->time, now - s->wall_start));
+  PetscCall(PetscPrintf(s->comm, "  mass         %.15g (drift %.2e, worst %.2e)\n", (double)d->mass, (double)d->mass_drift, (double)s->worst_mass_drift));
+  PetscCall(PetscPrintf(s->comm, "  min density  %.3e (lowest over the run %.3e)\n", (double)d->min_density, (double)s->lowest_density));
+  PetscCall(PetscPrintf(s->comm, "  energy       %.12g (%s; largest relative rise %.1e)\n", (double)d->energy, s->energy_rises ? "ROSE at some steps" : "non-increasing", (double)PetscMax(s->max_energy_rise, 0)));
+  PetscCall(PetscPrintf(s->comm, "  mean        "));
+  for (PetscInt a = 0; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " %c %.8g", axes[a], (double)d->mean[a]));
+  PetscCall(PetscPrintf(s->comm, "\n  variance    "));
+  for (PetscInt a = 0; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " %c %.8g", axes[a], (double)d->covariance[a][a]));
+  PetscCall(PetscPrintf(s->comm, "\n"));
+  if (d->has_error) PetscCall(PetscPrintf(s->comm, "  error_l1     %.6e (relative, against exact cell averages)\n", (double)d->error_l1));
+  if (s->writer) {
+    const char *dir;
+    PetscInt    nsnap;
+    PetscCall(GFWriterGetDirectory(s->writer, &dir, &nsnap));
+    PetscCall(PetscPrintf(s->comm, "  output       %s (%" PetscInt_FMT " snapshots, run.xdmf, diagnostics.csv)\n", dir, nsnap));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,149 @@
+/* Private definitions shared by the library's source files. */
+#ifndef GRADFLOW_IMPL_H
+#define GRADFLOW_IMPL_H
+
+#include <gradflow.h>
+
+#define GF_NAME_LEN 64
+
+/* The owned and ghosted index boxes of this rank; unused axes have start 0 and size 1. */
+typedef struct {
+  PetscInt start[3], size[3];   /* owned cells (global indices) */
+  PetscInt gstart[3], gsize[3]; /* owned + ghost cells */
+} GFLocalBox;
+
+struct _p_GFGrid {
+  MPI_Comm   comm;
+  PetscInt   dim;
+  PetscInt   cells[3];
+  PetscReal  lower[3], upper[3], h[3];
+  PetscReal  cell_volume;
+  GFBoundary bc;
+  DM         da;
+  GFLocalBox box;
+};
+
+/* Index of global cell (i, j, k) in a rank's ghosted local array. */
+static inline PetscInt GFLocalIndex(const GFLocalBox *b, PetscInt i, PetscInt j, PetscInt k)
+{
+  return (i - b->gstart[0]) + b->gsize[0] * ((j - b->gstart[1]) + b->gsize[1] * (k - b->gstart[2]));
+}
+
+/* Index of owned global cell (i, j, k) in a rank's global-vector array. */
+static inline PetscInt GFOwnedIndex(const GFLocalBox *b, PetscInt i, PetscInt j, PetscInt k)
+{
+  return (i - b->start[0]) + b->size[0] * ((j - b->start[1]) + b->size[1] * (k - b->start[2]));
+}
+
+/* Stride of axis a in the ghosted local array. */
+static inline PetscInt GFLocalStride(const GFLocalBox *b, PetscInt a)
+{
+  return a == 0 ? 1 : (a == 1 ? b->gsize[0] : b->gsize[0] * b->gsize[1]);
+}
+
+/* Centre of global cell idx[] (unused axes ignored). */
+static inline void GFGridCellCenter(const struct _p_GFGrid *g, const PetscInt idx[], PetscReal x[])
+{
+  for (PetscInt a = 0; a < g->dim; a++) x[a] = g->lower[a] + (idx[a] + 0.5) * g->h[a];
+}
+
+#define GF_FOR_OWNED(box, i, j, k)                                                \
+  for (PetscInt k = (box)->start[2]; k < (box)->start[2] + (box)->size[2]; k++)   \
+    for (PetscInt j = (box)->start[1]; j < (box)->start[1] + (box)->size[1]; j++) \
+      for (PetscInt i = (box)->start[0]; i < (box)->start[0] + (box)->size[0]; i++)
+
+struct _p_GFPotential {
+  MPI_Comm          comm;
+  char              type[GF_NAME_LEN];
+  GFPotentialFn     value;
+  PetscInt          dim;
+  GFPotentialParams params;
+};
+
+typedef struct _GFModelOps *GFModelOps;
+struct _GFModelOps {
+  PetscErrorCode (*setfromoptions)(GFModel, PetscOptionItems *);
+  PetscErrorCode (*setup)(GFModel);
+  PetscErrorCode (*drift)(GFModel, PetscReal, Vec, Vec);    /* (t, rho_local, drift_local) */
+  PetscErrorCode (*energy)(GFModel, Vec, PetscReal *);      /* free energy of a global density */
+  PetscErrorCode (*exact)(GFModel, PetscReal, Vec);         /* exact cell averages at time t, of mass init.mass */
+  PetscErrorCode (*steady)(GFModel, Vec);                   /* a steady state, any positive scale */
+  PetscErrorCode (*diffusivity)(GFModel, Vec, PetscReal *); /* max of rho U''(rho): parabolic time-step bound */
+  PetscErrorCode (*view)(GFModel, PetscViewer);
+  PetscErrorCode (*destroy)(GFModel);
+};
+
+struct _p_GFModel {
+  MPI_Comm           comm;
+  char               type[GF_NAME_LEN];
+  struct _GFModelOps ops[1];
+  void              *data;
+  GFGrid             grid;      /* set by GFModelSetUp */
+  GFPotential        potential; /* external potential V, or type "none" */
+  Vec                V;         /* V at cell centres (global) */
+  GFFluxType         flux;
+  PetscReal          sigma;        /* diffusion coefficient */
+  PetscBool          drift_static; /* drift independent of rho and t: computed once */
+  PetscInt           drift_dof;    /* components of the drift field: 1, or dim for velocities */
+  PetscBool          has_exact;    /* set by the model's setup */
+  const char        *no_exact;     /* why not, when has_exact is false */
+  GFInitialData      init;
+};
+
+struct _p_GFTransport {
+  GFGrid           grid;
+  GFFluxType       flux;
+  GFReconstruction reconstruction;
+  PetscReal        sigma; /* Scharfetter-Gummel diffusion coefficient */
+};
+
+struct _p_GFSolver {
+  MPI_Comm         comm;
+  GFGrid           grid;
+  GFModel          model;
+  GFTransport      transport;
+  TS               ts;
+  GFWriter         writer;
+  Vec              rho, rho_local, drift_local, rho_prev, exact;
+  GFInitialData    init;
+  PetscBool        init_mass_set;
+  GFReconstruction reconstruction;
+  /* time stepping */
+  PetscReal cfl, ssp_coefficient, max_time, fixed_dt;
+  PetscInt  max_steps, max_retries;
+  PetscBool implicit, drift_ready;
+  /* output */
+  char      problem[GF_NAME_LEN], output_dir[PETSC_MAX_PATH_LEN];
+  PetscBool output, overwrite, progress, exact_requested;
+  PetscReal output_interval;
+  PetscInt  snapshot_index;
+  /* monitoring */
+  GFDiagnostics  diag;
+  PetscInt       steps_taken, rejected, energy_rises;
+  PetscReal      max_energy_rise, worst_mass_drift, lowest_density;
+  PetscLogDouble wall_start, last_progress;
+  PetscReal      progress_mark;
+  PetscBool      is_tty, set_up;
+};
+
+PETSC_INTERN PetscErrorCode GFModelRegisterAll(void);
+PETSC_INTERN PetscErrorCode GFPotentialRegisterAll(void);
+PETSC_INTERN PetscErrorCode GFModelCreate_FokkerPlanck(GFModel);
+
+PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
+PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid, const char[], const char[], PetscBool, GFWriter *);
+PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter, PetscBool);
+PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter, const GFDiagnostics *);
+PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter, PetscInt, Vec, const GFDiagnostics *);
+PETSC_INTERN PetscErrorCode GFWriterFlush(GFWriter);
+PETSC_INTERN PetscErrorCode GFWriterGetDirectory(GFWriter, const char **, PetscInt *);
+PETSC_INTERN PetscErrorCode GFWriterDestroy(GFWriter *);
+PETSC_INTERN PetscErrorCode GFSolverSetInitialData(GFSolver);
+PETSC_INTERN PetscErrorCode GFSolverMonitorStep(GFSolver, PetscBool);
+PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver);
+PETSC_INTERN PetscErrorCode GFPotentialRegistryDestroy(void);
+PETSC_INTERN PetscErrorCode GFModelRegistryDestroy(void);
+PETSC_INTERN PetscErrorCode GFCheckOption(MPI_Comm, PetscBool, const char[], const char[], ...);
+PETSC_INTERN PetscErrorCode GFNameList(PetscFunctionList, char[], size_t);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+  GFModel: the registry of models and the dispatch to their ops. A model supplies
+  the drift of the shared transport operator (psi, xi or a velocity), its free
+  energy, and where it has them an exact solution and a steady state.
+*/
+#include "../gradflow_impl.h"
+
+static PetscFunctionList GFModelList       = NULL;
+static PetscBool         GFModelRegistered = PETSC_FALSE;
+
+PetscErrorCode GFModelRegister(const char name[], PetscErrorCode (*create)(GFModel))
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFunctionListAdd(&GFModelList, name, create));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFModelRegisterAll(void)
+{
+  PetscFunctionBeginUser;
+  if (GFModelRegistered) PetscFunctionReturn(PETSC_SUCCESS);
+  GFModelRegistered = PETSC_TRUE;
+  PetscCall(GFModelRegister("fokker_planck", GFModelCreate_FokkerPlanck));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFModelRegistryDestroy(void)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFunctionListDestroy(&GFModelList));
+  GFModelRegistered = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* "a, b, c" from the names in a function list. */
+PETSC_INTERN PetscErrorCode GFNameList(PetscFunctionList list, char buf[], size_t len)
+{
+  const char **names;
+  int          n;
+
+  PetscFunctionBeginUser;
+  buf[0] = 0;
+  PetscCall(PetscFunctionListGet(list, &names, &n));
+  for (int i = 0; i < n; i++) {
+    if (i) PetscCall(PetscStrlcat(buf, ", ", len));
+    PetscCall(PetscStrlcat(buf, names[i], len));
+  }
+  PetscCall(PetscFree(names));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelListTypes(char buf[], size_t len)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFModelRegisterAll());
+  PetscCall(GFNameList(GFModelList, buf, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelCreate(MPI_Comm comm, GFModel *model)
+{
+  GFModel m;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFModelRegisterAll());
+  PetscCall(PetscNew(&m));
+  m->comm      = comm;
+  m->sigma     = 1;
+  m->drift_dof = 1;
+  m->no_exact  = "this model has no exact solution";
+  m->init.mass = 1;
+  for (PetscInt a = 0; a < GRADFLOW_MAX_DIM; a++) m->init.variance[a] = 1;
+  PetscCall(GFPotentialCreate(comm, &m->potential));
+  *model = m;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Select a registered model by name; an unknown name lists the valid ones. */
+PetscErrorCode GFModelSetType(GFModel m, const char type[])
+{
+  PetscErrorCode (*create)(GFModel) = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscFunctionListFind(GFModelList, type, &create));
+  if (!create) {
+    char names[512];
+    PetscCall(GFNameList(GFModelList, names, sizeof(names)));
+    SETERRQ(m->comm, PETSC_ERR_USER_INPUT, "-model %s: unknown model; valid are %s", type, names);
+  }
+  if (m->ops->destroy) PetscCall(m->ops->destroy(m));
+  PetscCall(PetscMemzero(m->ops, sizeof(struct _GFModelOps)));
+  PetscCall(PetscStrncpy(m->type, type, sizeof(m->type)));
+  PetscCall(create(m));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelGetType(GFModel m, const char **type)
+{
+  PetscFunctionBeginUser;
+  *type = m->type;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -model, then the model's own options (read after the grid, so per-axis lists know -dim). */
+PetscErrorCode GFModelSetFromOptions(GFModel m)
+{
+  char     type[GF_NAME_LEN] = "fokker_planck";
+  PetscInt dim               = 1;
+
+  PetscFunctionBeginUser;
+  if (m->type[0]) PetscCall(PetscStrncpy(type, m->type, sizeof(type)));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-dim", &dim, NULL));
+  PetscOptionsBegin(m->comm, NULL, "Model options", "GFModel");
+  PetscCall(PetscOptionsFList("-model", "Equation to solve", "GFModelSetType", GFModelList, type, type, sizeof(type), NULL));
+  PetscCall(GFModelSetType(m, type));
+  PetscCall(PetscOptionsReal("-diffusion", "Diffusion coefficient sigma", "GFModelSetFromOptions", m->sigma, &m->sigma, NULL));
+  PetscCheck(m->sigma >= 0 && PetscIsNormalReal(m->sigma + 1), m->comm, PETSC_ERR_USER_INPUT, "-diffusion %g: the diffusion coefficient must be a finite number >= 0", (double)m->sigma);
+  if (m->ops->setfromoptions) PetscCall(m->ops->setfromoptions(m, PetscOptionsObject));
+  PetscOptionsEnd();
+  PetscCall(GFPotentialSetFromOptions(m->potential, dim));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelSetInitialData(GFModel m, const GFInitialData *init)
+{
+  PetscFunctionBeginUser;
+  m->init = *init;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Bind the model to a grid: V at the cell centres, then the model's own set-up. */
+PetscErrorCode GFModelSetUp(GFModel m, GFGrid grid)
+{
+  PetscFunctionBeginUser;
+  m->grid           = grid;
+  m->potential->dim = grid->dim;
+  PetscCall(DMCreateGlobalVector(grid->da, &m->V));
+  PetscCall(PetscObjectSetName((PetscObject)m->V, "potential"));
+  PetscCall(GFPotentialEvaluateOnGrid(m->potential, grid, m->V));
+  if (m->ops->setup) PetscCall(m->ops->setup(m));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelGetFlux(GFModel m, GFFluxType *flux, PetscReal *sigma, PetscInt *dof)
+{
+  PetscFunctionBeginUser;
+  if (flux) *flux = m->flux;
+  if (sigma) *sigma = m->sigma;
+  if (dof) *dof = m->drift_dof;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelIsDriftStatic(GFModel m, PetscBool *is_static)
+{
+  PetscFunctionBeginUser;
+  *is_static = m->drift_static;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The drift field of the transport operator for the ghosted density rho_local at time t. */
+PetscErrorCode GFModelComputeDrift(GFModel m, PetscReal t, Vec rho_local, Vec drift_local)
+{
+  PetscFunctionBeginUser;
+  PetscCall(m->ops->drift(m, t, rho_local, drift_local));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* max rho U''(rho) over the grid: the diffusivity hidden in xi, for the explicit time-step bound (0 when none). */
+PetscErrorCode GFModelGetMaxDiffusivity(GFModel m, Vec rho, PetscReal *diffusivity)
+{
+  PetscFunctionBeginUser;
+  *diffusivity = 0;
+  if (m->ops->diffusivity) PetscCall(m->ops->diffusivity(m, rho, diffusivity));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelComputeEnergy(GFModel m, Vec rho, PetscReal *energy)
+{
+  PetscFunctionBeginUser;
+  PetscCall(m->ops->energy(m, rho, energy));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelHasExact(GFModel m, PetscBool *has, const char **why_not)
+{
+  PetscFunctionBeginUser;
+  *has = (PetscBool)(m->has_exact && m->ops->exact);
+  if (why_not) *why_not = m->no_exact;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Exact cell averages at time t, scaled to the initial mass. */
+PetscErrorCode GFModelComputeExact(GFModel m, PetscReal t, Vec rho)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(m->has_exact && m->ops->exact, m->comm, PETSC_ERR_USER_INPUT, "model %s: %s", m->type, m->no_exact);
+  PetscCall(m->ops->exact(m, t, rho));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelHasSteadyState(GFModel m, PetscBool *has)
+{
+  PetscFunctionBeginUser;
+  *has = (PetscBool)(m->ops->steady != NULL);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelComputeSteadyState(GFModel m, Vec rho)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(m->ops->steady, m->comm, PETSC_ERR_USER_INPUT, "-init gibbs: model %s has no known steady state", m->type);
+  PetscCall(m->ops->steady(m, rho));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelView(GFModel m, PetscViewer viewer)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "model %s, potential %s, diffusion %g\n", m->type, m->potential->type, (double)m->sigma));
+  if (m->ops->view) PetscCall(m->ops->view(m, viewer));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFModelDestroy(GFModel *model)
+{
+  GFModel m = *model;
+
+  PetscFunctionBeginUser;
+  if (!m) PetscFunctionReturn(PETSC_SUCCESS);
+  if (m->ops->destroy) PetscCall(m->ops->destroy(m));
+  PetscCall(VecDestroy(&m->V));
+  PetscCall(GFPotentialDestroy(&m->potential));
+  PetscCall(PetscFree(m));
+  *model = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,9 @@
+#include "gftest.h"
+static Suite *MakeSuite(void)
+{
+  return suite_create("test_grid");
+}
+int main(int argc, char **argv)
+{
+  return GFTestMain(argc, argv, MakeSuite);
+}
