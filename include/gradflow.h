@@ -14,8 +14,6 @@
 
 #ifndef PETSC_SUCCESS
 #define PETSC_SUCCESS 0
-#include <gradflow_convolution.h>
-
 #endif
 
 #define GRADFLOW_MAX_DIM 3
@@ -147,6 +145,7 @@ PETSC_EXTERN PetscErrorCode GFTransportCreate(GFGrid, GFTransport *);
 PETSC_EXTERN PetscErrorCode GFTransportSetFluxType(GFTransport, GFFluxType, PetscReal);
 PETSC_EXTERN PetscErrorCode GFTransportSetReconstruction(GFTransport, GFReconstruction);
 PETSC_EXTERN PetscErrorCode GFTransportComputeRHS(GFTransport, Vec, Vec, Vec);
+PETSC_EXTERN PetscErrorCode GFTransportDriftChanged(GFTransport);
 PETSC_EXTERN PetscErrorCode GFTransportComputeMaxRate(GFTransport, Vec, Vec, PetscReal, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFTransportDestroy(GFTransport *);
 PETSC_EXTERN PetscReal      GFBernoulli(PetscReal);

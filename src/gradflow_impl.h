@@ -95,6 +95,11 @@ struct _p_GFTransport {
   GFFluxType       flux;
   GFReconstruction reconstruction;
   PetscReal        sigma; /* Scharfetter-Gummel diffusion coefficient */
+  /* caches valid until GFTransportDriftChanged(): Scharfetter-Gummel face coefficients
+     B(d), B(-d) per axis, and the last rate bound with its diffusivity */
+  PetscReal *sg_coefficients[3];
+  PetscBool  sg_valid, rate_valid;
+  PetscReal  rate_diffusivity, rate;
 };
 
 struct _p_GFSolver {
@@ -114,7 +119,7 @@ struct _p_GFSolver {
   PetscBool implicit, drift_ready;
   /* output */
   char      problem[GF_NAME_LEN], output_dir[PETSC_MAX_PATH_LEN];
-  PetscBool output, overwrite, progress, exact_requested;
+  PetscBool output, overwrite, progress, summary, exact_requested;
   PetscReal output_interval;
   PetscInt  snapshot_index;
   /* monitoring */
@@ -127,6 +132,7 @@ struct _p_GFSolver {
 };
 
 PETSC_INTERN PetscErrorCode GFModelRegisterAll(void);
+PETSC_INTERN PetscErrorCode GFRegisterSSPSchemes(void);
 PETSC_INTERN PetscErrorCode GFPotentialRegisterAll(void);
 PETSC_INTERN PetscErrorCode GFModelCreate_FokkerPlanck(GFModel);
 

@@ -5,5 +5,7 @@
 #include <gradflow.h>
 
 PetscErrorCode GFCommandRun(const char[]);
+PetscErrorCode GFBenchConvolution(void);
+PetscErrorCode GFCommandBench(const char[]);
 
 #endif

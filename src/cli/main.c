@@ -9,7 +9,8 @@
 static const char usage[] = "gradflow: finite-volume solvers for the continuum limits of particle dynamics\n"
                             "(Fokker-Planck, porous medium, McKean-Vlasov, SVGD) on distributed grids.\n\n"
                             "usage: [mpirun -n N] gradflow [run] [-options_file problems/NAME.yaml] [options]\n"
-                            "       gradflow run -help      lists every option of a run\n\n"
+                            "       gradflow run -help      lists every option of a run\n"
+                            "       gradflow bench step|convolution [options]   timings\n\n"
                             "Examples:\n"
                             "  mpirun -n 2 gradflow run -options_file problems/fokker_planck_2d.yaml\n"
                             "  gradflow run -model fokker_planck -potential quadratic -init_mean 1 -init_variance 0.25 -exact\n\n";
@@ -30,19 +31,21 @@ static void ProblemName(int argc, char **argv, char name[], size_t len)
 }
 
 /* Run one subcommand; errors come back as codes, their message kept by PETSc. */
-static PetscErrorCode Dispatch(const char command[], const char problem[])
+static PetscErrorCode Dispatch(const char command[], const char argument[], const char problem[])
 {
   PetscFunctionBeginUser;
   if (!strcmp(command, "run"))
     PetscCall(GFCommandRun(problem));
+  else if (!strcmp(command, "bench"))
+    PetscCall(GFCommandBench(argument));
   else
-    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown command '%s'; valid are: run", command);
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown command '%s'; valid are run, bench", command);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 int main(int argc, char **argv)
 {
-  const char    *command = "run";
+  const char    *command = "run", *argument = "";
   char           problem[256];
   PetscErrorCode ierr;
   PetscMPIInt    rank = 0;
@@ -52,11 +55,17 @@ int main(int argc, char **argv)
     argv[1] = argv[0];
     argv++;
     argc--;
+    if (argc > 1 && argv[1][0] != '-') {
+      argument = argv[1];
+      argv[1]  = argv[0];
+      argv++;
+      argc--;
+    }
   }
   ProblemName(argc, argv, problem, sizeof(problem));
   ierr = GFInitialize(&argc, &argv, usage);
   if (ierr) return 1;
-  ierr = Dispatch(command, problem);
+  ierr = Dispatch(command, argument, problem);
   if (ierr) {
     const char *text;
     char       *message;

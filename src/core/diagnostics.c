@@ -114,7 +114,7 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
   PetscCall(PetscPrintf(s->comm, "gradflow %s: %s, %" PetscInt_FMT "D, %" PetscInt_FMT, GFVersion, s->model->type, s->grid->dim, s->grid->cells[0]));
   for (PetscInt a = 1; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " x %" PetscInt_FMT, s->grid->cells[a]));
   PetscCall(PetscPrintf(s->comm, " cells, %d rank%s\n", size, size > 1 ? "s" : ""));
-  PetscCall(PetscPrintf(s->comm, "  steps        %" PetscInt_FMT " (%" PetscInt_FMT " rejected and retried), final time %g, wall %.2f s\n", d->step, s->rejected, (double)d->time, now - s->wall_start));
+  PetscCall(PetscPrintf(s->comm, "  steps        %" PetscInt_FMT " (%" PetscInt_FMT " rejected and retried), final time %.6g, wall %.2f s\n", d->step, s->rejected, (double)d->time, now - s->wall_start));
   PetscCall(PetscPrintf(s->comm, "  mass         %.15g (drift %.2e, worst %.2e)\n", (double)d->mass, (double)d->mass_drift, (double)s->worst_mass_drift));
   PetscCall(PetscPrintf(s->comm, "  min density  %.3e (lowest over the run %.3e)\n", (double)d->min_density, (double)s->lowest_density));
   PetscCall(PetscPrintf(s->comm, "  energy       %.12g (%s; largest relative rise %.1e)\n", (double)d->energy, s->energy_rises ? "ROSE at some steps" : "non-increasing", (double)PetscMax(s->max_energy_rise, 0)));

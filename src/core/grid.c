@@ -28,13 +28,16 @@ PetscErrorCode GFGridCreate(MPI_Comm comm, GFGrid *grid)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Find meshes/NAME.yaml: NAME itself when it is a path, else ./meshes, the source tree, the install tree. */
+/* Find meshes/NAME.yaml: NAME itself when it is a path, else in ./meshes, $GRADFLOW_DATA_DIR/meshes, the install tree, the source tree. */
 static PetscErrorCode GFGridFindMesh(MPI_Comm comm, const char name[], char path[], size_t len)
 {
-  const char *dirs[] = {"meshes", GRADFLOW_SOURCE_DIR "/meshes", GRADFLOW_DATA_DIR "/meshes"};
+  const char *env = getenv("GRADFLOW_DATA_DIR");
+  char        user[PETSC_MAX_PATH_LEN];
+  const char *dirs[] = {"meshes", user, GRADFLOW_DATA_DIR "/meshes", GRADFLOW_SOURCE_DIR "/meshes"};
   PetscBool   found  = PETSC_FALSE, is_path;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(user, sizeof(user), "%s/meshes", env ? env : "."));
   PetscCall(PetscStrendswith(name, ".yaml", &is_path));
   if (is_path) {
     PetscCall(PetscStrncpy(path, name, len));
@@ -44,7 +47,7 @@ static PetscErrorCode GFGridFindMesh(MPI_Comm comm, const char name[], char path
     PetscCall(PetscSNPrintf(path, len, "%s/%s.yaml", dirs[d], name));
     PetscCall(PetscTestFile(path, 'r', &found));
   }
-  PetscCheck(found, comm, PETSC_ERR_USER_INPUT, "-mesh %s: no file meshes/%s.yaml (looked in ./meshes, %s/meshes and %s/meshes)", name, name, GRADFLOW_SOURCE_DIR, GRADFLOW_DATA_DIR);
+  PetscCheck(found, comm, PETSC_ERR_USER_INPUT, "-mesh %s: no file meshes/%s.yaml (looked in ./meshes, $GRADFLOW_DATA_DIR/meshes, %s/meshes and %s/meshes)", name, name, GRADFLOW_DATA_DIR, GRADFLOW_SOURCE_DIR);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -135,7 +138,7 @@ PetscErrorCode GFGridSetFromOptions(GFGrid g)
   PetscCall(GFOptionsAxisReals("-domain_lower", "Lower corner of the box: one value per axis (or one for all)", dim, g->lower, NULL));
   PetscCall(GFOptionsAxisReals("-domain_upper", "Upper corner of the box: one value per axis (or one for all)", dim, g->upper, NULL));
   for (PetscInt a = 0; a < dim; a++) {
-    PetscCheck(PetscIsNormalReal(g->upper[a] - g->lower[a]) && g->lower[a] < g->upper[a], g->comm, PETSC_ERR_USER_INPUT, "-domain_lower %g is not below -domain_upper %g on axis %c", (double)g->lower[a], (double)g->upper[a], (int)('x' + a));
+    PetscCheck(PetscIsNormalReal(g->upper[a] - g->lower[a]) && g->lower[a] < g->upper[a], g->comm, PETSC_ERR_USER_INPUT, "-domain_lower %.6g is not below -domain_upper %.6g on axis %c", (double)g->lower[a], (double)g->upper[a], (int)('x' + a));
   }
   PetscCall(PetscOptionsString("-bc", "Walls: noflux or periodic", "GFGridSetFromOptions", bc, bc, sizeof(bc), NULL));
   {

@@ -30,6 +30,7 @@ PetscErrorCode GFInitialize(int *argc, char ***argv, const char help[])
   if (!traceback) PetscCall(PetscPushErrorHandler(GFQuietErrorHandler, NULL));
   PetscCall(GFPotentialRegisterAll());
   PetscCall(GFModelRegisterAll());
+  PetscCall(GFRegisterSSPSchemes());
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -38,6 +39,7 @@ PetscErrorCode GFFinalize(void)
   PetscFunctionBeginUser;
   PetscCall(GFModelRegistryDestroy());
   PetscCall(GFPotentialRegistryDestroy());
+  PetscCall(PetscPopErrorHandler());
   PetscCall(PetscFinalize());
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -30,11 +30,11 @@ PETSC_INTERN PetscErrorCode GFInitialDataSetFromOptions(MPI_Comm comm, PetscInt 
   PetscCheck(found, comm, PETSC_ERR_USER_INPUT, "-init %s: unknown initial data; valid are gaussian, uniform, file, exact, gibbs, barenblatt", type);
   PetscCall(GFOptionsAxisReals("-init_mean", "Mean of the Gaussian (per axis)", dim, init->mean, NULL));
   PetscCall(GFOptionsAxisReals("-init_variance", "Variance of the Gaussian (per axis)", dim, init->variance, NULL));
-  for (PetscInt a = 0; a < dim; a++) PetscCheck(init->variance[a] > 0 && PetscIsNormalReal(init->variance[a]), comm, PETSC_ERR_USER_INPUT, "-init_variance %g on axis %c: a variance must be positive", (double)init->variance[a], (int)('x' + a));
+  for (PetscInt a = 0; a < dim; a++) PetscCheck(init->variance[a] > 0 && PetscIsNormalReal(init->variance[a]), comm, PETSC_ERR_USER_INPUT, "-init_variance %.6g on axis %c: a variance must be positive", (double)init->variance[a], (int)('x' + a));
   PetscCall(PetscOptionsReal("-init_mass", "Total mass of the initial density", "GFSolverSetFromOptions", init->mass, &init->mass, mass_set));
-  PetscCheck(init->mass > 0 && PetscIsNormalReal(init->mass), comm, PETSC_ERR_USER_INPUT, "-init_mass %g: the mass must be positive", (double)init->mass);
+  PetscCheck(init->mass > 0 && PetscIsNormalReal(init->mass), comm, PETSC_ERR_USER_INPUT, "-init_mass %.6g: the mass must be positive", (double)init->mass);
   PetscCall(PetscOptionsReal("-init_time", "Start time (and time of the exact solution used as data)", "GFSolverSetFromOptions", init->time, &init->time, NULL));
-  PetscCheck(PetscIsNormalReal(init->time) || init->time == 0, comm, PETSC_ERR_USER_INPUT, "-init_time %g is not a finite number", (double)init->time);
+  PetscCheck(PetscIsNormalReal(init->time) || init->time == 0, comm, PETSC_ERR_USER_INPUT, "-init_time %.6g is not a finite number", (double)init->time);
   PetscCall(PetscOptionsString("-init_file", "Snapshot to start from (-init file): restart", "GFSolverSetFromOptions", init->file, init->file, sizeof(init->file), NULL));
   PetscCheck(init->type != GF_INIT_FILE || init->file[0], comm, PETSC_ERR_USER_INPUT, "-init file needs -init_file PATH (a snapshot snap_NNNNN.h5)");
   PetscOptionsEnd();
@@ -64,7 +64,7 @@ static PetscErrorCode GFInitialDataValidate(GFSolver s, Vec rho, PetscReal *mass
   PetscCheck(global[0] == 0, s->comm, PETSC_ERR_USER_INPUT, "-init %s%s%s: the initial density has %.0f NaN or infinite values", source, s->init.type == GF_INIT_FILE ? " -init_file " : "", s->init.type == GF_INIT_FILE ? s->init.file : "",
              (double)global[0]);
   PetscCall(VecMin(rho, NULL, &min));
-  PetscCheck(global[1] == 0, s->comm, PETSC_ERR_USER_INPUT, "-init %s%s%s: the initial density has %.0f negative values (min %g); a density must be >= 0", source, s->init.type == GF_INIT_FILE ? " -init_file " : "",
+  PetscCheck(global[1] == 0, s->comm, PETSC_ERR_USER_INPUT, "-init %s%s%s: the initial density has %.0f negative values (min %.6g); a density must be >= 0", source, s->init.type == GF_INIT_FILE ? " -init_file " : "",
              s->init.type == GF_INIT_FILE ? s->init.file : "", (double)global[1], (double)min);
   PetscCall(GFGridIntegrate(s->grid, rho, mass));
   PetscCheck(*mass > 0 && PetscIsNormalReal(*mass), s->comm, PETSC_ERR_USER_INPUT, "-init %s%s%s: the initial density has zero mass on the box%s", source, s->init.type == GF_INIT_FILE ? " -init_file " : "",

@@ -1,7 +1,7 @@
 /*
   GFSolver: grid + model + transport + PETSc TS + output.
 
-  Explicit steps (TSSSP, SSP-RK3 with 4 stages and SSP coefficient 2 by default)
+  Explicit steps (TSRK ssprk43: SSP-RK3 with 4 stages and SSP coefficient 2, by default)
   take dt = 2 cfl c / r, r the transport's outflow-rate bound and c the scheme's SSP
   coefficient: cfl <= 1/2 keeps every forward-Euler stage, hence the step, positive.
   Implicit steps (beuler, theta, cn, bdf) solve d_t rho = RHS(rho) by Newton with a
@@ -17,6 +17,27 @@
 
 PETSC_INTERN PetscErrorCode GFInitialDataSetFromOptions(MPI_Comm, PetscInt, GFInitialData *, PetscBool *);
 
+/*
+  SSP Runge-Kutta schemes in Butcher form for TSRK: u_{n+1} = u_n + dt sum_j b_j k_j only
+  ever adds multiples of conservative right-hand sides, so the mass is exact to
+  round-off. PETSc's TSSSP evaluates the same schemes in Shu-Osher form, whose
+  convex weights (2/3 + 1/3 rounds to 1 - 5.6e-17) shrink the mass a little every step.
+    ssprk43: SSPRK(4,3), SSP coefficient 2 (Kraaijevanger; Ketcheson 2008)
+    ssprk33: SSPRK(3,3) of Shu and Osher, SSP coefficient 1
+*/
+PETSC_INTERN PetscErrorCode GFRegisterSSPSchemes(void)
+{
+  const PetscReal A43[16] = {0, 0, 0, 0, 0.5, 0, 0, 0, 0.5, 0.5, 0, 0, 1.0 / 6, 1.0 / 6, 1.0 / 6, 0};
+  const PetscReal b43[4] = {1.0 / 6, 1.0 / 6, 1.0 / 6, 0.5}, c43[4] = {0, 0.5, 1, 0.5};
+  const PetscReal A33[9] = {0, 0, 0, 1, 0, 0, 0.25, 0.25, 0};
+  const PetscReal b33[3] = {1.0 / 6, 1.0 / 6, 2.0 / 3}, c33[3] = {0, 1, 0.5};
+
+  PetscFunctionBeginUser;
+  PetscCall(TSRKRegister("ssprk43", 3, 4, A43, b43, c43, NULL, 0, NULL));
+  PetscCall(TSRKRegister("ssprk33", 3, 3, A33, b33, c33, NULL, 0, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode GFSolverCreate(MPI_Comm comm, GFSolver *solver)
 {
   GFSolver s;
@@ -30,6 +51,7 @@ PetscErrorCode GFSolverCreate(MPI_Comm comm, GFSolver *solver)
   s->max_retries     = 12;
   s->output          = PETSC_TRUE;
   s->progress        = PETSC_TRUE;
+  s->summary         = PETSC_TRUE;
   s->output_interval = 0.1;
   s->progress_mark   = 0.1;
   s->reconstruction  = GF_RECONSTRUCTION_MINMOD;
@@ -48,6 +70,17 @@ PetscErrorCode GFSolverSetProblemName(GFSolver s, const char name[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The model's drift for the density in rho_local at time t; computed once when the model declares it static. */
+static PetscErrorCode GFSolverUpdateDrift(GFSolver s, PetscReal t)
+{
+  PetscFunctionBeginUser;
+  if (s->drift_ready) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(GFModelComputeDrift(s->model, t, s->rho_local, s->drift_local));
+  PetscCall(GFTransportDriftChanged(s->transport));
+  s->drift_ready = s->model->drift_static;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* RHS(t, U) = -div F(U): the whole equation for explicit steppers. */
 static PetscErrorCode GFSolverRHSFunction(TS ts, PetscReal t, Vec U, Vec F, void *ctx)
 {
@@ -56,10 +89,7 @@ static PetscErrorCode GFSolverRHSFunction(TS ts, PetscReal t, Vec U, Vec F, void
   PetscFunctionBeginUser;
   (void)ts;
   PetscCall(DMGlobalToLocal(s->grid->da, U, INSERT_VALUES, s->rho_local));
-  if (!s->drift_ready) {
-    PetscCall(GFModelComputeDrift(s->model, t, s->rho_local, s->drift_local));
-    s->drift_ready = s->model->drift_static;
-  }
+  PetscCall(GFSolverUpdateDrift(s, t));
   PetscCall(GFTransportComputeRHS(s->transport, s->rho_local, s->drift_local, F));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -85,9 +115,17 @@ static PetscErrorCode GFSolverClassifyTS(GFSolver s)
   s->ssp_coefficient = 1;
   for (size_t i = 0; i < sizeof(explicit_types) / sizeof(explicit_types[0]) && !match; i++) PetscCall(PetscStrcmp(type, explicit_types[i], &match));
   if (match) {
-    PetscBool ssp;
+    PetscBool ssp, rk;
     s->implicit = PETSC_FALSE;
     PetscCall(PetscStrcmp(type, TSSSP, &ssp));
+    PetscCall(PetscStrcmp(type, TSRK, &rk));
+    if (rk) {
+      TSRKType  rk_type;
+      PetscBool ssp43;
+      PetscCall(TSRKGetType(s->ts, &rk_type));
+      PetscCall(PetscStrcmp(rk_type, "ssprk43", &ssp43));
+      s->ssp_coefficient = ssp43 ? 2 : 1;
+    }
     if (ssp) {
       TSSSPType ssp_type;
       PetscInt  stages;
@@ -106,7 +144,7 @@ static PetscErrorCode GFSolverClassifyTS(GFSolver s)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   for (size_t i = 0; i < sizeof(implicit_types) / sizeof(implicit_types[0]) && !match; i++) PetscCall(PetscStrcmp(type, implicit_types[i], &match));
-  PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT, "-ts_type %s is not supported; valid are ssp, euler, rk (explicit) and beuler, theta, cn, bdf (implicit)", type);
+  PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT, "-ts_type %s is not supported; valid are rk (default, with -ts_rk_type ssprk43), ssp, euler (explicit) and beuler, theta, cn, bdf (implicit)", type);
   s->implicit = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -119,12 +157,17 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
 
   PetscFunctionBeginUser;
   PetscCall(GFGridSetFromOptions(s->grid));
+  /* the DMDA before anything asks the TS for its DM or SNES: a default shell DM there
+     leaves a copy-on-write DMTS/DMSNES pointing at a freed DM, whose address may be
+     reused on some ranks only, and the ranks then create different objects */
+  PetscCall(GFGridSetUp(s->grid));
+  PetscCall(TSSetDM(s->ts, s->grid->da));
   PetscCall(GFModelSetFromOptions(s->model));
   PetscCall(GFInitialDataSetFromOptions(s->comm, s->grid->dim, &s->init, &s->init_mass_set));
   if (!s->problem[0]) PetscCall(PetscStrncpy(s->problem, s->model->type, sizeof(s->problem)));
   PetscOptionsBegin(s->comm, NULL, "Time stepping and output", "GFSolver");
   PetscCall(PetscOptionsReal("-cfl", "Courant number: dt = cfl h / max|u| (positivity needs <= 0.5)", "GFSolverSetFromOptions", s->cfl, &s->cfl, NULL));
-  PetscCheck(s->cfl > 0 && s->cfl <= 1, s->comm, PETSC_ERR_USER_INPUT, "-cfl %g: the Courant number must be in (0, 1]", (double)s->cfl);
+  PetscCheck(s->cfl > 0 && s->cfl <= 1, s->comm, PETSC_ERR_USER_INPUT, "-cfl %.6g: the Courant number must be in (0, 1]", (double)s->cfl);
   PetscCall(PetscOptionsString("-fv_reconstruction", "Face reconstruction of the upwind fluxes: minmod (second order) or constant (first order)", "GFTransportSetReconstruction", reconstruction, reconstruction, sizeof(reconstruction), NULL));
   {
     PetscBool minmod, constant;
@@ -138,15 +181,15 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(PetscSNPrintf(s->output_dir, sizeof(s->output_dir), "output/%s", s->problem));
   PetscCall(PetscOptionsString("-output_dir", "Run directory", "GFSolverSetFromOptions", s->output_dir, s->output_dir, sizeof(s->output_dir), NULL));
   PetscCall(PetscOptionsReal("-output_interval", "Model time between snapshots (0: first and last only)", "GFSolverSetFromOptions", s->output_interval, &s->output_interval, NULL));
-  PetscCheck(s->output_interval >= 0 && (PetscIsNormalReal(s->output_interval) || s->output_interval == 0), s->comm, PETSC_ERR_USER_INPUT, "-output_interval %g must be >= 0", (double)s->output_interval);
+  PetscCheck(s->output_interval >= 0 && (PetscIsNormalReal(s->output_interval) || s->output_interval == 0), s->comm, PETSC_ERR_USER_INPUT, "-output_interval %.6g must be >= 0", (double)s->output_interval);
   PetscCall(PetscOptionsBool("-output_overwrite", "Replace the run in an existing output directory", "GFSolverSetFromOptions", s->overwrite, &s->overwrite, NULL));
   PetscCall(PetscOptionsBool("-progress", "Print a progress line on rank 0", "GFSolverSetFromOptions", s->progress, &s->progress, NULL));
+  PetscCall(PetscOptionsBool("-summary", "Print the closing summary", "GFSolverSetFromOptions", s->summary, &s->summary, NULL));
   PetscCall(PetscOptionsInt("-max_step_retries", "Halvings of a rejected step before giving up", "GFSolverSetFromOptions", s->max_retries, &s->max_retries, NULL));
   PetscOptionsEnd();
 
-  PetscCall(TSSetType(s->ts, TSSSP));
-  PetscCall(TSSSPSetType(s->ts, TSSSPRKS3));
-  PetscCall(TSSSPSetNumStages(s->ts, 4));
+  PetscCall(TSSetType(s->ts, TSRK));
+  PetscCall(TSRKSetType(s->ts, "ssprk43"));
   PetscCall(TSSetMaxTime(s->ts, 1.0));
   {
     SNES snes;
@@ -157,10 +200,43 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(TSSetFromOptions(s->ts));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_dt", &set));
   if (set) PetscCall(TSGetTimeStep(s->ts, &s->fixed_dt));
-  PetscCheck(!set || s->fixed_dt > 0, s->comm, PETSC_ERR_USER_INPUT, "-ts_dt %g must be positive", (double)s->fixed_dt);
+  PetscCheck(!set || s->fixed_dt > 0, s->comm, PETSC_ERR_USER_INPUT, "-ts_dt %.6g must be positive", (double)s->fixed_dt);
   PetscCall(TSGetMaxTime(s->ts, &s->max_time));
   PetscCall(TSGetMaxSteps(s->ts, &s->max_steps));
   PetscCall(GFSolverClassifyTS(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The implicit Jacobian by coloured finite differences on the DMDA's stencil pattern.
+  The colouring comes from the matrix (greedy, distance 2), not DMCreateColoring:
+  the DMDA colouring is only valid on periodic axes whose size is a multiple of
+  2 * width + 1 = 5, and silently wrong (then crashing) otherwise.
+*/
+static PetscErrorCode GFSolverSetUpJacobian(GFSolver s)
+{
+  Mat           J;
+  MatColoring   mc;
+  ISColoring    coloring;
+  MatFDColoring fd;
+
+  PetscFunctionBeginUser;
+  PetscCall(DMCreateMatrix(s->grid->da, &J));
+  PetscCall(MatColoringCreate(J, &mc));
+  PetscCall(MatColoringSetDistance(mc, 2));
+  PetscCall(MatColoringSetType(mc, MATCOLORINGGREEDY));
+  PetscCall(MatColoringSetFromOptions(mc));
+  PetscCall(MatColoringApply(mc, &coloring));
+  PetscCall(MatColoringDestroy(&mc));
+  PetscCall(MatFDColoringCreate(J, coloring, &fd));
+  PetscCall(MatFDColoringSetFunction(fd, (PetscErrorCode(*)(void))(void (*)(void))SNESTSFormFunction, s->ts));
+  PetscCall(MatFDColoringSetFromOptions(fd));
+  PetscCall(MatFDColoringSetUp(J, coloring, fd));
+  PetscCall(ISColoringDestroy(&coloring));
+  PetscCall(PetscObjectCompose((PetscObject)J, "TSMatFDColoring", (PetscObject)fd));
+  PetscCall(MatFDColoringDestroy(&fd));
+  PetscCall(TSSetIJacobian(s->ts, J, J, TSComputeIJacobianDefaultColor, NULL));
+  PetscCall(MatDestroy(&J));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -173,7 +249,6 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
 
   PetscFunctionBeginUser;
   if (s->set_up) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(GFGridSetUp(s->grid));
   PetscCall(GFModelSetInitialData(s->model, &s->init));
   PetscCall(GFModelSetUp(s->model, s->grid));
   PetscCall(GFModelHasExact(s->model, &has_exact, &why));
@@ -198,15 +273,11 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
   }
   if (s->exact_requested) PetscCall(VecDuplicate(s->rho, &s->exact));
 
-  PetscCall(TSSetDM(s->ts, s->grid->da));
   PetscCall(TSSetExactFinalTime(s->ts, TS_EXACTFINALTIME_STEPOVER));
   PetscCall(TSSetErrorIfStepFails(s->ts, PETSC_FALSE));
   if (s->implicit) {
-    Mat J;
     PetscCall(TSSetIFunction(s->ts, NULL, GFSolverIFunction, s));
-    PetscCall(DMCreateMatrix(s->grid->da, &J));
-    PetscCall(TSSetIJacobian(s->ts, J, J, TSComputeIJacobianDefaultColor, NULL));
-    PetscCall(MatDestroy(&J));
+    PetscCall(GFSolverSetUpJacobian(s));
   } else {
     PetscCall(TSSetRHSFunction(s->ts, NULL, GFSolverRHSFunction, s));
   }
@@ -238,15 +309,18 @@ static PetscErrorCode GFSolverChooseTimeStep(GFSolver s, PetscReal t, PetscReal 
   else {
     PetscReal rate, diffusivity;
     PetscCall(DMGlobalToLocal(s->grid->da, s->rho, INSERT_VALUES, s->rho_local));
-    if (!s->drift_ready) {
-      PetscCall(GFModelComputeDrift(s->model, t, s->rho_local, s->drift_local));
-      s->drift_ready = s->model->drift_static;
-    }
+    PetscCall(GFSolverUpdateDrift(s, t));
     PetscCall(GFModelGetMaxDiffusivity(s->model, s->rho, &diffusivity));
     PetscCall(GFTransportComputeMaxRate(s->transport, s->rho_local, s->drift_local, diffusivity, &rate));
     *dt = rate > 0 ? 2 * s->cfl * s->ssp_coefficient / rate : t_stop - t;
   }
-  if (t + *dt > t_stop - 1e-12 * PetscMax(1, PetscAbsReal(t_stop))) *dt = t_stop - t;
+  if (t + *dt > t_stop - 1e-12 * PetscMax(1, PetscAbsReal(t_stop)))
+    *dt = t_stop - t;
+  else if (s->fixed_dt == 0) {
+    /* equal steps up to the stop time rather than a sliver at its end */
+    const PetscReal remaining = t_stop - t;
+    *dt                       = remaining / PetscCeilReal(remaining / *dt);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -300,7 +374,7 @@ static PetscErrorCode GFSolverStep(GFSolver s, PetscReal t, PetscReal dt, PetscI
       PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index, s->rho, &s->diag));
       PetscCall(GFWriterGetDirectory(s->writer, &dir, NULL));
     }
-    SETERRQ(s->comm, PETSC_ERR_NOT_CONVERGED, "step %" PetscInt_FMT " at t = %g failed %" PetscInt_FMT " times (%s) down to dt = %g; the last good state at t = %g is %s%s/snap_%05d.h5", step, (double)t, s->max_retries + 1,
+    SETERRQ(s->comm, PETSC_ERR_NOT_CONVERGED, "step %" PetscInt_FMT " at t = %.6g failed %" PetscInt_FMT " times (%s) down to dt = %.6g; the last good state at t = %.6g is %s%s/snap_%05d.h5", step, (double)t, s->max_retries + 1,
             s->implicit ? "Newton did not converge or rho became negative" : "rho became negative or not finite", (double)dt, (double)t, s->writer ? "saved as " : "not saved (-output 0)", s->writer ? dir : "", (int)s->snapshot_index);
   }
   s->diag.dt = dt;
@@ -366,7 +440,7 @@ PetscErrorCode GFSolverSolve(GFSolver s)
     if (at_output) next_output++;
     if (s->writer && (at_output || t >= t_end - 1e-12 * PetscMax(1, PetscAbsReal(t_end)) || step >= s->max_steps)) PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index++, s->rho, &s->diag));
   }
-  PetscCall(GFSolverPrintSummary(s));
+  if (s->summary) PetscCall(GFSolverPrintSummary(s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -53,7 +53,7 @@ PetscErrorCode GFTransportCreate(GFGrid grid, GFTransport *transport)
 PetscErrorCode GFTransportSetFluxType(GFTransport tr, GFFluxType flux, PetscReal sigma)
 {
   PetscFunctionBeginUser;
-  PetscCheck(flux != GF_FLUX_SCHARFETTER_GUMMEL || sigma > 0, tr->grid->comm, PETSC_ERR_ARG_OUTOFRANGE, "the Scharfetter-Gummel flux needs a positive diffusion, got %g", (double)sigma);
+  PetscCheck(flux != GF_FLUX_SCHARFETTER_GUMMEL || sigma > 0, tr->grid->comm, PETSC_ERR_ARG_OUTOFRANGE, "the Scharfetter-Gummel flux needs a positive diffusion, got %.6g", (double)sigma);
   tr->flux  = flux;
   tr->sigma = sigma;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -69,21 +69,23 @@ PetscErrorCode GFTransportSetReconstruction(GFTransport tr, GFReconstruction rec
 PetscErrorCode GFTransportDestroy(GFTransport *tr)
 {
   PetscFunctionBeginUser;
+  if (!*tr) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt a = 0; a < 3; a++) PetscCall(PetscFree((*tr)->sg_coefficients[a]));
   PetscCall(PetscFree(*tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /*
   The faces this rank computes along axis a: those of the owned cells, at global
-  face indices f = start .. start + size (face f sits between cells f-1 and f).
-  A pencil is a line of cells along a; pencils start at the owned cells whose
-  a-index is start[a].
+  face indices f = first .. first + size[a] (face f sits between cells f-1 and f).
+  A pencil is a line of owned cells along a; pencil p starts at the owned cell with
+  a-index first whose other two indices enumerate p.
 */
 typedef struct {
-  PetscInt  lo[3], hi[3]; /* pencil starts */
-  PetscInt  stride;       /* of axis a in the local array */
-  PetscInt  ostride;      /* of axis a in the owned array */
-  PetscInt  n;            /* cells along a */
+  PetscInt  a, npencils;
+  PetscInt  stride;  /* of axis a in the local array */
+  PetscInt  ostride; /* of axis a in the owned array */
+  PetscInt  n;       /* cells along a */
   PetscBool periodic;
 } GFAxisSweep;
 
@@ -91,15 +93,26 @@ static void GFAxisSweepInit(const struct _p_GFGrid *g, PetscInt a, GFAxisSweep *
 {
   const GFLocalBox *b = &g->box;
 
-  for (PetscInt d = 0; d < 3; d++) {
-    s->lo[d] = b->start[d];
-    s->hi[d] = b->start[d] + b->size[d];
-  }
-  s->hi[a]    = s->lo[a] + 1;
+  s->a        = a;
+  s->npencils = b->size[0] * b->size[1] * b->size[2] / b->size[a];
   s->stride   = GFLocalStride(b, a);
   s->ostride  = a == 0 ? 1 : (a == 1 ? b->size[0] : b->size[0] * b->size[1]);
   s->n        = g->cells[a];
   s->periodic = (PetscBool)(g->bc == GF_BC_PERIODIC);
+}
+
+/* Pencil p: its first face index, the local index L0 and owned index O0 of the cell before it (first - 1). */
+static inline void GFAxisSweepPencil(const GFLocalBox *b, const GFAxisSweep *s, PetscInt p, PetscInt *first, PetscInt *L0, PetscInt *O0)
+{
+  const PetscInt u = (s->a + 1) % 3, v = (s->a + 2) % 3, lo = PetscMin(u, v), hi = PetscMax(u, v);
+  PetscInt       idx[3];
+
+  idx[s->a] = b->start[s->a];
+  idx[lo]   = b->start[lo] + p % b->size[lo];
+  idx[hi]   = b->start[hi] + p / b->size[lo];
+  *first    = idx[s->a];
+  *L0       = GFLocalIndex(b, idx[0], idx[1], idx[2]) - s->stride;
+  *O0       = GFOwnedIndex(b, idx[0], idx[1], idx[2]) - s->ostride;
 }
 
 /* Face velocity at the face between local cells L and R = L + stride along axis a. */
@@ -125,6 +138,56 @@ static inline PetscReal GFUpwindFlux(const struct _p_GFTransport *tr, const Pets
   }
 }
 
+/* The drift passed to the next call differs from the last one: drop the cached face coefficients and rate. */
+PetscErrorCode GFTransportDriftChanged(GFTransport tr)
+{
+  PetscFunctionBeginUser;
+  tr->sg_valid   = PETSC_FALSE;
+  tr->rate_valid = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The Scharfetter-Gummel coefficients B(d) and B(-d) = B(d) + d of every face this rank
+  computes, in sweep order: two exponentials per face once, not per stage, while the
+  drift (a static potential) does not change.
+*/
+static PetscErrorCode GFTransportSetUpScharfetterGummel(GFTransport tr, Vec drift_local)
+{
+  const struct _p_GFGrid *g = tr->grid;
+  const GFLocalBox       *b = &g->box;
+  const PetscScalar      *drift;
+
+  PetscFunctionBeginUser;
+  if (tr->sg_valid) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecGetArrayRead(drift_local, &drift));
+  for (PetscInt a = 0; a < g->dim; a++) {
+    GFAxisSweep s;
+    PetscInt    c = 0;
+
+    GFAxisSweepInit(g, a, &s);
+    if (!tr->sg_coefficients[a]) PetscCall(PetscMalloc1(2 * (b->size[a] + 1) * s.npencils, &tr->sg_coefficients[a]));
+    for (PetscInt p = 0; p < s.npencils; p++) {
+      PetscInt first, L0, O0;
+
+      GFAxisSweepPencil(b, &s, p, &first, &L0, &O0);
+      for (PetscInt f = first; f <= first + b->size[a]; f++, c += 2) {
+        const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
+        if (!s.periodic && (f == 0 || f == s.n)) {
+          tr->sg_coefficients[a][c] = tr->sg_coefficients[a][c + 1] = 0;
+        } else {
+          const PetscReal d = (drift[R] - drift[L]) / tr->sigma, B = GFBernoulli(d);
+          tr->sg_coefficients[a][c]     = B;
+          tr->sg_coefficients[a][c + 1] = B + d;
+        }
+      }
+    }
+  }
+  PetscCall(VecRestoreArrayRead(drift_local, &drift));
+  tr->sg_valid = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /*
   RHS = -div F for the density rho_local (ghosted, current) and the model's drift
   (ghosted: psi, xi or a velocity, by flux type), into the global vector rhs.
@@ -137,36 +200,33 @@ PetscErrorCode GFTransportComputeRHS(GFTransport tr, Vec rho_local, Vec drift_lo
   PetscScalar            *out;
 
   PetscFunctionBeginUser;
+  if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
   PetscCall(VecGetArrayRead(rho_local, &rho));
   PetscCall(VecGetArrayRead(drift_local, &drift));
   PetscCall(VecGetArray(rhs, &out));
   PetscCall(PetscArrayzero(out, b->size[0] * b->size[1] * b->size[2]));
   for (PetscInt a = 0; a < g->dim; a++) {
-    const PetscReal h = g->h[a], inv_h = 1 / h;
-    GFAxisSweep     s;
+    const PetscReal  h = g->h[a], inv_h = 1 / h, sigma_h = tr->sigma / h;
+    const PetscReal *coefficient = tr->sg_coefficients[a];
+    GFAxisSweep      s;
 
     GFAxisSweepInit(g, a, &s);
-    for (PetscInt k = s.lo[2]; k < s.hi[2]; k++) {
-      for (PetscInt j = s.lo[1]; j < s.hi[1]; j++) {
-        for (PetscInt i = s.lo[0]; i < s.hi[0]; i++) {
-          const PetscInt idx[3] = {i, j, k}, first = idx[a], last = idx[a] + b->size[a];
-          const PetscInt L0 = GFLocalIndex(b, i, j, k) - s.stride, O0 = GFOwnedIndex(b, i, j, k) - s.ostride;
+    for (PetscInt p = 0; p < s.npencils; p++) {
+      PetscInt first, last, L0, O0;
 
-          for (PetscInt f = first; f <= last; f++) {
-            const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
-            PetscReal      flux;
+      GFAxisSweepPencil(b, &s, p, &first, &L0, &O0);
+      last = first + b->size[a];
+      for (PetscInt f = first; f <= last; f++, coefficient += 2) {
+        const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
+        PetscReal      flux;
 
-            if (!s.periodic && (f == 0 || f == s.n)) continue;
-            if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) {
-              const PetscReal d = (drift[R] - drift[L]) / tr->sigma, B = GFBernoulli(d);
-              flux = tr->sigma * inv_h * (B * rho[L] - (B + d) * rho[R]);
-            } else {
-              flux = GFUpwindFlux(tr, rho, GFFaceVelocity(tr, drift, L, R, a, h), L, f, &s);
-            }
-            if (f > first) out[O0 + (f - first) * s.ostride] -= flux * inv_h;
-            if (f < last) out[O0 + (f - first + 1) * s.ostride] += flux * inv_h;
-          }
-        }
+        if (!s.periodic && (f == 0 || f == s.n)) continue;
+        if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL)
+          flux = sigma_h * (coefficient[0] * rho[L] - coefficient[1] * rho[R]);
+        else
+          flux = GFUpwindFlux(tr, rho, GFFaceVelocity(tr, drift, L, R, a, h), L, f, &s);
+        if (f > first) out[O0 + (f - first) * s.ostride] -= flux * inv_h;
+        if (f < last) out[O0 + (f - first + 1) * s.ostride] += flux * inv_h;
       }
     }
   }
@@ -192,30 +252,30 @@ PetscErrorCode GFTransportComputeMaxRate(GFTransport tr, Vec rho_local, Vec drif
 
   PetscFunctionBeginUser;
   (void)rho_local;
+  if (tr->rate_valid && diffusivity == tr->rate_diffusivity) {
+    *rate = tr->rate;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
   PetscCall(VecGetArrayRead(drift_local, &drift));
   for (PetscInt a = 0; a < g->dim; a++) {
-    GFAxisSweep s;
+    const PetscReal *coefficient = tr->sg_coefficients[a];
+    GFAxisSweep      s;
 
     GFAxisSweepInit(g, a, &s);
-    for (PetscInt k = s.lo[2]; k < s.hi[2]; k++) {
-      for (PetscInt j = s.lo[1]; j < s.hi[1]; j++) {
-        for (PetscInt i = s.lo[0]; i < s.hi[0]; i++) {
-          const PetscInt idx[3] = {i, j, k}, first = idx[a], last = idx[a] + b->size[a];
-          const PetscInt L0 = GFLocalIndex(b, i, j, k) - s.stride;
+    for (PetscInt p = 0; p < s.npencils; p++) {
+      PetscInt first, L0, O0;
 
-          for (PetscInt f = first; f <= last; f++) {
-            const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
+      GFAxisSweepPencil(b, &s, p, &first, &L0, &O0);
+      for (PetscInt f = first; f <= first + b->size[a]; f++, coefficient += 2) {
+        const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
 
-            if (!s.periodic && (f == 0 || f == s.n)) continue;
-            if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) {
-              const PetscReal d = (drift[R] - drift[L]) / tr->sigma, B = GFBernoulli(d);
-              local[2 * a]     = PetscMax(local[2 * a], B);
-              local[2 * a + 1] = PetscMax(local[2 * a + 1], B + d);
-            } else {
-              local[2 * a] = PetscMax(local[2 * a], PetscAbsReal(GFFaceVelocity(tr, drift, L, R, a, g->h[a])));
-            }
-          }
-        }
+        if (!s.periodic && (f == 0 || f == s.n)) continue;
+        if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) {
+          local[2 * a]     = PetscMax(local[2 * a], coefficient[0]);
+          local[2 * a + 1] = PetscMax(local[2 * a + 1], coefficient[1]);
+        } else
+          local[2 * a] = PetscMax(local[2 * a], PetscAbsReal(GFFaceVelocity(tr, drift, L, R, a, g->h[a])));
       }
     }
   }
@@ -229,5 +289,8 @@ PetscErrorCode GFTransportComputeMaxRate(GFTransport tr, Vec rho_local, Vec drif
     else
       *rate += 2 * global[2 * a] / h + 2 * diffusivity / (h * h);
   }
+  tr->rate             = *rate;
+  tr->rate_diffusivity = diffusivity;
+  tr->rate_valid       = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

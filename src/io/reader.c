@@ -71,7 +71,7 @@ static int CheckSnapshot(const struct _p_GFGrid *g, const char path[], char msg[
           snprintf(msg, len, "-init_file %s: the snapshot has %lld cells along %c, this run has %d (-da_grid_%c): a different grid", path, cells[a], (int)('x' + a), (int)g->cells[a], (int)('x' + a));
           code = PETSC_ERR_USER_INPUT;
         } else if (PetscAbsReal(lower[a] - g->lower[a]) > tol || PetscAbsReal(upper[a] - g->upper[a]) > tol) {
-          snprintf(msg, len, "-init_file %s: the snapshot's domain along %c is [%g, %g], this run's is [%g, %g] (-domain_lower/-domain_upper)", path, (int)('x' + a), lower[a], upper[a], (double)g->lower[a], (double)g->upper[a]);
+          snprintf(msg, len, "-init_file %s: the snapshot's domain along %c is [%.6g, %.6g], this run's is [%.6g, %.6g] (-domain_lower/-domain_upper)", path, (int)('x' + a), lower[a], upper[a], (double)g->lower[a], (double)g->upper[a]);
           code = PETSC_ERR_USER_INPUT;
         }
       }

@@ -73,7 +73,7 @@ static PetscErrorCode GFModelExact_FokkerPlanck(GFModel m, PetscReal t, Vec rho)
 
   PetscFunctionBeginUser;
   for (PetscInt a = 0; a < m->grid->dim; a++) GFOrnsteinUhlenbeck(fp->stiffness[a], fp->center[a], m->sigma, m->init.mean[a], m->init.variance[a], t - t0, &mean[a], &variance[a]);
-  for (PetscInt a = 0; a < m->grid->dim; a++) PetscCheck(variance[a] > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "the exact solution has no positive variance on axis %c at t = %g", (int)('x' + a), (double)t);
+  for (PetscInt a = 0; a < m->grid->dim; a++) PetscCheck(variance[a] > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "the exact solution has no positive variance on axis %c at t = %.6g", (int)('x' + a), (double)t);
   PetscCall(GFGridGaussianCellAverages(m->grid, mean, variance, rho));
   PetscCall(VecScale(rho, m->init.mass));
   PetscFunctionReturn(PETSC_SUCCESS);

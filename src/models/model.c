@@ -41,7 +41,7 @@ PETSC_INTERN PetscErrorCode GFNameList(PetscFunctionList list, char buf[], size_
   PetscFunctionBeginUser;
   buf[0] = 0;
   PetscCall(PetscFunctionListGet(list, &names, &n));
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n && names[i]; i++) {
     if (i) PetscCall(PetscStrlcat(buf, ", ", len));
     PetscCall(PetscStrlcat(buf, names[i], len));
   }
@@ -114,7 +114,7 @@ PetscErrorCode GFModelSetFromOptions(GFModel m)
   PetscCall(PetscOptionsFList("-model", "Equation to solve", "GFModelSetType", GFModelList, type, type, sizeof(type), NULL));
   PetscCall(GFModelSetType(m, type));
   PetscCall(PetscOptionsReal("-diffusion", "Diffusion coefficient sigma", "GFModelSetFromOptions", m->sigma, &m->sigma, NULL));
-  PetscCheck(m->sigma >= 0 && PetscIsNormalReal(m->sigma + 1), m->comm, PETSC_ERR_USER_INPUT, "-diffusion %g: the diffusion coefficient must be a finite number >= 0", (double)m->sigma);
+  PetscCheck(m->sigma >= 0 && PetscIsNormalReal(m->sigma + 1), m->comm, PETSC_ERR_USER_INPUT, "-diffusion %.6g: the diffusion coefficient must be a finite number >= 0", (double)m->sigma);
   if (m->ops->setfromoptions) PetscCall(m->ops->setfromoptions(m, PetscOptionsObject));
   PetscOptionsEnd();
   PetscCall(GFPotentialSetFromOptions(m->potential, dim));
@@ -216,7 +216,7 @@ PetscErrorCode GFModelComputeSteadyState(GFModel m, Vec rho)
 PetscErrorCode GFModelView(GFModel m, PetscViewer viewer)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "model %s, potential %s, diffusion %g\n", m->type, m->potential->type, (double)m->sigma));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "model %s, potential %s, diffusion %.6g\n", m->type, m->potential->type, (double)m->sigma));
   if (m->ops->view) PetscCall(m->ops->view(m, viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

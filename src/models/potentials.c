@@ -153,7 +153,7 @@ PetscErrorCode GFPotentialSetFromOptions(GFPotential p, PetscInt dim)
   if (set) p->params.nparam = nparam;
   PetscOptionsEnd();
   for (PetscInt a = 0; a < dim; a++)
-    PetscCheck(PetscIsNormalReal(p->params.stiffness[a]) || p->params.stiffness[a] == 0, p->comm, PETSC_ERR_USER_INPUT, "-potential_stiffness %g on axis %c is not a finite number", (double)p->params.stiffness[a], (int)('x' + a));
+    PetscCheck(PetscIsNormalReal(p->params.stiffness[a]) || p->params.stiffness[a] == 0, p->comm, PETSC_ERR_USER_INPUT, "-potential_stiffness %.6g on axis %c is not a finite number", (double)p->params.stiffness[a], (int)('x' + a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

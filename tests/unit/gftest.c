@@ -22,7 +22,7 @@ int GFTestMain(int argc, char **argv, Suite *(*make_suite)(void))
 void GFTestSetOptions(const char options[])
 {
   ck_assert_int_eq(PetscOptionsClear(NULL), 0);
-  ck_assert_int_eq(PetscOptionsInsertString(NULL, "-progress 0 -output 0"), 0);
+  ck_assert_int_eq(PetscOptionsInsertString(NULL, "-progress 0 -summary 0 -output 0"), 0);
   ck_assert_int_eq(PetscOptionsInsertString(NULL, options), 0);
 }
 

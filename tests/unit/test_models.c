@@ -1,8 +1,102 @@
+/*
+  Conformance suite: every registered model, in 1D and 2D, with explicit and implicit
+  steps, conserves mass to 1e-12, keeps rho >= 0, never raises its energy, and where
+  it has a steady state leaves it unchanged. A model missing from the table below
+  fails the suite: a new model must state how to run it here.
+*/
 #include "gftest.h"
+
+static const struct {
+  const char *model, *options;
+} conformance[] = {
+    {"fokker_planck", "-potential double_well -diffusion 0.6"},
+};
+
+static const char *FindOptions(const char model[])
+{
+  for (size_t i = 0; i < sizeof(conformance) / sizeof(conformance[0]); i++)
+    if (!strcmp(conformance[i].model, model)) return conformance[i].options;
+  return NULL;
+}
+
+START_TEST(test_every_model_preserves_structure)
+{
+  char        names[512], *name, *rest;
+  const char *grids[]    = {"-dim 1 -da_grid_x 64", "-dim 2 -da_grid_x 24 -da_grid_y 20 -bc periodic", "-dim 2 -da_grid_x 24 -da_grid_y 20"};
+  const char *steppers[] = {"", "-ts_type beuler -ts_dt 0.02"};
+
+  GF_CK(GFModelListTypes(names, sizeof(names)));
+  for (name = strtok_r(names, ", ", &rest); name; name = strtok_r(NULL, ", ", &rest)) {
+    const char *options = FindOptions(name);
+    ck_assert_msg(options != NULL, "model %s has no entry in the conformance table of tests/unit/test_models.c", name);
+    for (size_t g = 0; g < sizeof(grids) / sizeof(grids[0]); g++) {
+      for (size_t t = 0; t < sizeof(steppers) / sizeof(steppers[0]); t++) {
+        char            all[1024];
+        GFSolver        solver;
+        GFRunStatistics st;
+
+        PetscSNPrintf(all, sizeof(all), "-model %s %s %s %s -domain_lower -3 -domain_upper 3 -init_mean 0.7 -init_variance 0.4 -ts_max_time 0.2", name, options, grids[g], steppers[t]);
+        solver = GFTestSolve(all);
+        GF_CK(GFSolverGetStatistics(solver, &st));
+        ck_assert_msg(st.steps > 0, "%s: no steps", all);
+        ck_assert_msg(st.worst_mass_drift <= 1e-12, "%s: mass drift %g", all, (double)st.worst_mass_drift);
+        ck_assert_msg(st.lowest_density >= 0, "%s: min rho %g", all, (double)st.lowest_density);
+        ck_assert_msg(st.energy_rises == 0, "%s: energy rose at %d steps (largest %g)", all, (int)st.energy_rises, (double)st.max_energy_rise);
+        GF_CK(GFSolverDestroy(&solver));
+      }
+    }
+  }
+}
+END_TEST
+
+/* Where a model has a steady state, 50 steps from it change it by at most 1e-12 relative (zero discrete flux). */
+START_TEST(test_every_steady_state_is_steady)
+{
+  char names[512], *name, *rest;
+
+  GF_CK(GFModelListTypes(names, sizeof(names)));
+  for (name = strtok_r(names, ", ", &rest); name; name = strtok_r(NULL, ", ", &rest)) {
+    char      all[1024];
+    GFSolver  solver;
+    GFModel   model;
+    PetscBool has;
+    Vec       rho, start;
+    PetscReal change;
+
+    PetscSNPrintf(all, sizeof(all), "-model %s %s -dim 2 -da_grid_x 20 -da_grid_y 24 -domain_lower -3 -domain_upper 3 -init gibbs -ts_max_steps 50 -ts_max_time 1e9", name, FindOptions(name));
+    GFTestSetOptions(all);
+    GF_CK(GFSolverCreate(PETSC_COMM_WORLD, &solver));
+    GF_CK(GFSolverSetFromOptions(solver));
+    GF_CK(GFSolverGetModel(solver, &model));
+    GF_CK(GFModelHasSteadyState(model, &has));
+    if (has) {
+      GF_CK(GFSolverSetUp(solver));
+      GF_CK(GFSolverGetSolution(solver, &rho));
+      GF_CK(VecDuplicate(rho, &start));
+      GF_CK(VecCopy(rho, start));
+      GF_CK(GFSolverSolve(solver));
+      GF_CK(VecAXPY(rho, -1, start));
+      GF_CK(VecPointwiseDivide(rho, rho, start));
+      GF_CK(VecNorm(rho, NORM_INFINITY, &change));
+      ck_assert_msg(change <= 1e-12, "%s: steady state changed by %g", all, (double)change);
+      GF_CK(VecDestroy(&start));
+    }
+    GF_CK(GFSolverDestroy(&solver));
+  }
+}
+END_TEST
+
 static Suite *MakeSuite(void)
 {
-  return suite_create("test_models");
+  Suite *s = suite_create("models");
+  TCase *t = tcase_create("conformance");
+  tcase_set_timeout(t, 300);
+  tcase_add_test(t, test_every_model_preserves_structure);
+  tcase_add_test(t, test_every_steady_state_is_steady);
+  suite_add_tcase(s, t);
+  return s;
 }
+
 int main(int argc, char **argv)
 {
   return GFTestMain(argc, argv, MakeSuite);

@@ -1,0 +1,27 @@
+# Shared by the integration scripts: strict mode, the tools, and a fresh work directory.
+set -euo pipefail
+: "${GF_BIN:?}" "${GF_TOOL:?}" "${GF_SRC:?}" "${GF_MPIEXEC:?}" "${GF_H5DIFF:?}" "${GF_WORK:?}"
+rm -rf "$GF_WORK"
+mkdir -p "$GF_WORK"
+cd "$GF_WORK"
+
+# gf_run N ARGS...: gradflow on N ranks (1: a singleton, without the launcher), quiet.
+gf_run() {
+  local n=$1
+  shift
+  if [ "$n" -eq 1 ]; then
+    "$GF_BIN" "$@" -progress 0
+  else
+    "$GF_MPIEXEC" --oversubscribe -n "$n" "$GF_BIN" "$@" -progress 0
+  fi
+}
+
+# same_density A B: the /density datasets of two snapshots agree to 1e-12 (max abs difference).
+same_density() {
+  if ! "$GF_H5DIFF" -d 1e-12 "$1" "$2" /density /density > h5diff.log; then
+    echo "FAIL: $1 and $2 differ by more than 1e-12:"
+    head -20 h5diff.log
+    exit 1
+  fi
+  echo "ok: $(basename "$(dirname "$1")")/$(basename "$1") == $(basename "$(dirname "$2")")/$(basename "$2") to 1e-12"
+}

@@ -1,0 +1,175 @@
+/*
+  Helper of the integration tests (serial, no MPI needed):
+
+    gf_testtool check RUN_DIR [REFERENCE]   the run's diagnostics.csv keeps the structure at every
+                                            step (|mass_drift| <= 1e-12, min_density >= 0, energy
+                                            non-increasing to 1e-12 relative) and its last row
+                                            matches REFERENCE lines "column value relative_tolerance"
+    gf_testtool last RUN_DIR COLUMN...      print the last row's values of these columns
+    gf_testtool corrupt SRC DST VALUE INDEX copy snapshot SRC to DST with density[INDEX] = VALUE
+                                            (INDEX -1: every entry)
+*/
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_COLUMNS 32
+
+typedef struct {
+  int    ncol;
+  char   name[MAX_COLUMNS][32];
+  double last[MAX_COLUMNS];
+  long   rows;
+} Table;
+
+static int Column(const Table *t, const char name[])
+{
+  for (int c = 0; c < t->ncol; c++)
+    if (!strcmp(t->name[c], name)) return c;
+  return -1;
+}
+
+/* Read diagnostics.csv, checking every row's invariants; keep the last row. */
+static int ReadAndCheck(const char dir[], Table *t)
+{
+  char   path[4096], line[8192];
+  FILE  *f;
+  int    failures    = 0, cdrift, cmin, cenergy;
+  double energy_prev = 0;
+
+  snprintf(path, sizeof(path), "%s/diagnostics.csv", dir);
+  f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "check: cannot open %s\n", path);
+    return 1;
+  }
+  if (!fgets(line, sizeof(line), f)) {
+    fprintf(stderr, "check: %s is empty\n", path);
+    fclose(f);
+    return 1;
+  }
+  t->ncol = 0;
+  for (char *tok = strtok(line, ",\n"); tok && t->ncol < MAX_COLUMNS; tok = strtok(NULL, ",\n")) snprintf(t->name[t->ncol++], sizeof(t->name[0]), "%s", tok);
+  cdrift  = Column(t, "mass_drift");
+  cmin    = Column(t, "min_density");
+  cenergy = Column(t, "energy");
+  if (cdrift < 0 || cmin < 0 || cenergy < 0) {
+    fprintf(stderr, "check: %s lacks mass_drift, min_density or energy\n", path);
+    fclose(f);
+    return 1;
+  }
+  t->rows = 0;
+  while (fgets(line, sizeof(line), f)) {
+    int c = 0;
+    for (char *tok = strtok(line, ",\n"); tok && c < t->ncol; tok = strtok(NULL, ",\n")) t->last[c++] = strtod(tok, NULL);
+    if (c != t->ncol) {
+      fprintf(stderr, "check: row %ld of %s has %d columns, the header %d\n", t->rows + 1, path, c, t->ncol);
+      failures++;
+    }
+    if (!(fabs(t->last[cdrift]) <= 1e-12)) {
+      fprintf(stderr, "check: row %ld: mass drift %g exceeds 1e-12\n", t->rows + 1, t->last[cdrift]);
+      failures++;
+    }
+    if (!(t->last[cmin] >= 0)) {
+      fprintf(stderr, "check: row %ld: min density %g is negative\n", t->rows + 1, t->last[cmin]);
+      failures++;
+    }
+    if (t->rows > 0 && t->last[cenergy] - energy_prev > 1e-12 * fmax(1, fabs(energy_prev))) {
+      fprintf(stderr, "check: row %ld: energy rose from %.17g to %.17g\n", t->rows + 1, energy_prev, t->last[cenergy]);
+      failures++;
+    }
+    energy_prev = t->last[cenergy];
+    t->rows++;
+  }
+  fclose(f);
+  if (t->rows < 2) {
+    fprintf(stderr, "check: %s has %ld rows: no step was taken\n", path, t->rows);
+    failures++;
+  }
+  return failures;
+}
+
+/* Compare the last row with "column value relative_tolerance" lines. */
+static int CheckReference(const Table *t, const char reference[])
+{
+  FILE  *f = fopen(reference, "r");
+  char   line[512], name[64];
+  double value, tol;
+  int    failures = 0, checked = 0;
+
+  if (!f) {
+    fprintf(stderr, "check: cannot open reference %s\n", reference);
+    return 1;
+  }
+  while (fgets(line, sizeof(line), f)) {
+    int c;
+    if (line[0] == '#' || sscanf(line, "%63s %lf %lf", name, &value, &tol) != 3) continue;
+    c = Column(t, name);
+    if (c < 0) {
+      fprintf(stderr, "check: reference column %s is not in diagnostics.csv\n", name);
+      failures++;
+    } else if (!(fabs(t->last[c] - value) <= tol * fmax(fabs(value), 1e-300))) {
+      fprintf(stderr, "check: %s = %.17g, reference %.17g (relative tolerance %g)\n", name, t->last[c], value, tol);
+      failures++;
+    }
+    checked++;
+  }
+  fclose(f);
+  if (!checked) {
+    fprintf(stderr, "check: reference %s has no entries\n", reference);
+    failures++;
+  }
+  return failures;
+}
+
+static int Corrupt(const char src[], const char dst[], double value, long index)
+{
+  char     cmd[8192];
+  hid_t    file, dset, space;
+  hssize_t n;
+  double  *data;
+
+  snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+  if (system(cmd)) return 1;
+  file = H5Fopen(dst, H5F_ACC_RDWR, H5P_DEFAULT);
+  if (file < 0) return 1;
+  dset  = H5Dopen2(file, "density", H5P_DEFAULT);
+  space = H5Dget_space(dset);
+  n     = H5Sget_simple_extent_npoints(space);
+  data  = malloc(sizeof(double) * (size_t)n);
+  H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  for (hssize_t i = 0; i < n; i++)
+    if (index < 0 || i == index) data[i] = value;
+  H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  free(data);
+  H5Sclose(space);
+  H5Dclose(dset);
+  H5Fclose(file);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  Table t;
+
+  if (argc >= 3 && !strcmp(argv[1], "check")) {
+    int failures = ReadAndCheck(argv[2], &t);
+    if (argc >= 4) failures += CheckReference(&t, argv[3]);
+    if (!failures) printf("check: %s: %ld rows, invariants hold%s\n", argv[2], t.rows, argc >= 4 ? ", reference matches" : "");
+    return failures ? 1 : 0;
+  }
+  if (argc >= 4 && !strcmp(argv[1], "last")) {
+    if (ReadAndCheck(argv[2], &t)) return 1;
+    for (int a = 3; a < argc; a++) {
+      int c = Column(&t, argv[a]);
+      if (c < 0) return 1;
+      printf("%s %.17g\n", argv[a], t.last[c]);
+    }
+    return 0;
+  }
+  if (argc == 6 && !strcmp(argv[1], "corrupt")) return Corrupt(argv[2], argv[3], strtod(argv[4], NULL), strtol(argv[5], NULL, 10));
+  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX\n");
+  return 2;
+}
