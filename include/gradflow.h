@@ -74,11 +74,13 @@ typedef struct {
 
 /* Structure-preservation record of a run. */
 typedef struct {
-  PetscInt  steps, rejected;  /* accepted steps, and steps undone and retried with half the dt */
-  PetscReal worst_mass_drift; /* max over steps of |mass - mass_initial| / mass_initial */
-  PetscReal lowest_density;   /* min over steps and cells of rho */
-  PetscInt  energy_rises;     /* accepted steps where the energy rose by more than 1e-12 relative */
-  PetscReal max_energy_rise;  /* largest (E_{n+1} - E_n) / max(1, |E_n|) */
+  PetscInt  steps, rejected;   /* accepted steps, and steps undone and retried with half the dt */
+  PetscReal worst_mass_drift;  /* max over steps of |mass - mass_initial| / mass_initial */
+  PetscReal lowest_density;    /* min over steps and cells of rho */
+  PetscInt  energy_rises;      /* accepted steps where the energy rose by more than 1e-12 relative */
+  PetscReal max_energy_rise;   /* largest (E_{n+1} - E_n) / max(1, |E_n|) */
+  PetscInt  newton_iterations; /* implicit: Newton iterations over the run */
+  PetscInt  linear_iterations; /* implicit: Krylov iterations over the run */
 } GFRunStatistics;
 
 /* Parameters of a potential: -potential_stiffness, -potential_center, -potential_params. */
@@ -106,6 +108,11 @@ PETSC_EXTERN PetscErrorCode GFGridIntegrate(GFGrid, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFGridGaussianCellAverages(GFGrid, const PetscReal[], const PetscReal[], Vec);
 PETSC_EXTERN PetscErrorCode GFGridEvaluate(GFGrid, PetscReal (*)(PetscInt, const PetscReal[], void *), void *, Vec);
 
+/* Where a function is zero, smooth, or cut by its free boundary, on the box [lower, upper]. */
+typedef enum { GF_BOX_ZERO, GF_BOX_SMOOTH, GF_BOX_CUT } GFBoxKind;
+typedef GFBoxKind (*GFBoxClassifier)(PetscInt dim, const PetscReal lower[], const PetscReal upper[], void *ctx);
+PETSC_EXTERN PetscErrorCode GFGridCellAveragesAdaptive(GFGrid, PetscReal (*)(PetscInt, const PetscReal[], void *), GFBoxClassifier, void *, PetscInt, Vec);
+
 /* Potentials */
 PETSC_EXTERN PetscErrorCode GFPotentialRegister(const char[], GFPotentialFn);
 PETSC_EXTERN PetscErrorCode GFPotentialCreate(MPI_Comm, GFPotential *);
@@ -130,6 +137,7 @@ PETSC_EXTERN PetscErrorCode GFModelSetUp(GFModel, GFGrid);
 PETSC_EXTERN PetscErrorCode GFModelGetFlux(GFModel, GFFluxType *, PetscReal *, PetscInt *);
 PETSC_EXTERN PetscErrorCode GFModelIsDriftStatic(GFModel, PetscBool *);
 PETSC_EXTERN PetscErrorCode GFModelGetMaxDiffusivity(GFModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFModelComputeDriftDerivative(GFModel, Vec, Vec, PetscBool *);
 PETSC_EXTERN PetscErrorCode GFModelComputeDrift(GFModel, PetscReal, Vec, Vec);
 PETSC_EXTERN PetscErrorCode GFModelComputeEnergy(GFModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelHasExact(GFModel, PetscBool *, const char **);
@@ -146,6 +154,7 @@ PETSC_EXTERN PetscErrorCode GFTransportSetFluxType(GFTransport, GFFluxType, Pets
 PETSC_EXTERN PetscErrorCode GFTransportSetReconstruction(GFTransport, GFReconstruction);
 PETSC_EXTERN PetscErrorCode GFTransportComputeRHS(GFTransport, Vec, Vec, Vec);
 PETSC_EXTERN PetscErrorCode GFTransportDriftChanged(GFTransport);
+PETSC_EXTERN PetscErrorCode GFTransportComputeJacobian(GFTransport, Vec, Vec, Vec, PetscReal, Mat);
 PETSC_EXTERN PetscErrorCode GFTransportComputeMaxRate(GFTransport, Vec, Vec, PetscReal, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFTransportDestroy(GFTransport *);
 PETSC_EXTERN PetscReal      GFBernoulli(PetscReal);

@@ -69,6 +69,7 @@ struct _GFModelOps {
   PetscErrorCode (*exact)(GFModel, PetscReal, Vec);         /* exact cell averages at time t, of mass init.mass */
   PetscErrorCode (*steady)(GFModel, Vec);                   /* a steady state, any positive scale */
   PetscErrorCode (*diffusivity)(GFModel, Vec, PetscReal *); /* max of rho U''(rho): parabolic time-step bound */
+  PetscErrorCode (*dxi)(GFModel, Vec, Vec);                 /* d xi_i / d rho_i of the local part of xi (rho_local, dxi_local) */
   PetscErrorCode (*view)(GFModel, PetscViewer);
   PetscErrorCode (*destroy)(GFModel);
 };
@@ -82,11 +83,12 @@ struct _p_GFModel {
   GFPotential        potential; /* external potential V, or type "none" */
   Vec                V;         /* V at cell centres (global) */
   GFFluxType         flux;
-  PetscReal          sigma;        /* diffusion coefficient */
-  PetscBool          drift_static; /* drift independent of rho and t: computed once */
-  PetscInt           drift_dof;    /* components of the drift field: 1, or dim for velocities */
-  PetscBool          has_exact;    /* set by the model's setup */
-  const char        *no_exact;     /* why not, when has_exact is false */
+  PetscReal          sigma;            /* diffusion coefficient */
+  PetscBool          drift_static;     /* drift independent of rho and t: computed once */
+  PetscInt           drift_dof;        /* components of the drift field: 1, or dim for velocities */
+  PetscBool          implicit_default; /* stiff: backward Euler unless -ts_type says otherwise */
+  PetscBool          has_exact;        /* set by the model's setup */
+  const char        *no_exact;         /* why not, when has_exact is false */
   GFInitialData      init;
 };
 
@@ -109,14 +111,16 @@ struct _p_GFSolver {
   GFTransport      transport;
   TS               ts;
   GFWriter         writer;
-  Vec              rho, rho_local, drift_local, rho_prev, exact;
+  Vec              rho, rho_local, drift_local, dxi_local, rho_prev, exact;
   GFInitialData    init;
   PetscBool        init_mass_set;
   GFReconstruction reconstruction;
   /* time stepping */
   PetscReal cfl, ssp_coefficient, max_time, fixed_dt;
   PetscInt  max_steps, max_retries;
-  PetscBool implicit, drift_ready;
+  PetscBool implicit, beuler, drift_ready, dt_adapt, jacobian_fd;
+  PetscReal dt_next, dt_max; /* implicit: the step Newton's convergence suggests, and its cap */
+  PetscInt  mg_levels;       /* multigrid levels of the implicit solves, 0 without */
   /* output */
   char      problem[GF_NAME_LEN], output_dir[PETSC_MAX_PATH_LEN];
   PetscBool output, overwrite, progress, summary, exact_requested;
@@ -135,6 +139,8 @@ PETSC_INTERN PetscErrorCode GFModelRegisterAll(void);
 PETSC_INTERN PetscErrorCode GFRegisterSSPSchemes(void);
 PETSC_INTERN PetscErrorCode GFPotentialRegisterAll(void);
 PETSC_INTERN PetscErrorCode GFModelCreate_FokkerPlanck(GFModel);
+PETSC_INTERN PetscErrorCode GFModelCreate_PorousMedium(GFModel);
+PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);
 
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
 PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid, const char[], const char[], PetscBool, GFWriter *);

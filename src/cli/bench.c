@@ -4,6 +4,7 @@
                  Fokker-Planck in a double well, 20 steps); any run option applies, -log_view
                  shows where the time goes
     convolution  one FFT convolution against one forward plus one inverse FFTW transform
+    porous_medium  implicit multigrid scaling over grids, and implicit against explicit at equal accuracy
 */
 #include "commands.h"
 
@@ -69,14 +70,118 @@ static PetscErrorCode GFBenchStep(void)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  Run the solver on options given as a string in a database of their own; return its
+  statistics, the wall seconds of the solve, and the relative L1 error against the exact
+  solution at the end only (not every step: the timing is of the scheme).
+*/
+static PetscErrorCode BenchRun(const char options[], PetscReal *error, GFRunStatistics *st, PetscLogDouble *seconds)
+{
+  PetscOptions   db;
+  GFSolver       solver;
+  GFModel        model;
+  GFDiagnostics  d;
+  Vec            rho, exact;
+  PetscReal      norm;
+  PetscLogDouble start, stop;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsCreate(&db));
+  PetscCall(PetscOptionsInsertString(db, options));
+  PetscCall(PetscOptionsInsertString(db, "-output 0 -progress 0 -summary 0"));
+  PetscCall(PetscOptionsPush(db));
+  PetscCall(GFSolverCreate(PETSC_COMM_WORLD, &solver));
+  PetscCall(GFSolverSetFromOptions(solver));
+  PetscCall(GFSolverSetUp(solver));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscTime(&start));
+  PetscCall(GFSolverSolve(solver));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscTime(&stop));
+  PetscCall(GFSolverGetDiagnostics(solver, &d));
+  PetscCall(GFSolverGetStatistics(solver, st));
+  PetscCall(GFSolverGetModel(solver, &model));
+  PetscCall(GFSolverGetSolution(solver, &rho));
+  PetscCall(VecDuplicate(rho, &exact));
+  PetscCall(GFModelComputeExact(model, d.time, exact));
+  PetscCall(VecNorm(exact, NORM_1, &norm));
+  PetscCall(VecAXPY(exact, -1, rho));
+  PetscCall(VecNorm(exact, NORM_1, error));
+  *error /= norm;
+  PetscCall(VecDestroy(&exact));
+  PetscCall(GFSolverDestroy(&solver));
+  PetscCall(PetscOptionsPop());
+  PetscCall(PetscOptionsDestroy(&db));
+  *seconds = stop - start;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Implicit porous medium (2D Barenblatt, m = 2): (1) multigrid at a fixed dt/h on grids
+  n = 64 ... 1024, Newton iterations per step and Krylov iterations per Newton iteration;
+  (2) wall time per unit of simulated time, explicit SSP-RK3 against implicit BDF2 at the
+  same final L1 error, on one grid. Options: -bench_sizes, -bench_steps, -bench_dt_per_h,
+  -bench_grid (for the comparison).
+*/
+static PetscErrorCode GFBenchPorousMedium(void)
+{
+  const char base[]    = "-model porous_medium -dim 2 -domain_lower -3 -domain_upper 3 -init barenblatt -init_time 1";
+  PetscInt   sizes[16] = {64, 128, 256, 512, 1024}, nsizes = 16, steps = 5, grid = 256;
+  PetscReal  dt_per_h = 0.5;
+  PetscBool  set;
+  char       options[1024];
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "gradflow bench porous_medium", NULL);
+  PetscCall(PetscOptionsIntArray("-bench_sizes", "Cells per axis of the multigrid table", NULL, sizes, &nsizes, &set));
+  if (!set) nsizes = 5;
+  PetscCall(PetscOptionsInt("-bench_steps", "Backward Euler steps per grid", NULL, steps, &steps, NULL));
+  PetscCall(PetscOptionsReal("-bench_dt_per_h", "dt / h of the multigrid table", NULL, dt_per_h, &dt_per_h, NULL));
+  PetscCall(PetscOptionsInt("-bench_grid", "Cells per axis of the explicit/implicit comparison", NULL, grid, &grid, NULL));
+  PetscOptionsEnd();
+
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "multigrid: backward Euler, dt = %.3g h, %" PetscInt_FMT " steps from the Barenblatt at t = 1\n", (double)dt_per_h, steps));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%8s %10s %10s %12s %14s %12s\n", "n", "cells", "dt", "Newton/step", "Krylov/Newton", "s/step"));
+  for (PetscInt i = 0; i < nsizes; i++) {
+    const PetscReal dt = dt_per_h * 6.0 / sizes[i];
+    PetscReal       error;
+    GFRunStatistics st;
+    PetscLogDouble  seconds;
+
+    PetscCall(PetscSNPrintf(options, sizeof(options), "%s -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -ts_type beuler -ts_dt %.17g -ts_max_time %.17g", base, sizes[i], sizes[i], (double)dt, (double)(1 + steps * dt)));
+    PetscCall(BenchRun(options, &error, &st, &seconds));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%8" PetscInt_FMT " %10" PetscInt_FMT " %10.3e %12.2f %14.2f %12.4f\n", sizes[i], sizes[i] * sizes[i], (double)dt, (double)st.newton_iterations / st.steps,
+                          (double)st.linear_iterations / PetscMax(1, st.newton_iterations), seconds / st.steps));
+  }
+  {
+    GFRunStatistics st;
+    PetscLogDouble  seconds;
+    PetscReal       target, error;
+
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\nequal accuracy on %" PetscInt_FMT "^2 cells, t = 1 -> 1.5 (seconds per unit of simulated time)\n", grid));
+    PetscCall(PetscSNPrintf(options, sizeof(options), "%s -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -ts_type rk -ts_max_time 1.5", base, grid, grid));
+    PetscCall(BenchRun(options, &target, &st, &seconds));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  explicit SSP-RK3:     %6" PetscInt_FMT " steps, L1 error %.4e, %8.3f s per unit time\n", st.steps, (double)target, seconds / 0.5));
+    for (PetscReal dt = 0.1; dt > 1e-4; dt /= 2) {
+      PetscCall(PetscSNPrintf(options, sizeof(options), "%s -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -ts_type bdf -ts_bdf_order 2 -ts_dt %.17g -ts_max_time 1.5", base, grid, grid, (double)dt));
+      PetscCall(BenchRun(options, &error, &st, &seconds));
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  implicit BDF2 dt %-6.4g %6" PetscInt_FMT " steps, L1 error %.4e, %8.3f s per unit time\n", (double)dt, st.steps, (double)error, seconds / 0.5));
+      if (error <= 1.05 * target) break;
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode GFCommandBench(const char name[])
 {
   PetscFunctionBeginUser;
-  if (!strcmp(name, "step"))
+  if (!strcmp(name, "step")) {
     PetscCall(GFBenchStep());
-  else if (!strcmp(name, "convolution"))
+  } else if (!strcmp(name, "convolution")) {
     PetscCall(GFBenchConvolution());
-  else
-    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "gradflow bench %s: unknown benchmark; valid are step, convolution", name);
+  } else if (!strcmp(name, "porous_medium")) {
+    PetscCall(GFBenchPorousMedium());
+  } else
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "gradflow bench %s: unknown benchmark; valid are step, convolution, porous_medium", name);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

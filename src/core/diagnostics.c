@@ -115,6 +115,14 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
   for (PetscInt a = 1; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " x %" PetscInt_FMT, s->grid->cells[a]));
   PetscCall(PetscPrintf(s->comm, " cells, %d rank%s\n", size, size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(s->comm, "  steps        %" PetscInt_FMT " (%" PetscInt_FMT " rejected and retried), final time %.6g, wall %.2f s\n", d->step, s->rejected, (double)d->time, now - s->wall_start));
+  if (s->implicit) {
+    PetscInt newton, linear;
+    PetscCall(TSGetSNESIterations(s->ts, &newton));
+    PetscCall(TSGetKSPIterations(s->ts, &linear));
+    PetscCall(PetscPrintf(s->comm, "  implicit     %.2f Newton iterations per step, %.2f Krylov iterations per Newton iteration%s\n", (double)newton / PetscMax(1, s->steps_taken), (double)linear / PetscMax(1, newton),
+                          s->mg_levels ? "" : " (no multigrid)"));
+    if (s->mg_levels) PetscCall(PetscPrintf(s->comm, "               multigrid with %" PetscInt_FMT " levels\n", s->mg_levels));
+  }
   PetscCall(PetscPrintf(s->comm, "  mass         %.15g (drift %.2e, worst %.2e)\n", (double)d->mass, (double)d->mass_drift, (double)s->worst_mass_drift));
   PetscCall(PetscPrintf(s->comm, "  min density  %.3e (lowest over the run %.3e)\n", (double)d->min_density, (double)s->lowest_density));
   PetscCall(PetscPrintf(s->comm, "  energy       %.12g (%s; largest relative rise %.1e)\n", (double)d->energy, s->energy_rises ? "ROSE at some steps" : "non-increasing", (double)PetscMax(s->max_energy_rise, 0)));

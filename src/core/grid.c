@@ -350,3 +350,48 @@ PetscErrorCode GFGridGaussianCellAverages(GFGrid g, const PetscReal mean[], cons
   for (PetscInt a = 0; a < 3; a++) PetscCall(PetscFree(axis_mass[a]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* Average of f over the box centre +- size/2: Gauss where classify says smooth, 0 where it says zero, halving cut boxes up to depth times. */
+static PetscReal GFBoxAverage(GFKernelPointFn f, GFBoxClassifier classify, void *ctx, PetscInt dim, const PetscReal center[], const PetscReal size[], PetscInt depth)
+{
+  PetscReal lower[3], upper[3], half[3], sum = 0;
+  GFBoxKind kind;
+
+  for (PetscInt a = 0; a < dim; a++) {
+    lower[a] = center[a] - 0.5 * size[a];
+    upper[a] = center[a] + 0.5 * size[a];
+    half[a]  = 0.5 * size[a];
+  }
+  kind = classify(dim, lower, upper, ctx);
+  if (kind == GF_BOX_ZERO) return 0;
+  if (kind == GF_BOX_SMOOTH || depth == 0) return GFKernelCellAverageGauss(f, dim, center, size, 3, ctx);
+  for (PetscInt child = 0; child < (1 << dim); child++) {
+    PetscReal c[3];
+    for (PetscInt a = 0; a < dim; a++) c[a] = center[a] + ((child >> a) & 1 ? 0.25 : -0.25) * size[a];
+    sum += GFBoxAverage(f, classify, ctx, dim, c, half, depth - 1);
+  }
+  return sum / (1 << dim);
+}
+
+/*
+  Cell averages of a function that is smooth except across an interface (a free
+  boundary): 3-point Gauss per axis on cells the classifier calls smooth, bisection
+  of cut cells up to depth levels, zero where it says so.
+*/
+PetscErrorCode GFGridCellAveragesAdaptive(GFGrid g, GFKernelPointFn f, GFBoxClassifier classify, void *ctx, PetscInt depth, Vec v)
+{
+  const GFLocalBox *b = &g->box;
+  PetscScalar      *a;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArray(v, &a));
+  GF_FOR_OWNED(b, i, j, k)
+  {
+    const PetscInt idx[3] = {i, j, k};
+    PetscReal      x[3];
+    GFGridCellCenter(g, idx, x);
+    a[GFOwnedIndex(b, i, j, k)] = GFBoxAverage(f, classify, ctx, g->dim, x, g->h, depth);
+  }
+  PetscCall(VecRestoreArray(v, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

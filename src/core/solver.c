@@ -144,6 +144,7 @@ static PetscErrorCode GFSolverClassifyTS(GFSolver s)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   for (size_t i = 0; i < sizeof(implicit_types) / sizeof(implicit_types[0]) && !match; i++) PetscCall(PetscStrcmp(type, implicit_types[i], &match));
+  PetscCall(PetscStrcmp(type, TSBEULER, &s->beuler));
   PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT, "-ts_type %s is not supported; valid are rk (default, with -ts_rk_type ssprk43), ssp, euler (explicit) and beuler, theta, cn, bdf (implicit)", type);
   s->implicit = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -186,10 +187,15 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(PetscOptionsBool("-progress", "Print a progress line on rank 0", "GFSolverSetFromOptions", s->progress, &s->progress, NULL));
   PetscCall(PetscOptionsBool("-summary", "Print the closing summary", "GFSolverSetFromOptions", s->summary, &s->summary, NULL));
   PetscCall(PetscOptionsInt("-max_step_retries", "Halvings of a rejected step before giving up", "GFSolverSetFromOptions", s->max_retries, &s->max_retries, NULL));
+  PetscCall(PetscOptionsBool("-jacobian_fd", "Implicit steps: Jacobian by coloured finite differences instead of the assembled one", "GFSolverSetFromOptions", s->jacobian_fd, &s->jacobian_fd, NULL));
   PetscOptionsEnd();
 
-  PetscCall(TSSetType(s->ts, TSRK));
-  PetscCall(TSRKSetType(s->ts, "ssprk43"));
+  if (s->model->implicit_default)
+    PetscCall(TSSetType(s->ts, TSBEULER));
+  else {
+    PetscCall(TSSetType(s->ts, TSRK));
+    PetscCall(TSRKSetType(s->ts, "ssprk43"));
+  }
   PetscCall(TSSetMaxTime(s->ts, 1.0));
   {
     SNES snes;
@@ -204,39 +210,140 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(TSGetMaxTime(s->ts, &s->max_time));
   PetscCall(TSGetMaxSteps(s->ts, &s->max_steps));
   PetscCall(GFSolverClassifyTS(s));
+  s->dt_adapt = (PetscBool)(s->implicit && !set);
+  s->dt_max   = (s->max_time - s->init.time) / 10;
+  s->dt_next  = set ? s->fixed_dt : (s->max_time - s->init.time) / 100;
+  PetscOptionsBegin(s->comm, NULL, "Implicit time steps", "GFSolver");
+  PetscCall(PetscOptionsBool("-dt_adapt", "Implicit: adapt dt to Newton's iteration count (default when -ts_dt is not given)", "GFSolverSetFromOptions", s->dt_adapt, &s->dt_adapt, NULL));
+  PetscCall(PetscOptionsReal("-dt_max", "Implicit: largest adapted step", "GFSolverSetFromOptions", s->dt_max, &s->dt_max, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The implicit Jacobian shift I - d RHS/d rho, assembled by the transport operator from the model's d xi/d rho. */
+static PetscErrorCode GFSolverIJacobian(TS ts, PetscReal t, Vec U, Vec Udot, PetscReal shift, Mat A, Mat P, void *ctx)
+{
+  GFSolver  s = (GFSolver)ctx;
+  PetscBool has;
+
+  PetscFunctionBeginUser;
+  (void)ts;
+  (void)Udot;
+  PetscCall(DMGlobalToLocal(s->grid->da, U, INSERT_VALUES, s->rho_local));
+  PetscCall(GFSolverUpdateDrift(s, t));
+  PetscCall(GFModelComputeDriftDerivative(s->model, s->rho_local, s->dxi_local, &has));
+  PetscCall(GFTransportComputeJacobian(s->transport, s->rho_local, s->drift_local, s->dxi_local, shift, P));
+  if (A != P) {
+    PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /*
-  The implicit Jacobian by coloured finite differences on the DMDA's stencil pattern.
-  The colouring comes from the matrix (greedy, distance 2), not DMCreateColoring:
-  the DMDA colouring is only valid on periodic axes whose size is a multiple of
-  2 * width + 1 = 5, and silently wrong (then crashing) otherwise.
+  The implicit Jacobian: assembled exactly (-jacobian analytic, the default where the
+  model supplies d xi/d rho) or by coloured finite differences on the DMDA's stencil
+  (-jacobian fd). The colouring comes from the matrix (greedy, distance 2), not
+  DMCreateColoring: the DMDA colouring is only valid on periodic axes whose size is a
+  multiple of 2 * width + 1 = 5, and silently wrong (then crashing) otherwise.
 */
 static PetscErrorCode GFSolverSetUpJacobian(GFSolver s)
 {
-  Mat           J;
-  MatColoring   mc;
-  ISColoring    coloring;
-  MatFDColoring fd;
+  Mat       J;
+  PetscBool analytic;
 
   PetscFunctionBeginUser;
   PetscCall(DMCreateMatrix(s->grid->da, &J));
-  PetscCall(MatColoringCreate(J, &mc));
-  PetscCall(MatColoringSetDistance(mc, 2));
-  PetscCall(MatColoringSetType(mc, MATCOLORINGGREEDY));
-  PetscCall(MatColoringSetFromOptions(mc));
-  PetscCall(MatColoringApply(mc, &coloring));
-  PetscCall(MatColoringDestroy(&mc));
-  PetscCall(MatFDColoringCreate(J, coloring, &fd));
-  PetscCall(MatFDColoringSetFunction(fd, (PetscErrorCode(*)(void))(void (*)(void))SNESTSFormFunction, s->ts));
-  PetscCall(MatFDColoringSetFromOptions(fd));
-  PetscCall(MatFDColoringSetUp(J, coloring, fd));
-  PetscCall(ISColoringDestroy(&coloring));
-  PetscCall(PetscObjectCompose((PetscObject)J, "TSMatFDColoring", (PetscObject)fd));
-  PetscCall(MatFDColoringDestroy(&fd));
-  PetscCall(TSSetIJacobian(s->ts, J, J, TSComputeIJacobianDefaultColor, NULL));
+  PetscCall(VecDuplicate(s->rho_local, &s->dxi_local));
+  PetscCall(GFModelComputeDriftDerivative(s->model, s->rho_local, s->dxi_local, &analytic));
+  if (analytic && !s->jacobian_fd) {
+    PetscCall(TSSetIJacobian(s->ts, J, J, GFSolverIJacobian, s));
+  } else {
+    MatColoring   mc;
+    ISColoring    coloring;
+    MatFDColoring fd;
+
+    PetscCall(MatColoringCreate(J, &mc));
+    PetscCall(MatColoringSetDistance(mc, 2));
+    PetscCall(MatColoringSetType(mc, MATCOLORINGGREEDY));
+    PetscCall(MatColoringSetFromOptions(mc));
+    PetscCall(MatColoringApply(mc, &coloring));
+    PetscCall(MatColoringDestroy(&mc));
+    PetscCall(MatFDColoringCreate(J, coloring, &fd));
+    PetscCall(MatFDColoringSetFunction(fd, (PetscErrorCode(*)(void))(void (*)(void))SNESTSFormFunction, s->ts));
+    PetscCall(MatFDColoringSetFromOptions(fd));
+    PetscCall(MatFDColoringSetUp(J, coloring, fd));
+    PetscCall(ISColoringDestroy(&coloring));
+    PetscCall(PetscObjectCompose((PetscObject)J, "TSMatFDColoring", (PetscObject)fd));
+    PetscCall(MatFDColoringDestroy(&fd));
+    PetscCall(TSSetIJacobian(s->ts, J, J, TSComputeIJacobianDefaultColor, NULL));
+  }
   PetscCall(MatDestroy(&J));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Newton's post-check: project the new iterate onto rho >= 0 (projected Newton). */
+static PetscErrorCode GFSolverProjectIterate(SNESLineSearch linesearch, Vec X, Vec Y, Vec W, PetscBool *changed_Y, PetscBool *changed_W, void *ctx)
+{
+  PetscScalar *w;
+  PetscInt     n;
+  PetscBool    changed = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  (void)linesearch;
+  (void)X;
+  (void)Y;
+  (void)ctx;
+  PetscCall(VecGetLocalSize(W, &n));
+  PetscCall(VecGetArray(W, &w));
+  for (PetscInt i = 0; i < n; i++) {
+    if (PetscRealPart(w[i]) < 0) {
+      w[i]    = 0;
+      changed = PETSC_TRUE;
+    }
+  }
+  PetscCall(VecRestoreArray(W, &w));
+  /* the line search recomputes the residual when W changed: every rank must agree */
+  PetscCall(MPIU_Allreduce(&changed, changed_W, 1, MPIU_BOOL, MPI_LOR, PetscObjectComm((PetscObject)W)));
+  *changed_Y = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Newton for the implicit steps, GMRES preconditioned by geometric multigrid unless
+  -pc_type says otherwise. Backward Euler is positivity preserving for any dt, so its
+  Newton iterates are projected onto rho >= 0 after the line search: no iterate leaves
+  the admissible set, and the converged solution needs no projection (mass is kept to
+  the Newton tolerance). PETSc's variational-inequality Newton (SNESVINEWTONRSLS) would
+  do the same but solves on the inactive set, where this multigrid cannot follow.
+  Second-order implicit schemes (theta 1/2, BDF2) are positive only below a step bound
+  (no implicit Runge-Kutta or multistep method of order > 1 is unconditionally
+  positive): their Newton runs unprojected and a negative step is rejected and halved.
+*/
+static PetscErrorCode GFSolverSetUpNewton(GFSolver s)
+{
+  SNES           snes;
+  SNESLineSearch linesearch;
+  KSP            ksp;
+  PetscBool      pc_type;
+
+  PetscFunctionBeginUser;
+  {
+    /* theta in endpoint form stores the Newton solution itself, rho_{n+1} = X, not X0 + dt (X - X0)/dt, whose round-off can dip below zero (backward Euler: see GFSolverStep) */
+    PetscBool theta, set;
+    PetscCall(PetscObjectTypeCompare((PetscObject)s->ts, TSTHETA, &theta));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_theta_endpoint", &set));
+    if (theta && !set) PetscCall(TSThetaSetEndpoint(s->ts, PETSC_TRUE));
+  }
+  PetscCall(TSGetSNES(s->ts, &snes));
+  if (s->beuler) {
+    PetscCall(SNESGetLineSearch(snes, &linesearch));
+    PetscCall(SNESLineSearchSetPostCheck(linesearch, GFSolverProjectIterate, s));
+  }
+  PetscCall(SNESGetKSP(snes, &ksp));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-pc_type", &pc_type));
+  if (!pc_type) PetscCall(GFMultigridSetUp(s->grid, ksp, &s->mg_levels));
+  PetscCall(KSPSetFromOptions(ksp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -278,6 +385,7 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
   if (s->implicit) {
     PetscCall(TSSetIFunction(s->ts, NULL, GFSolverIFunction, s));
     PetscCall(GFSolverSetUpJacobian(s));
+    PetscCall(GFSolverSetUpNewton(s));
   } else {
     PetscCall(TSSetRHSFunction(s->ts, NULL, GFSolverRHSFunction, s));
   }
@@ -298,29 +406,56 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The step to try from time t: CFL or fixed, cut to land on the next output time and the end. */
+/*
+  The step to try from time t, cut to land on the next output time and the end:
+  explicit, dt = 2 cfl c / r from the rate bound r (or -ts_dt, refused beyond the
+  stability bound 2 c / r); implicit, -ts_dt or the step Newton's convergence suggests.
+*/
 static PetscErrorCode GFSolverChooseTimeStep(GFSolver s, PetscReal t, PetscReal t_stop, PetscReal *dt)
 {
   PetscFunctionBeginUser;
-  if (s->fixed_dt > 0)
-    *dt = s->fixed_dt;
-  else if (s->implicit)
-    *dt = (s->max_time - s->init.time) / 100;
-  else {
+  if (s->implicit) {
+    *dt = s->dt_adapt ? s->dt_next : s->fixed_dt;
+  } else {
     PetscReal rate, diffusivity;
     PetscCall(DMGlobalToLocal(s->grid->da, s->rho, INSERT_VALUES, s->rho_local));
     PetscCall(GFSolverUpdateDrift(s, t));
     PetscCall(GFModelGetMaxDiffusivity(s->model, s->rho, &diffusivity));
     PetscCall(GFTransportComputeMaxRate(s->transport, s->rho_local, s->drift_local, diffusivity, &rate));
     *dt = rate > 0 ? 2 * s->cfl * s->ssp_coefficient / rate : t_stop - t;
+    if (s->fixed_dt > 0) {
+      PetscCheck(rate <= 0 || s->fixed_dt <= 2 * s->ssp_coefficient / rate, s->comm, PETSC_ERR_USER_INPUT,
+                 "-ts_dt %.6g exceeds the explicit stability bound %.6g at t = %.6g (Courant number 1); use a smaller -ts_dt, or an implicit -ts_type such as beuler", (double)s->fixed_dt, (double)(2 * s->ssp_coefficient / rate), (double)t);
+      *dt = s->fixed_dt;
+    }
   }
   if (t + *dt > t_stop - 1e-12 * PetscMax(1, PetscAbsReal(t_stop)))
     *dt = t_stop - t;
-  else if (s->fixed_dt == 0) {
+  else if (s->fixed_dt == 0 && !s->implicit) {
     /* equal steps up to the stop time rather than a sliver at its end */
     const PetscReal remaining = t_stop - t;
     *dt                       = remaining / PetscCeilReal(remaining / *dt);
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  After an accepted implicit step of length dt that was asked for `requested`: grow the
+  next step by 1.5 when Newton took <= 3 iterations (to its 1e-12 tolerance), shrink it
+  by 0.7 from 7 on, keep it otherwise (a step cut short by an output time does not
+  shrink it), within dt_max.
+*/
+static PetscErrorCode GFSolverAdaptTimeStep(GFSolver s, PetscReal dt, PetscReal requested, PetscInt newton)
+{
+  PetscFunctionBeginUser;
+  if (!s->implicit || !s->dt_adapt) PetscFunctionReturn(PETSC_SUCCESS);
+  if (dt < requested * (1 - 1e-12) && newton < 7) PetscFunctionReturn(PETSC_SUCCESS);
+  if (newton <= 3)
+    s->dt_next = PetscMin(1.5 * dt, s->dt_max);
+  else if (newton >= 7)
+    s->dt_next = 0.7 * dt;
+  else
+    s->dt_next = dt;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -359,15 +494,26 @@ static PetscErrorCode GFSolverStep(GFSolver s, PetscReal t, PetscReal dt, PetscI
     PetscCall(TSSetTimeStep(s->ts, dt));
     PetscCall(TSStep(s->ts));
     PetscCall(TSGetConvergedReason(s->ts, &reason));
+    if (s->beuler && reason >= 0) {
+      /* TSBEULER returns X0 + dt (X - X0)/dt; the Newton solution X is the backward Euler step itself, without that round-off */
+      SNES snes;
+      Vec  X;
+      PetscCall(TSGetSNES(s->ts, &snes));
+      PetscCall(SNESGetSolution(snes, &X));
+      PetscCall(VecCopy(X, s->rho));
+    }
     if (reason >= 0) PetscCall(GFSolverIsAdmissible(s, s->rho, &ok));
     if (ok) break;
     s->rejected++;
     PetscCall(VecCopy(s->rho_prev, s->rho));
     PetscCall(TSSetConvergedReason(s->ts, TS_CONVERGED_ITERATING));
+    PetscCall(TSRestartStep(s->ts)); /* multistep methods (BDF) restart from this state */
     dt *= 0.5;
   }
   if (!ok) {
     const char *dir = "";
+    char        snapshot[32];
+    PetscCall(PetscSNPrintf(snapshot, sizeof(snapshot), "snap_%05d.h5", (int)s->snapshot_index));
     PetscCall(TSSetTime(s->ts, t));
     if (s->writer) {
       s->diag.dt = 0;
@@ -421,8 +567,15 @@ PetscErrorCode GFSolverSolve(GFSolver s)
     PetscReal       dt = 0, energy_before = s->diag.energy;
     PetscBool       at_output;
 
+    PetscReal requested;
+    PetscInt  newton_before, newton_after;
+
     PetscCall(GFSolverChooseTimeStep(s, t, t_stop, &dt));
+    requested = s->implicit && s->dt_adapt ? s->dt_next : dt;
+    PetscCall(TSGetSNESIterations(s->ts, &newton_before));
     PetscCall(GFSolverStep(s, t, dt, step));
+    PetscCall(TSGetSNESIterations(s->ts, &newton_after));
+    PetscCall(GFSolverAdaptTimeStep(s, s->diag.dt, requested, newton_after - newton_before));
     PetscCall(TSGetTime(s->ts, &t));
     if (PetscAbsReal(t - t_stop) <= 1e-12 * PetscMax(1, PetscAbsReal(t_stop))) t = t_stop;
     PetscCall(TSSetTime(s->ts, t));
@@ -488,6 +641,8 @@ PetscErrorCode GFSolverGetStatistics(GFSolver s, GFRunStatistics *stats)
   stats->lowest_density   = s->lowest_density;
   stats->energy_rises     = s->energy_rises;
   stats->max_energy_rise  = s->max_energy_rise;
+  PetscCall(TSGetSNESIterations(s->ts, &stats->newton_iterations));
+  PetscCall(TSGetKSPIterations(s->ts, &stats->linear_iterations));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -502,6 +657,7 @@ PetscErrorCode GFSolverDestroy(GFSolver *solver)
   PetscCall(VecDestroy(&s->rho));
   PetscCall(VecDestroy(&s->rho_local));
   PetscCall(VecDestroy(&s->drift_local));
+  PetscCall(VecDestroy(&s->dxi_local));
   PetscCall(VecDestroy(&s->rho_prev));
   PetscCall(VecDestroy(&s->exact));
   PetscCall(GFTransportDestroy(&s->transport));

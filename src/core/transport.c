@@ -29,13 +29,6 @@ PetscReal GFBernoulli(PetscReal z)
   return z / expm1(z);
 }
 
-static inline PetscReal MinMod(PetscReal a, PetscReal b)
-{
-  if (a > 0 && b > 0) return PetscMin(a, b);
-  if (a < 0 && b < 0) return PetscMax(a, b);
-  return 0;
-}
-
 PetscErrorCode GFTransportCreate(GFGrid grid, GFTransport *transport)
 {
   GFTransport tr;
@@ -101,11 +94,10 @@ static void GFAxisSweepInit(const struct _p_GFGrid *g, PetscInt a, GFAxisSweep *
   s->periodic = (PetscBool)(g->bc == GF_BC_PERIODIC);
 }
 
-/* Pencil p: its first face index, the local index L0 and owned index O0 of the cell before it (first - 1). */
-static inline void GFAxisSweepPencil(const GFLocalBox *b, const GFAxisSweep *s, PetscInt p, PetscInt *first, PetscInt *L0, PetscInt *O0)
+/* Pencil p: its first cell idx[], first face index, the local index L0 and owned index O0 of the cell before it (first - 1). */
+static inline void GFAxisSweepPencilCell(const GFLocalBox *b, const GFAxisSweep *s, PetscInt p, PetscInt idx[3], PetscInt *first, PetscInt *L0, PetscInt *O0)
 {
   const PetscInt u = (s->a + 1) % 3, v = (s->a + 2) % 3, lo = PetscMin(u, v), hi = PetscMax(u, v);
-  PetscInt       idx[3];
 
   idx[s->a] = b->start[s->a];
   idx[lo]   = b->start[lo] + p % b->size[lo];
@@ -115,6 +107,12 @@ static inline void GFAxisSweepPencil(const GFLocalBox *b, const GFAxisSweep *s, 
   *O0       = GFOwnedIndex(b, idx[0], idx[1], idx[2]) - s->ostride;
 }
 
+static inline void GFAxisSweepPencil(const GFLocalBox *b, const GFAxisSweep *s, PetscInt p, PetscInt *first, PetscInt *L0, PetscInt *O0)
+{
+  PetscInt idx[3];
+  GFAxisSweepPencilCell(b, s, p, idx, first, L0, O0);
+}
+
 /* Face velocity at the face between local cells L and R = L + stride along axis a. */
 static inline PetscReal GFFaceVelocity(const struct _p_GFTransport *tr, const PetscScalar *drift, PetscInt L, PetscInt R, PetscInt a, PetscReal h)
 {
@@ -122,20 +120,45 @@ static inline PetscReal GFFaceVelocity(const struct _p_GFTransport *tr, const Pe
   return 0.5 * (drift[L * tr->grid->dim + a] + drift[R * tr->grid->dim + a]);
 }
 
-/* Upwind flux through face f (cells L = f-1, R = f) with minmod or constant reconstruction. */
-static inline PetscReal GFUpwindFlux(const struct _p_GFTransport *tr, const PetscScalar *rho, PetscReal u, PetscInt L, PetscInt f, const GFAxisSweep *s)
+/* minmod(a, b) and which argument it returned: 0 neither (zero), 1 a, 2 b. */
+static inline PetscReal MinModChoice(PetscReal a, PetscReal b, PetscInt *choice)
 {
-  const PetscInt R = L + s->stride;
+  if ((a > 0 && b > 0) || (a < 0 && b < 0)) {
+    *choice = PetscAbsReal(a) <= PetscAbsReal(b) ? 1 : 2;
+    return *choice == 1 ? a : b;
+  }
+  *choice = 0;
+  return 0;
+}
+
+/*
+  The upwind value at face f (cells L = f-1, R = f) for velocity u: rho^E_L when u > 0,
+  else rho^W_R, with minmod or constant reconstruction; and, when w is not NULL, its
+  weights on the cells (L - 1, L, R, R + 1): the value is linear in them on each branch.
+*/
+static inline PetscReal GFUpwindValue(const struct _p_GFTransport *tr, const PetscScalar *rho, PetscReal u, PetscInt L, PetscInt f, const GFAxisSweep *s, PetscReal w[4])
+{
+  const PetscInt  R      = L + s->stride;
+  const PetscBool minmod = (PetscBool)(tr->reconstruction == GF_RECONSTRUCTION_MINMOD);
+  PetscInt        choice = 0;
+  PetscReal       value;
 
   if (u > 0) {
-    PetscReal rho_e = rho[L];
-    if (tr->reconstruction == GF_RECONSTRUCTION_MINMOD && (s->periodic || f - 2 >= 0)) rho_e += 0.5 * MinMod(rho[L] - rho[L - s->stride], rho[R] - rho[L]);
-    return u * rho_e;
+    value = rho[L];
+    if (minmod && (s->periodic || f - 2 >= 0)) value += 0.5 * MinModChoice(rho[L] - rho[L - s->stride], rho[R] - rho[L], &choice);
+    if (w) {
+      const PetscReal table[3][4] = {{0, 1, 0, 0}, {-0.5, 1.5, 0, 0}, {0, 0.5, 0.5, 0}};
+      for (PetscInt q = 0; q < 4; q++) w[q] = table[choice][q];
+    }
   } else {
-    PetscReal rho_w = rho[R];
-    if (tr->reconstruction == GF_RECONSTRUCTION_MINMOD && (s->periodic || f + 1 <= s->n - 1)) rho_w -= 0.5 * MinMod(rho[R] - rho[L], rho[R + s->stride] - rho[R]);
-    return u * rho_w;
+    value = rho[R];
+    if (minmod && (s->periodic || f + 1 <= s->n - 1)) value -= 0.5 * MinModChoice(rho[R] - rho[L], rho[R + s->stride] - rho[R], &choice);
+    if (w) {
+      const PetscReal table[3][4] = {{0, 0, 1, 0}, {0, 0.5, 0.5, 0}, {0, 0, 1.5, -0.5}};
+      for (PetscInt q = 0; q < 4; q++) w[q] = table[choice][q];
+    }
   }
+  return value;
 }
 
 /* The drift passed to the next call differs from the last one: drop the cached face coefficients and rate. */
@@ -221,10 +244,12 @@ PetscErrorCode GFTransportComputeRHS(GFTransport tr, Vec rho_local, Vec drift_lo
         PetscReal      flux;
 
         if (!s.periodic && (f == 0 || f == s.n)) continue;
-        if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL)
+        if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) {
           flux = sigma_h * (coefficient[0] * rho[L] - coefficient[1] * rho[R]);
-        else
-          flux = GFUpwindFlux(tr, rho, GFFaceVelocity(tr, drift, L, R, a, h), L, f, &s);
+        } else {
+          const PetscReal u = GFFaceVelocity(tr, drift, L, R, a, h);
+          flux              = u * GFUpwindValue(tr, rho, u, L, f, &s, NULL);
+        }
         if (f > first) out[O0 + (f - first) * s.ostride] -= flux * inv_h;
         if (f < last) out[O0 + (f - first + 1) * s.ostride] += flux * inv_h;
       }
@@ -292,5 +317,81 @@ PetscErrorCode GFTransportComputeMaxRate(GFTransport tr, Vec rho_local, Vec drif
   tr->rate             = *rate;
   tr->rate_diffusivity = diffusivity;
   tr->rate_valid       = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  J = shift I - d RHS / d rho, the Jacobian of the implicit residual rho_t - RHS(rho),
+  assembled exactly for the local dependence: the reconstruction (linear on each
+  minmod branch), the face velocity through dxi = d xi_i / d rho_i (upwind potential),
+  the Scharfetter-Gummel coefficients (psi fixed). Nonlocal parts of the drift
+  (convolutions) are not differentiated: they are treated as frozen.
+*/
+PetscErrorCode GFTransportComputeJacobian(GFTransport tr, Vec rho_local, Vec drift_local, Vec dxi_local, PetscReal shift, Mat J)
+{
+  const struct _p_GFGrid *g = tr->grid;
+  const GFLocalBox       *b = &g->box;
+  const PetscScalar      *rho, *drift, *dxi = NULL;
+
+  PetscFunctionBeginUser;
+  if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
+  PetscCall(MatZeroEntries(J));
+  PetscCall(VecGetArrayRead(rho_local, &rho));
+  PetscCall(VecGetArrayRead(drift_local, &drift));
+  if (dxi_local) PetscCall(VecGetArrayRead(dxi_local, &dxi));
+  /* rows and columns by index in the ghosted local array: the DMDA matrix's local-to-global mapping */
+  GF_FOR_OWNED(b, i, j, k)
+  {
+    const PetscInt row = GFLocalIndex(b, i, j, k);
+    PetscCall(MatSetValuesLocal(J, 1, &row, 1, &row, &shift, ADD_VALUES));
+  }
+  for (PetscInt a = 0; a < g->dim; a++) {
+    const PetscReal  h = g->h[a], inv_h = 1 / h;
+    const PetscReal *coefficient = tr->sg_coefficients[a];
+    GFAxisSweep      s;
+
+    GFAxisSweepInit(g, a, &s);
+    for (PetscInt p = 0; p < s.npencils; p++) {
+      PetscInt first, last, L0, O0;
+
+      GFAxisSweepPencil(b, &s, p, &first, &L0, &O0);
+      last = first + b->size[a];
+      for (PetscInt f = first; f <= last; f++, coefficient += 2) {
+        const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
+        PetscReal      dF[4] = {0, 0, 0, 0}; /* d flux / d rho of the cells L-1, L, R, R+1 */
+        PetscInt       cols[4], ncols = 0;
+        PetscScalar    plus[4], minus[4];
+
+        if (!s.periodic && (f == 0 || f == s.n)) continue;
+        if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) {
+          dF[1] = tr->sigma * inv_h * coefficient[0];
+          dF[2] = -tr->sigma * inv_h * coefficient[1];
+        } else {
+          const PetscReal u     = GFFaceVelocity(tr, drift, L, R, a, h);
+          const PetscReal value = GFUpwindValue(tr, rho, u, L, f, &s, dF);
+          for (PetscInt q = 0; q < 4; q++) dF[q] *= u;
+          if (tr->flux == GF_FLUX_UPWIND_POTENTIAL && dxi) {
+            dF[1] += value * PetscRealPart(dxi[L]) * inv_h;
+            dF[2] -= value * PetscRealPart(dxi[R]) * inv_h;
+          }
+        }
+        for (PetscInt q = 0; q < 4; q++) {
+          if (dF[q] == 0) continue; /* includes the cells beyond a wall: their weights are zero */
+          cols[ncols]  = L + (q - 1) * s.stride;
+          plus[ncols]  = dF[q] * inv_h;  /* RHS_L -= F/h: J_L += dF/h */
+          minus[ncols] = -dF[q] * inv_h; /* RHS_R += F/h: J_R -= dF/h */
+          ncols++;
+        }
+        if (!ncols) continue;
+        if (f > first) PetscCall(MatSetValuesLocal(J, 1, &L, ncols, cols, plus, ADD_VALUES));
+        if (f < last) PetscCall(MatSetValuesLocal(J, 1, &R, ncols, cols, minus, ADD_VALUES));
+      }
+    }
+  }
+  if (dxi_local) PetscCall(VecRestoreArrayRead(dxi_local, &dxi));
+  PetscCall(VecRestoreArrayRead(drift_local, &drift));
+  PetscCall(VecRestoreArrayRead(rho_local, &rho));
+  PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(J, MAT_FINAL_ASSEMBLY));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -21,6 +21,7 @@ PETSC_INTERN PetscErrorCode GFModelRegisterAll(void)
   if (GFModelRegistered) PetscFunctionReturn(PETSC_SUCCESS);
   GFModelRegistered = PETSC_TRUE;
   PetscCall(GFModelRegister("fokker_planck", GFModelCreate_FokkerPlanck));
+  PetscCall(GFModelRegister("porous_medium", GFModelCreate_PorousMedium));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -171,6 +172,18 @@ PetscErrorCode GFModelGetMaxDiffusivity(GFModel m, Vec rho, PetscReal *diffusivi
   PetscFunctionBeginUser;
   *diffusivity = 0;
   if (m->ops->diffusivity) PetscCall(m->ops->diffusivity(m, rho, diffusivity));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* d xi_i / d rho_i (local part) on the ghosted array, when the model has it (*has false otherwise); zero for static drifts. */
+PetscErrorCode GFModelComputeDriftDerivative(GFModel m, Vec rho_local, Vec dxi_local, PetscBool *has)
+{
+  PetscFunctionBeginUser;
+  *has = (PetscBool)(m->drift_static || m->ops->dxi);
+  if (m->ops->dxi)
+    PetscCall(m->ops->dxi(m, rho_local, dxi_local));
+  else if (m->drift_static)
+    PetscCall(VecSet(dxi_local, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

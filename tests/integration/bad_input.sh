@@ -34,7 +34,13 @@ gf_run 1 run -da_grid_x 64 -ts_max_time 0.05 -output_dir good > /dev/null
 echo "not an HDF5 file" > text.h5
 touch plain_file
 
-expect 2 "-model heat: unknown model; valid are fokker_planck" -model heat
+expect 2 "-model heat: unknown model; valid are fokker_planck, porous_medium" -model heat
+expect 2 "-diffusion_exponent 1: the porous medium needs m > 1" -model porous_medium -diffusion_exponent 1
+expect 2 "-diffusion_exponent 0.5: the porous medium needs m > 1" -model porous_medium -diffusion_exponent 0.5
+expect 2 "-diffusion -2: the diffusion coefficient must be a finite number >= 0" -model porous_medium -diffusion -2
+expect 2 "the Barenblatt solution exists for t > 0 only, got t = 0 (use -init_time > 0)" -model porous_medium -init barenblatt
+expect 2 "-init barenblatt: the Barenblatt profile belongs to -model porous_medium, not fokker_planck" -init barenblatt -init_time 1
+expect 2 "-ts_dt 0.1 exceeds the explicit stability bound" -ts_type rk -ts_dt 0.1
 expect 2 "-potential harmonic: unknown potential; valid are" -potential harmonic
 expect 2 "-init blob: unknown initial data; valid are gaussian, uniform, file, exact, gibbs, barenblatt" -init blob
 expect 2 "-da_grid_x 1: need at least 2 cells per axis" -da_grid_x 1
@@ -81,5 +87,18 @@ if [ $status -ne 2 ] || ! grep -qF "the directory exists and is not empty; add -
   failures=$((failures + 1))
 else
   echo "ok: existing output directory refused, its snapshot untouched"
+fi
+# Newton that cannot converge: a clear message, exit status 1, and the last good state kept as a snapshot
+set +e
+gf_run 2 run -model porous_medium -dim 2 -da_grid_x 32 -da_grid_y 32 -init barenblatt -init_time 1 -ts_max_time 2 -ts_dt 0.5 -snes_max_it 1 -max_step_retries 1 -output_interval 0.5 -output_dir newton > out.log 2> err.log
+status=$?
+set -e
+if [ $status -ne 1 ] || ! grep -qF "failed 2 times (Newton did not converge or rho became negative)" err.log || ! grep -qF "is saved as newton/snap_00003.h5" err.log || [ ! -f newton/snap_00003.h5 ]; then
+  echo "FAIL: Newton divergence -> $status"
+  cat err.log
+  failures=$((failures + 1))
+else
+  echo "ok: Newton divergence -> 1: $(head -n 1 err.log)"
+  h5dump -a /density/time newton/snap_00003.h5 | grep -q "(0): 1" || { echo "FAIL: the saved state is not the last good one (t = 1)"; failures=$((failures + 1)); }
 fi
 [ $failures -eq 0 ] || { echo "$failures bad-input checks failed"; exit 1; }

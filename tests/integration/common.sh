@@ -16,12 +16,13 @@ gf_run() {
   fi
 }
 
-# same_density A B: the /density datasets of two snapshots agree to 1e-12 (max abs difference).
+# same_density A B [TOLERANCE]: the /density datasets of two snapshots agree to TOLERANCE (max abs difference, default 1e-12).
 same_density() {
-  if ! "$GF_H5DIFF" -d 1e-12 "$1" "$2" /density /density > h5diff.log; then
-    echo "FAIL: $1 and $2 differ by more than 1e-12:"
+  local tolerance=${3:-1e-12}
+  if ! "$GF_H5DIFF" -d "$tolerance" "$1" "$2" /density /density > h5diff.log; then
+    echo "FAIL: $1 and $2 differ by more than $tolerance:"
     head -20 h5diff.log
     exit 1
   fi
-  echo "ok: $(basename "$(dirname "$1")")/$(basename "$1") == $(basename "$(dirname "$2")")/$(basename "$2") to 1e-12"
+  echo "ok: $(basename "$(dirname "$1")")/$(basename "$1") == $(basename "$(dirname "$2")")/$(basename "$2") to $tolerance"
 }
