@@ -32,12 +32,17 @@ typedef enum {
 } GFFluxType;
 
 typedef enum { GF_RECONSTRUCTION_MINMOD, GF_RECONSTRUCTION_CONSTANT } GFReconstruction;
+
+/* Which part of a model's drift: all of it, or its local part (for IMEX splittings and Jacobians). */
+typedef enum { GF_DRIFT_ALL, GF_DRIFT_LOCAL } GFDriftPart;
 PETSC_EXTERN const char *const GFReconstructions[];
 
 /* The uniform box grid and its distributed array. */
 typedef struct _p_GFGrid *GFGrid;
 /* A named external potential V(x) with its gradient. */
 typedef struct _p_GFPotential *GFPotential;
+/* A named radial interaction kernel W(x) with its gradient and cell averages. */
+typedef struct _p_GFInteraction *GFInteraction;
 /* A model: supplies the drift of the transport operator, the energy and exact solutions. */
 typedef struct _p_GFModel *GFModel;
 /* The finite-volume transport operator. */
@@ -80,6 +85,7 @@ typedef struct {
   PetscInt  energy_rises;      /* accepted steps where the energy rose by more than 1e-12 relative */
   PetscReal max_energy_rise;   /* largest (E_{n+1} - E_n) / max(1, |E_n|) */
   PetscInt  newton_iterations; /* implicit: Newton iterations over the run */
+  PetscReal blowup_time;       /* time the run stopped at a concentration below the grid scale, or -1 */
   PetscInt  linear_iterations; /* implicit: Krylov iterations over the run */
 } GFRunStatistics;
 
@@ -126,19 +132,29 @@ PETSC_EXTERN PetscErrorCode GFPotentialEvaluateOnGrid(GFPotential, GFGrid, Vec);
 PETSC_EXTERN PetscErrorCode GFPotentialDestroy(GFPotential *);
 PETSC_EXTERN PetscErrorCode GFPotentialListTypes(char[], size_t);
 
+/* Interactions */
+PETSC_EXTERN PetscErrorCode GFInteractionCreate(MPI_Comm, GFInteraction *);
+PETSC_EXTERN PetscErrorCode GFInteractionSetFromOptions(GFInteraction, PetscInt, GFBoundary);
+PETSC_EXTERN PetscErrorCode GFInteractionGetType(GFInteraction, const char **);
+PETSC_EXTERN PetscErrorCode GFInteractionIsActive(GFInteraction, PetscBool *);
+PETSC_EXTERN PetscErrorCode GFInteractionQuadraticStrength(GFInteraction, PetscBool *, PetscReal *);
+PETSC_EXTERN PetscReal      GFInteractionValue(GFInteraction, const PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode GFInteractionCellAverage(PetscInt, const PetscReal[], const PetscReal[], PetscReal[], void *);
+PETSC_EXTERN PetscErrorCode GFInteractionDestroy(GFInteraction *);
+
 /* Models */
 PETSC_EXTERN PetscErrorCode GFModelRegister(const char[], PetscErrorCode (*)(GFModel));
 PETSC_EXTERN PetscErrorCode GFModelCreate(MPI_Comm, GFModel *);
 PETSC_EXTERN PetscErrorCode GFModelSetType(GFModel, const char[]);
 PETSC_EXTERN PetscErrorCode GFModelGetType(GFModel, const char **);
-PETSC_EXTERN PetscErrorCode GFModelSetFromOptions(GFModel);
+PETSC_EXTERN PetscErrorCode GFModelSetFromOptions(GFModel, GFGrid);
 PETSC_EXTERN PetscErrorCode GFModelSetInitialData(GFModel, const GFInitialData *);
 PETSC_EXTERN PetscErrorCode GFModelSetUp(GFModel, GFGrid);
 PETSC_EXTERN PetscErrorCode GFModelGetFlux(GFModel, GFFluxType *, PetscReal *, PetscInt *);
 PETSC_EXTERN PetscErrorCode GFModelIsDriftStatic(GFModel, PetscBool *);
 PETSC_EXTERN PetscErrorCode GFModelGetMaxDiffusivity(GFModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelComputeDriftDerivative(GFModel, Vec, Vec, PetscBool *);
-PETSC_EXTERN PetscErrorCode GFModelComputeDrift(GFModel, PetscReal, Vec, Vec);
+PETSC_EXTERN PetscErrorCode GFModelComputeDrift(GFModel, PetscReal, Vec, Vec, Vec, GFDriftPart);
 PETSC_EXTERN PetscErrorCode GFModelComputeEnergy(GFModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelHasExact(GFModel, PetscBool *, const char **);
 PETSC_EXTERN PetscErrorCode GFModelComputeExact(GFModel, PetscReal, Vec);

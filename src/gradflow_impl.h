@@ -64,12 +64,12 @@ typedef struct _GFModelOps *GFModelOps;
 struct _GFModelOps {
   PetscErrorCode (*setfromoptions)(GFModel, PetscOptionItems *);
   PetscErrorCode (*setup)(GFModel);
-  PetscErrorCode (*drift)(GFModel, PetscReal, Vec, Vec);    /* (t, rho_local, drift_local) */
-  PetscErrorCode (*energy)(GFModel, Vec, PetscReal *);      /* free energy of a global density */
-  PetscErrorCode (*exact)(GFModel, PetscReal, Vec);         /* exact cell averages at time t, of mass init.mass */
-  PetscErrorCode (*steady)(GFModel, Vec);                   /* a steady state, any positive scale */
-  PetscErrorCode (*diffusivity)(GFModel, Vec, PetscReal *); /* max of rho U''(rho): parabolic time-step bound */
-  PetscErrorCode (*dxi)(GFModel, Vec, Vec);                 /* d xi_i / d rho_i of the local part of xi (rho_local, dxi_local) */
+  PetscErrorCode (*drift)(GFModel, PetscReal, Vec, Vec, Vec, GFDriftPart); /* (t, rho, rho_local, drift_local, part) */
+  PetscErrorCode (*energy)(GFModel, Vec, PetscReal *);                     /* free energy of a global density */
+  PetscErrorCode (*exact)(GFModel, PetscReal, Vec);                        /* exact cell averages at time t, of mass init.mass */
+  PetscErrorCode (*steady)(GFModel, Vec);                                  /* a steady state, any positive scale */
+  PetscErrorCode (*diffusivity)(GFModel, Vec, PetscReal *);                /* max of rho U''(rho): parabolic time-step bound */
+  PetscErrorCode (*dxi)(GFModel, Vec, Vec);                                /* d xi_i / d rho_i of the local part of xi (rho_local, dxi_local) */
   PetscErrorCode (*view)(GFModel, PetscViewer);
   PetscErrorCode (*destroy)(GFModel);
 };
@@ -83,12 +83,14 @@ struct _p_GFModel {
   GFPotential        potential; /* external potential V, or type "none" */
   Vec                V;         /* V at cell centres (global) */
   GFFluxType         flux;
-  PetscReal          sigma;            /* diffusion coefficient */
-  PetscBool          drift_static;     /* drift independent of rho and t: computed once */
-  PetscInt           drift_dof;        /* components of the drift field: 1, or dim for velocities */
-  PetscBool          implicit_default; /* stiff: backward Euler unless -ts_type says otherwise */
-  PetscBool          has_exact;        /* set by the model's setup */
-  const char        *no_exact;         /* why not, when has_exact is false */
+  PetscReal          sigma;              /* diffusion coefficient */
+  PetscBool          drift_static;       /* drift independent of rho and t: computed once */
+  PetscBool          local_drift_static; /* likewise for its local part */
+  PetscInt           drift_dof;          /* components of the drift field: 1, or dim for velocities */
+  PetscBool          implicit_default;   /* stiff: backward Euler unless -ts_type says otherwise */
+  PetscBool          can_concentrate;    /* attractive interactions: watch for blow-up below the grid scale */
+  PetscBool          has_exact;          /* set by the model's setup */
+  const char        *no_exact;           /* why not, when has_exact is false */
   GFInitialData      init;
 };
 
@@ -108,17 +110,18 @@ struct _p_GFSolver {
   MPI_Comm         comm;
   GFGrid           grid;
   GFModel          model;
-  GFTransport      transport;
+  GFTransport      transport, local_transport, explicit_transport; /* all of the drift; its local part and the rest (IMEX) */
   TS               ts;
   GFWriter         writer;
   Vec              rho, rho_local, drift_local, dxi_local, rho_prev, exact;
+  Vec              local_drift_local, explicit_potential_local, work; /* IMEX */
   GFInitialData    init;
   PetscBool        init_mass_set;
   GFReconstruction reconstruction;
   /* time stepping */
   PetscReal cfl, ssp_coefficient, max_time, fixed_dt;
   PetscInt  max_steps, max_retries;
-  PetscBool implicit, beuler, drift_ready, dt_adapt, jacobian_fd;
+  PetscBool implicit, imex, beuler, project, drift_ready, local_drift_ready, dt_adapt, jacobian_fd;
   PetscReal dt_next, dt_max; /* implicit: the step Newton's convergence suggests, and its cap */
   PetscInt  mg_levels;       /* multigrid levels of the implicit solves, 0 without */
   /* output */
@@ -132,6 +135,7 @@ struct _p_GFSolver {
   PetscReal      max_energy_rise, worst_mass_drift, lowest_density;
   PetscLogDouble wall_start, last_progress;
   PetscReal      progress_mark;
+  PetscReal      blowup_fraction, blowup_time;
   PetscBool      is_tty, set_up;
 };
 
@@ -140,6 +144,12 @@ PETSC_INTERN PetscErrorCode GFRegisterSSPSchemes(void);
 PETSC_INTERN PetscErrorCode GFPotentialRegisterAll(void);
 PETSC_INTERN PetscErrorCode GFModelCreate_FokkerPlanck(GFModel);
 PETSC_INTERN PetscErrorCode GFModelCreate_PorousMedium(GFModel);
+PETSC_INTERN PetscErrorCode GFModelCreate_McKeanVlasov(GFModel);
+PETSC_INTERN PetscErrorCode GFFreeEnergy(GFModel, PetscReal, Vec, Vec, PetscReal *);
+PETSC_INTERN PetscErrorCode GFAddInternalPotential(PetscReal, PetscReal, Vec, Vec);
+PETSC_INTERN PetscErrorCode GFInternalPotentialDerivative(PetscReal, PetscReal, Vec, Vec);
+PETSC_INTERN PetscErrorCode GFMaxInternalDiffusivity(PetscReal, PetscReal, Vec, PetscReal *);
+PETSC_INTERN void           GFOrnsteinUhlenbeck(PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal *, PetscReal *);
 PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);
 
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);

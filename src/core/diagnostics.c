@@ -114,6 +114,7 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
   PetscCall(PetscPrintf(s->comm, "gradflow %s: %s, %" PetscInt_FMT "D, %" PetscInt_FMT, GFVersion, s->model->type, s->grid->dim, s->grid->cells[0]));
   for (PetscInt a = 1; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " x %" PetscInt_FMT, s->grid->cells[a]));
   PetscCall(PetscPrintf(s->comm, " cells, %d rank%s\n", size, size > 1 ? "s" : ""));
+  if (s->blowup_time >= 0) PetscCall(PetscPrintf(s->comm, "  stopped      blow-up: concentration below the grid scale at t = %.6g\n", (double)s->blowup_time));
   PetscCall(PetscPrintf(s->comm, "  steps        %" PetscInt_FMT " (%" PetscInt_FMT " rejected and retried), final time %.6g, wall %.2f s\n", d->step, s->rejected, (double)d->time, now - s->wall_start));
   if (s->implicit) {
     PetscInt newton, linear;

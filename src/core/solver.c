@@ -52,6 +52,8 @@ PetscErrorCode GFSolverCreate(MPI_Comm comm, GFSolver *solver)
   s->output          = PETSC_TRUE;
   s->progress        = PETSC_TRUE;
   s->summary         = PETSC_TRUE;
+  s->blowup_fraction = 0.25;
+  s->blowup_time     = -1;
   s->output_interval = 0.1;
   s->progress_mark   = 0.1;
   s->reconstruction  = GF_RECONSTRUCTION_MINMOD;
@@ -70,35 +72,59 @@ PetscErrorCode GFSolverSetProblemName(GFSolver s, const char name[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The model's drift for the density in rho_local at time t; computed once when the model declares it static. */
-static PetscErrorCode GFSolverUpdateDrift(GFSolver s, PetscReal t)
+/*
+  The model's drift (all of it, or its local part) for the density U, ghosted in
+  rho_local, at time t; a part the model declares static is computed once. Each part
+  has its own transport operator, so each keeps its cached face coefficients.
+*/
+static PetscErrorCode GFSolverUpdateDrift(GFSolver s, PetscReal t, Vec U, GFDriftPart part)
 {
+  PetscBool *ready = part == GF_DRIFT_ALL ? &s->drift_ready : &s->local_drift_ready;
+
   PetscFunctionBeginUser;
-  if (s->drift_ready) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(GFModelComputeDrift(s->model, t, s->rho_local, s->drift_local));
-  PetscCall(GFTransportDriftChanged(s->transport));
-  s->drift_ready = s->model->drift_static;
+  if (*ready) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(GFModelComputeDrift(s->model, t, U, s->rho_local, part == GF_DRIFT_ALL ? s->drift_local : s->local_drift_local, part));
+  PetscCall(GFTransportDriftChanged(part == GF_DRIFT_ALL ? s->transport : s->local_transport));
+  *ready = part == GF_DRIFT_ALL ? s->model->drift_static : s->model->local_drift_static;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* RHS(t, U) = -div F(U): the whole equation for explicit steppers. */
+/* F = -div flux of the drift part of U into F. */
+static PetscErrorCode GFSolverTransport(GFSolver s, PetscReal t, Vec U, GFDriftPart part, Vec F)
+{
+  PetscFunctionBeginUser;
+  PetscCall(DMGlobalToLocal(s->grid->da, U, INSERT_VALUES, s->rho_local));
+  PetscCall(GFSolverUpdateDrift(s, t, U, part));
+  if (part == GF_DRIFT_ALL)
+    PetscCall(GFTransportComputeRHS(s->transport, s->rho_local, s->drift_local, F));
+  else
+    PetscCall(GFTransportComputeRHS(s->local_transport, s->rho_local, s->local_drift_local, F));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The explicit right-hand side: the whole equation, or (IMEX) what the local part leaves out, RHS_all - RHS_local. */
 static PetscErrorCode GFSolverRHSFunction(TS ts, PetscReal t, Vec U, Vec F, void *ctx)
 {
   GFSolver s = (GFSolver)ctx;
 
   PetscFunctionBeginUser;
   (void)ts;
-  PetscCall(DMGlobalToLocal(s->grid->da, U, INSERT_VALUES, s->rho_local));
-  PetscCall(GFSolverUpdateDrift(s, t));
-  PetscCall(GFTransportComputeRHS(s->transport, s->rho_local, s->drift_local, F));
+  PetscCall(GFSolverTransport(s, t, U, GF_DRIFT_ALL, F));
+  if (s->imex) {
+    PetscCall(GFSolverTransport(s, t, U, GF_DRIFT_LOCAL, s->work));
+    PetscCall(VecAXPY(F, -1, s->work));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* G(t, U, U_t) = U_t - RHS(t, U): the residual of implicit steppers. */
+/* G(t, U, U_t) = U_t - RHS(t, U): the implicit residual, of the whole equation or (IMEX) of its local part. */
 static PetscErrorCode GFSolverIFunction(TS ts, PetscReal t, Vec U, Vec Udot, Vec G, void *ctx)
 {
+  GFSolver s = (GFSolver)ctx;
+
   PetscFunctionBeginUser;
-  PetscCall(GFSolverRHSFunction(ts, t, U, G, ctx));
+  (void)ts;
+  PetscCall(GFSolverTransport(s, t, U, s->imex ? GF_DRIFT_LOCAL : GF_DRIFT_ALL, G));
   PetscCall(VecAYPX(G, -1, Udot));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -145,7 +171,13 @@ static PetscErrorCode GFSolverClassifyTS(GFSolver s)
   }
   for (size_t i = 0; i < sizeof(implicit_types) / sizeof(implicit_types[0]) && !match; i++) PetscCall(PetscStrcmp(type, implicit_types[i], &match));
   PetscCall(PetscStrcmp(type, TSBEULER, &s->beuler));
-  PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT, "-ts_type %s is not supported; valid are rk (default, with -ts_rk_type ssprk43), ssp, euler (explicit) and beuler, theta, cn, bdf (implicit)", type);
+  PetscCall(PetscStrcmp(type, TSARKIMEX, &s->imex));
+  if (s->imex) {
+    s->implicit = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT, "-ts_type %s is not supported; valid are rk (default, with -ts_rk_type ssprk43), ssp, euler (explicit), beuler, theta, cn, bdf (implicit) and arkimex (implicit local part, explicit nonlocal part)",
+             type);
   s->implicit = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -163,7 +195,7 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
      reused on some ranks only, and the ranks then create different objects */
   PetscCall(GFGridSetUp(s->grid));
   PetscCall(TSSetDM(s->ts, s->grid->da));
-  PetscCall(GFModelSetFromOptions(s->model));
+  PetscCall(GFModelSetFromOptions(s->model, s->grid));
   PetscCall(GFInitialDataSetFromOptions(s->comm, s->grid->dim, &s->init, &s->init_mass_set));
   if (!s->problem[0]) PetscCall(PetscStrncpy(s->problem, s->model->type, sizeof(s->problem)));
   PetscOptionsBegin(s->comm, NULL, "Time stepping and output", "GFSolver");
@@ -187,6 +219,8 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(PetscOptionsBool("-progress", "Print a progress line on rank 0", "GFSolverSetFromOptions", s->progress, &s->progress, NULL));
   PetscCall(PetscOptionsBool("-summary", "Print the closing summary", "GFSolverSetFromOptions", s->summary, &s->summary, NULL));
   PetscCall(PetscOptionsInt("-max_step_retries", "Halvings of a rejected step before giving up", "GFSolverSetFromOptions", s->max_retries, &s->max_retries, NULL));
+  PetscCall(PetscOptionsReal("-blowup_fraction", "Stop when one cell holds this fraction of the mass (interacting models: concentration below the grid scale)", "GFSolverSetFromOptions", s->blowup_fraction, &s->blowup_fraction, NULL));
+  PetscCheck(s->blowup_fraction > 0 && s->blowup_fraction <= 1, s->comm, PETSC_ERR_USER_INPUT, "-blowup_fraction %.6g must be in (0, 1]", (double)s->blowup_fraction);
   PetscCall(PetscOptionsBool("-jacobian_fd", "Implicit steps: Jacobian by coloured finite differences instead of the assembled one", "GFSolverSetFromOptions", s->jacobian_fd, &s->jacobian_fd, NULL));
   PetscOptionsEnd();
 
@@ -230,9 +264,12 @@ static PetscErrorCode GFSolverIJacobian(TS ts, PetscReal t, Vec U, Vec Udot, Pet
   (void)ts;
   (void)Udot;
   PetscCall(DMGlobalToLocal(s->grid->da, U, INSERT_VALUES, s->rho_local));
-  PetscCall(GFSolverUpdateDrift(s, t));
+  PetscCall(GFSolverUpdateDrift(s, t, U, s->imex ? GF_DRIFT_LOCAL : GF_DRIFT_ALL));
   PetscCall(GFModelComputeDriftDerivative(s->model, s->rho_local, s->dxi_local, &has));
-  PetscCall(GFTransportComputeJacobian(s->transport, s->rho_local, s->drift_local, s->dxi_local, shift, P));
+  if (s->imex)
+    PetscCall(GFTransportComputeJacobian(s->local_transport, s->rho_local, s->local_drift_local, s->dxi_local, shift, P));
+  else
+    PetscCall(GFTransportComputeJacobian(s->transport, s->rho_local, s->drift_local, s->dxi_local, shift, P));
   if (A != P) {
     PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
     PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
@@ -311,8 +348,8 @@ static PetscErrorCode GFSolverProjectIterate(SNESLineSearch linesearch, Vec X, V
 
 /*
   Newton for the implicit steps, GMRES preconditioned by geometric multigrid unless
-  -pc_type says otherwise. Backward Euler is positivity preserving for any dt, so its
-  Newton iterates are projected onto rho >= 0 after the line search: no iterate leaves
+  -pc_type says otherwise. Backward Euler (beuler, or theta 1) is positivity preserving
+  for any dt, so its Newton iterates are projected onto rho >= 0 after the line search: no iterate leaves
   the admissible set, and the converged solution needs no projection (mass is kept to
   the Newton tolerance). PETSc's variational-inequality Newton (SNESVINEWTONRSLS) would
   do the same but solves on the inactive set, where this multigrid cannot follow.
@@ -336,7 +373,14 @@ static PetscErrorCode GFSolverSetUpNewton(GFSolver s)
     if (theta && !set) PetscCall(TSThetaSetEndpoint(s->ts, PETSC_TRUE));
   }
   PetscCall(TSGetSNES(s->ts, &snes));
-  if (s->beuler) {
+  {
+    PetscBool theta;
+    PetscReal value = 0;
+    PetscCall(PetscObjectTypeCompare((PetscObject)s->ts, TSTHETA, &theta));
+    if (theta) PetscCall(TSThetaGetTheta(s->ts, &value));
+    s->project = (PetscBool)(s->beuler || (theta && value == 1));
+  }
+  if (s->project) {
     PetscCall(SNESGetLineSearch(snes, &linesearch));
     PetscCall(SNESLineSearchSetPostCheck(linesearch, GFSolverProjectIterate, s));
   }
@@ -379,6 +423,18 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
     PetscCall(DMDestroy(&vda));
   }
   if (s->exact_requested) PetscCall(VecDuplicate(s->rho, &s->exact));
+  if (s->imex) {
+    /* the implicit local part, and the CFL bound of the explicit nonlocal one */
+    PetscCheck(dof == 1, s->comm, PETSC_ERR_USER_INPUT, "-ts_type arkimex: model %s moves the density by a velocity, with no local part to take implicitly", s->model->type);
+    PetscCall(GFTransportCreate(s->grid, &s->local_transport));
+    PetscCall(GFTransportSetFluxType(s->local_transport, s->model->flux, s->model->sigma));
+    PetscCall(GFTransportSetReconstruction(s->local_transport, s->reconstruction));
+    PetscCall(GFTransportCreate(s->grid, &s->explicit_transport));
+    PetscCall(GFTransportSetFluxType(s->explicit_transport, GF_FLUX_UPWIND_POTENTIAL, 0));
+    PetscCall(VecDuplicate(s->rho_local, &s->local_drift_local));
+    PetscCall(VecDuplicate(s->rho_local, &s->explicit_potential_local));
+    PetscCall(VecDuplicate(s->rho, &s->work));
+  }
 
   PetscCall(TSSetExactFinalTime(s->ts, TS_EXACTFINALTIME_STEPOVER));
   PetscCall(TSSetErrorIfStepFails(s->ts, PETSC_FALSE));
@@ -386,9 +442,8 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
     PetscCall(TSSetIFunction(s->ts, NULL, GFSolverIFunction, s));
     PetscCall(GFSolverSetUpJacobian(s));
     PetscCall(GFSolverSetUpNewton(s));
-  } else {
-    PetscCall(TSSetRHSFunction(s->ts, NULL, GFSolverRHSFunction, s));
   }
+  if (!s->implicit || s->imex) PetscCall(TSSetRHSFunction(s->ts, NULL, GFSolverRHSFunction, s));
   {
     TSAdapt adapt;
     PetscCall(TSGetAdapt(s->ts, &adapt));
@@ -414,12 +469,22 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
 static PetscErrorCode GFSolverChooseTimeStep(GFSolver s, PetscReal t, PetscReal t_stop, PetscReal *dt)
 {
   PetscFunctionBeginUser;
-  if (s->implicit) {
+  if (s->imex && s->fixed_dt == 0) {
+    /* IMEX: the CFL bound of the explicit part alone, transport by the nonlocal potential drift_all - drift_local */
+    PetscReal rate;
+    PetscCall(DMGlobalToLocal(s->grid->da, s->rho, INSERT_VALUES, s->rho_local));
+    PetscCall(GFSolverUpdateDrift(s, t, s->rho, GF_DRIFT_ALL));
+    PetscCall(GFSolverUpdateDrift(s, t, s->rho, GF_DRIFT_LOCAL));
+    PetscCall(VecWAXPY(s->explicit_potential_local, -1, s->local_drift_local, s->drift_local));
+    PetscCall(GFTransportDriftChanged(s->explicit_transport));
+    PetscCall(GFTransportComputeMaxRate(s->explicit_transport, s->rho_local, s->explicit_potential_local, 0, &rate));
+    *dt = rate > 0 ? 2 * s->cfl / rate : t_stop - t;
+  } else if (s->implicit) {
     *dt = s->dt_adapt ? s->dt_next : s->fixed_dt;
   } else {
     PetscReal rate, diffusivity;
     PetscCall(DMGlobalToLocal(s->grid->da, s->rho, INSERT_VALUES, s->rho_local));
-    PetscCall(GFSolverUpdateDrift(s, t));
+    PetscCall(GFSolverUpdateDrift(s, t, s->rho, GF_DRIFT_ALL));
     PetscCall(GFModelGetMaxDiffusivity(s->model, s->rho, &diffusivity));
     PetscCall(GFTransportComputeMaxRate(s->transport, s->rho_local, s->drift_local, diffusivity, &rate));
     *dt = rate > 0 ? 2 * s->cfl * s->ssp_coefficient / rate : t_stop - t;
@@ -569,6 +634,7 @@ PetscErrorCode GFSolverSolve(GFSolver s)
 
     PetscReal requested;
     PetscInt  newton_before, newton_after;
+    PetscBool concentrated;
 
     PetscCall(GFSolverChooseTimeStep(s, t, t_stop, &dt));
     requested = s->implicit && s->dt_adapt ? s->dt_next : dt;
@@ -591,7 +657,15 @@ PetscErrorCode GFSolverSolve(GFSolver s)
     }
     PetscCall(GFSolverMonitorStep(s, PETSC_FALSE));
     if (at_output) next_output++;
-    if (s->writer && (at_output || t >= t_end - 1e-12 * PetscMax(1, PetscAbsReal(t_end)) || step >= s->max_steps)) PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index++, s->rho, &s->diag));
+    concentrated = (PetscBool)(s->model->can_concentrate && s->diag.max_density * s->grid->cell_volume >= s->blowup_fraction * s->diag.mass);
+    if (s->writer && (at_output || concentrated || t >= t_end - 1e-12 * PetscMax(1, PetscAbsReal(t_end)) || step >= s->max_steps)) PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index++, s->rho, &s->diag));
+    if (concentrated) {
+      s->blowup_time = t;
+      if (s->progress && s->is_tty) PetscCall(PetscPrintf(s->comm, "\n"));
+      PetscCall(PetscPrintf(s->comm, "gradflow: blow-up: at t = %.6g one cell holds %.1f%% of the mass (>= -blowup_fraction %.6g): the solution has concentrated below the grid scale; stopping here%s\n", (double)t,
+                            (double)(100 * s->diag.max_density * s->grid->cell_volume / s->diag.mass), (double)s->blowup_fraction, s->writer ? " (the state is the last snapshot)" : ""));
+      break;
+    }
   }
   if (s->summary) PetscCall(GFSolverPrintSummary(s));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -641,6 +715,7 @@ PetscErrorCode GFSolverGetStatistics(GFSolver s, GFRunStatistics *stats)
   stats->lowest_density   = s->lowest_density;
   stats->energy_rises     = s->energy_rises;
   stats->max_energy_rise  = s->max_energy_rise;
+  stats->blowup_time      = s->blowup_time;
   PetscCall(TSGetSNESIterations(s->ts, &stats->newton_iterations));
   PetscCall(TSGetKSPIterations(s->ts, &stats->linear_iterations));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -657,10 +732,15 @@ PetscErrorCode GFSolverDestroy(GFSolver *solver)
   PetscCall(VecDestroy(&s->rho));
   PetscCall(VecDestroy(&s->rho_local));
   PetscCall(VecDestroy(&s->drift_local));
+  PetscCall(VecDestroy(&s->local_drift_local));
+  PetscCall(VecDestroy(&s->explicit_potential_local));
+  PetscCall(VecDestroy(&s->work));
   PetscCall(VecDestroy(&s->dxi_local));
   PetscCall(VecDestroy(&s->rho_prev));
   PetscCall(VecDestroy(&s->exact));
   PetscCall(GFTransportDestroy(&s->transport));
+  PetscCall(GFTransportDestroy(&s->local_transport));
+  PetscCall(GFTransportDestroy(&s->explicit_transport));
   PetscCall(GFModelDestroy(&s->model));
   PetscCall(GFGridDestroy(&s->grid));
   PetscCall(PetscFree(s));

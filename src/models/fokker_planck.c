@@ -20,11 +20,13 @@ typedef struct {
 } GFModel_FokkerPlanck;
 
 /* psi = V (Scharfetter-Gummel) or xi = V (pure drift): independent of rho and t. */
-static PetscErrorCode GFModelDrift_FokkerPlanck(GFModel m, PetscReal t, Vec rho_local, Vec drift_local)
+static PetscErrorCode GFModelDrift_FokkerPlanck(GFModel m, PetscReal t, Vec rho, Vec rho_local, Vec drift_local, GFDriftPart part)
 {
   PetscFunctionBeginUser;
   (void)t;
+  (void)rho;
   (void)rho_local;
+  (void)part;
   PetscCall(DMGlobalToLocal(m->grid->da, m->V, INSERT_VALUES, drift_local));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -32,22 +34,8 @@ static PetscErrorCode GFModelDrift_FokkerPlanck(GFModel m, PetscReal t, Vec rho_
 /* F = h^d sum_i (sigma rho_i log rho_i + V_i rho_i), with 0 log 0 = 0. */
 static PetscErrorCode GFModelEnergy_FokkerPlanck(GFModel m, Vec rho, PetscReal *energy)
 {
-  const PetscScalar *r, *V;
-  PetscInt           n;
-  PetscReal          local = 0;
-
   PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(rho, &n));
-  PetscCall(VecGetArrayRead(rho, &r));
-  PetscCall(VecGetArrayRead(m->V, &V));
-  for (PetscInt i = 0; i < n; i++) {
-    const PetscReal x = PetscRealPart(r[i]);
-    local += (x > 0 ? m->sigma * x * PetscLogReal(x) : 0) + PetscRealPart(V[i]) * x;
-  }
-  PetscCall(VecRestoreArrayRead(m->V, &V));
-  PetscCall(VecRestoreArrayRead(rho, &r));
-  PetscCall(MPIU_Allreduce(&local, energy, 1, MPIU_REAL, MPIU_SUM, m->comm));
-  *energy *= m->grid->cell_volume;
+  PetscCall(GFFreeEnergy(m, 1, rho, NULL, energy));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -99,8 +87,9 @@ static PetscErrorCode GFModelSetUp_FokkerPlanck(GFModel m)
   GFModel_FokkerPlanck *fp = (GFModel_FokkerPlanck *)m->data;
 
   PetscFunctionBeginUser;
-  m->flux         = m->sigma > 0 ? GF_FLUX_SCHARFETTER_GUMMEL : GF_FLUX_UPWIND_POTENTIAL;
-  m->drift_static = PETSC_TRUE;
+  m->flux               = m->sigma > 0 ? GF_FLUX_SCHARFETTER_GUMMEL : GF_FLUX_UPWIND_POTENTIAL;
+  m->drift_static       = PETSC_TRUE;
+  m->local_drift_static = PETSC_TRUE;
   PetscCall(GFPotentialIsQuadratic(m->potential, &fp->quadratic, fp->stiffness, fp->center));
   m->has_exact = (PetscBool)(fp->quadratic && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
   m->no_exact  = fp->quadratic ? "the exact solution needs Gaussian initial data (-init gaussian, exact or a file of such a run)" : "the exact solution needs -potential quadratic or none";

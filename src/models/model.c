@@ -22,6 +22,7 @@ PETSC_INTERN PetscErrorCode GFModelRegisterAll(void)
   GFModelRegistered = PETSC_TRUE;
   PetscCall(GFModelRegister("fokker_planck", GFModelCreate_FokkerPlanck));
   PetscCall(GFModelRegister("porous_medium", GFModelCreate_PorousMedium));
+  PetscCall(GFModelRegister("mckean_vlasov", GFModelCreate_McKeanVlasov));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -102,15 +103,14 @@ PetscErrorCode GFModelGetType(GFModel m, const char **type)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -model, then the model's own options (read after the grid, so per-axis lists know -dim). */
-PetscErrorCode GFModelSetFromOptions(GFModel m)
+/* -model, then the model's own options, for the grid it will run on (its dimension and walls). */
+PetscErrorCode GFModelSetFromOptions(GFModel m, GFGrid grid)
 {
-  char     type[GF_NAME_LEN] = "fokker_planck";
-  PetscInt dim               = 1;
+  char type[GF_NAME_LEN] = "fokker_planck";
 
   PetscFunctionBeginUser;
+  m->grid = grid;
   if (m->type[0]) PetscCall(PetscStrncpy(type, m->type, sizeof(type)));
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-dim", &dim, NULL));
   PetscOptionsBegin(m->comm, NULL, "Model options", "GFModel");
   PetscCall(PetscOptionsFList("-model", "Equation to solve", "GFModelSetType", GFModelList, type, type, sizeof(type), NULL));
   PetscCall(GFModelSetType(m, type));
@@ -118,7 +118,7 @@ PetscErrorCode GFModelSetFromOptions(GFModel m)
   PetscCheck(m->sigma >= 0 && PetscIsNormalReal(m->sigma + 1), m->comm, PETSC_ERR_USER_INPUT, "-diffusion %.6g: the diffusion coefficient must be a finite number >= 0", (double)m->sigma);
   if (m->ops->setfromoptions) PetscCall(m->ops->setfromoptions(m, PetscOptionsObject));
   PetscOptionsEnd();
-  PetscCall(GFPotentialSetFromOptions(m->potential, dim));
+  PetscCall(GFPotentialSetFromOptions(m->potential, grid->dim));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -158,11 +158,11 @@ PetscErrorCode GFModelIsDriftStatic(GFModel m, PetscBool *is_static)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The drift field of the transport operator for the ghosted density rho_local at time t. */
-PetscErrorCode GFModelComputeDrift(GFModel m, PetscReal t, Vec rho_local, Vec drift_local)
+/* The drift field (all of it, or its local part) of the transport operator for the density rho (global, and ghosted in rho_local) at time t. */
+PetscErrorCode GFModelComputeDrift(GFModel m, PetscReal t, Vec rho, Vec rho_local, Vec drift_local, GFDriftPart part)
 {
   PetscFunctionBeginUser;
-  PetscCall(m->ops->drift(m, t, rho_local, drift_local));
+  PetscCall(m->ops->drift(m, t, rho, rho_local, drift_local, part));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -39,80 +39,39 @@ static PetscErrorCode GFModelSetFromOptions_PorousMedium(GFModel m, PetscOptionI
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* xi = sigma m/(m-1) max(rho, 0)^(m-1) + V on the whole ghosted array (rho < 0 only inside Newton's finite differences). */
-static PetscErrorCode GFModelDrift_PorousMedium(GFModel m, PetscReal t, Vec rho_local, Vec drift_local)
+/* xi = sigma m/(m-1) max(rho, 0)^(m-1) + V on the whole ghosted array. */
+static PetscErrorCode GFModelDrift_PorousMedium(GFModel m, PetscReal t, Vec rho, Vec rho_local, Vec drift_local, GFDriftPart part)
 {
   GFModel_PorousMedium *pm = (GFModel_PorousMedium *)m->data;
-  const PetscReal       c = m->sigma * pm->m / (pm->m - 1), e = pm->m - 1;
-  const PetscScalar    *r;
-  PetscScalar          *xi;
-  PetscInt              n;
 
   PetscFunctionBeginUser;
   (void)t;
+  (void)rho;
+  (void)part;
   PetscCall(DMGlobalToLocal(m->grid->da, m->V, INSERT_VALUES, drift_local));
-  PetscCall(VecGetLocalSize(rho_local, &n));
-  PetscCall(VecGetArrayRead(rho_local, &r));
-  PetscCall(VecGetArray(drift_local, &xi));
-  for (PetscInt i = 0; i < n; i++) {
-    const PetscReal x = PetscMax(PetscRealPart(r[i]), 0);
-    xi[i] += e == 1 ? c * x : c * PetscPowReal(x, e);
-  }
-  PetscCall(VecRestoreArray(drift_local, &xi));
-  PetscCall(VecRestoreArrayRead(rho_local, &r));
+  PetscCall(GFAddInternalPotential(m->sigma, pm->m, rho_local, drift_local));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* d xi / d rho = sigma m rho^(m-2), at rho >= 1e-300 so that m < 2 stays finite at the front. */
 static PetscErrorCode GFModelDriftDerivative_PorousMedium(GFModel m, Vec rho_local, Vec dxi_local)
 {
-  GFModel_PorousMedium *pm = (GFModel_PorousMedium *)m->data;
-  const PetscScalar    *r;
-  PetscScalar          *d;
-  PetscInt              n;
-
   PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(rho_local, &n));
-  PetscCall(VecGetArrayRead(rho_local, &r));
-  PetscCall(VecGetArray(dxi_local, &d));
-  for (PetscInt i = 0; i < n; i++) d[i] = pm->m == 2 ? 2 * m->sigma : m->sigma * pm->m * PetscPowReal(PetscMax(PetscRealPart(r[i]), 1e-300), pm->m - 2);
-  PetscCall(VecRestoreArray(dxi_local, &d));
-  PetscCall(VecRestoreArrayRead(rho_local, &r));
+  PetscCall(GFInternalPotentialDerivative(m->sigma, ((GFModel_PorousMedium *)m->data)->m, rho_local, dxi_local));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* max rho U''(rho) = sigma m max(rho)^(m-1): the diffusivity of the explicit parabolic bound. */
 static PetscErrorCode GFModelDiffusivity_PorousMedium(GFModel m, Vec rho, PetscReal *diffusivity)
 {
-  GFModel_PorousMedium *pm = (GFModel_PorousMedium *)m->data;
-  PetscReal             max;
-
   PetscFunctionBeginUser;
-  PetscCall(VecMax(rho, NULL, &max));
-  *diffusivity = m->sigma * pm->m * PetscPowReal(PetscMax(max, 0), pm->m - 1);
+  PetscCall(GFMaxInternalDiffusivity(m->sigma, ((GFModel_PorousMedium *)m->data)->m, rho, diffusivity));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* F = h^d sum_i (sigma rho_i^m/(m-1) + V_i rho_i). */
 static PetscErrorCode GFModelEnergy_PorousMedium(GFModel m, Vec rho, PetscReal *energy)
 {
-  GFModel_PorousMedium *pm = (GFModel_PorousMedium *)m->data;
-  const PetscScalar    *r, *V;
-  PetscInt              n;
-  PetscReal             local = 0;
-
   PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(rho, &n));
-  PetscCall(VecGetArrayRead(rho, &r));
-  PetscCall(VecGetArrayRead(m->V, &V));
-  for (PetscInt i = 0; i < n; i++) {
-    const PetscReal x = PetscMax(PetscRealPart(r[i]), 0);
-    local += m->sigma * PetscPowReal(x, pm->m) / (pm->m - 1) + PetscRealPart(V[i]) * PetscRealPart(r[i]);
-  }
-  PetscCall(VecRestoreArrayRead(m->V, &V));
-  PetscCall(VecRestoreArrayRead(rho, &r));
-  PetscCall(MPIU_Allreduce(&local, energy, 1, MPIU_REAL, MPIU_SUM, m->comm));
-  *energy *= m->grid->cell_volume;
+  PetscCall(GFFreeEnergy(m, ((GFModel_PorousMedium *)m->data)->m, rho, NULL, energy));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -34,7 +34,13 @@ gf_run 1 run -da_grid_x 64 -ts_max_time 0.05 -output_dir good > /dev/null
 echo "not an HDF5 file" > text.h5
 touch plain_file
 
-expect 2 "-model heat: unknown model; valid are fokker_planck, porous_medium" -model heat
+expect 2 "-model heat: unknown model; valid are fokker_planck, porous_medium, mckean_vlasov" -model heat
+expect 2 "-interaction coulomb: unknown interaction kernel; valid are" -model mckean_vlasov -interaction coulomb
+expect 2 "attractive_repulsive needs a > b" -model mckean_vlasov -interaction attractive_repulsive -interaction_params 1,2
+expect 2 "the repulsion r^b/b is not integrable at 0 in 2D: attractive_repulsive needs b > -2" -model mckean_vlasov -dim 2 -interaction attractive_repulsive -interaction_params 2,-2.5
+expect 2 "-interaction newtonian with -bc periodic: the kernel does not decay at infinity" -model mckean_vlasov -interaction newtonian -bc periodic
+expect 2 "-diffusion_exponent 0.5: the McKean-Vlasov model takes m = 1 (linear diffusion) or m > 1" -model mckean_vlasov -diffusion_exponent 0.5
+expect 2 "-blowup_fraction 2 must be in (0, 1]" -model mckean_vlasov -blowup_fraction 2
 expect 2 "-diffusion_exponent 1: the porous medium needs m > 1" -model porous_medium -diffusion_exponent 1
 expect 2 "-diffusion_exponent 0.5: the porous medium needs m > 1" -model porous_medium -diffusion_exponent 0.5
 expect 2 "-diffusion -2: the diffusion coefficient must be a finite number >= 0" -model porous_medium -diffusion -2

@@ -11,6 +11,7 @@ static const struct {
 } conformance[] = {
     {"fokker_planck", "-potential double_well -diffusion 0.6"},
     {"porous_medium", "-potential quadratic -diffusion 0.6 -diffusion_exponent 2.5"},
+    {"mckean_vlasov", "-potential double_well -interaction morse -interaction_params 1,0.8,0.5,0.3 -diffusion 0.4"},
 };
 
 static const char *FindOptions(const char model[])
@@ -24,7 +25,7 @@ START_TEST(test_every_model_preserves_structure)
 {
   char        names[512], *name, *rest;
   const char *grids[]    = {"-dim 1 -da_grid_x 64", "-dim 2 -da_grid_x 24 -da_grid_y 20 -bc periodic", "-dim 2 -da_grid_x 24 -da_grid_y 20"};
-  const char *steppers[] = {"-ts_type rk", "-ts_type beuler -ts_dt 0.02", "-ts_type bdf -ts_bdf_order 2 -ts_dt 0.02"};
+  const char *steppers[] = {"-ts_type rk", "-ts_type beuler -ts_dt 0.02", "-ts_type bdf -ts_bdf_order 2 -ts_dt 0.02", "-ts_type arkimex -ts_arkimex_type 1bee"};
 
   GF_CK(GFModelListTypes(names, sizeof(names)));
   for (name = strtok_r(names, ", ", &rest); name; name = strtok_r(NULL, ", ", &rest)) {

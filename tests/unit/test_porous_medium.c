@@ -71,6 +71,27 @@ START_TEST(test_barenblatt_1d)
 }
 END_TEST
 
+/* Crank-Nicolson (theta = 1/2, endpoint form) on compact support: second order in time, structure kept. */
+START_TEST(test_crank_nicolson)
+{
+  PetscReal error[2];
+
+  for (int level = 0; level < 2; level++) {
+    char          options[512];
+    GFSolver      solver;
+    GFDiagnostics d;
+
+    PetscSNPrintf(options, sizeof(options), "-model porous_medium -init barenblatt -init_time 1 -ts_max_time 2 -domain_lower -4 -domain_upper 4 -exact -da_grid_x 2048 -ts_type theta -ts_theta_theta 0.5 -ts_dt %g", 0.1 / (1 << level));
+    solver = GFTestSolve(options);
+    GF_CK(GFSolverGetDiagnostics(solver, &d));
+    AssertStructurePreserved(solver, options);
+    error[level] = d.error_l1;
+    GF_CK(GFSolverDestroy(&solver));
+  }
+  ck_assert_msg(PetscLog2Real(error[0] / error[1]) >= 1.5, "Crank-Nicolson order in dt %.3f (errors %g, %g)", (double)PetscLog2Real(error[0] / error[1]), (double)error[0], (double)error[1]);
+}
+END_TEST
+
 /* Case 2 (1D, m = 3): the error falls by at least 1.5x per doubling of the grid (the profile has a square-root front). */
 START_TEST(test_barenblatt_1d_m3)
 {
@@ -216,6 +237,7 @@ static Suite *MakeSuite(void)
   tcase_add_test(t, test_jacobian);
   tcase_add_test(t, test_barenblatt_1d);
   tcase_add_test(t, test_barenblatt_1d_m3);
+  tcase_add_test(t, test_crank_nicolson);
   tcase_add_test(t, test_barenblatt_2d);
   tcase_add_test(t, test_confined_decay);
   suite_add_tcase(s, t);
