@@ -75,6 +75,8 @@ typedef struct {
   PetscReal covariance[GRADFLOW_MAX_DIM][GRADFLOW_MAX_DIM]; /* Sheppard-corrected: exact for cell averages of smooth densities */
   PetscBool has_error;
   PetscReal error_l1; /* || rho - rho_exact ||_1 / || rho_exact ||_1 over cell averages */
+  PetscBool has_stein;
+  PetscReal stein; /* kernel Stein discrepancy KSD(rho/M | pi) (SVGD) */
 } GFDiagnostics;
 
 /* Structure-preservation record of a run. */
@@ -86,6 +88,7 @@ typedef struct {
   PetscReal max_energy_rise;   /* largest (E_{n+1} - E_n) / max(1, |E_n|) */
   PetscInt  newton_iterations; /* implicit: Newton iterations over the run */
   PetscReal blowup_time;       /* time the run stopped at a concentration below the grid scale, or -1 */
+  PetscInt  tail_fixes;        /* steps whose negative values, all below 1e-12 max rho, were zeroed (mass kept) */
   PetscInt  linear_iterations; /* implicit: Krylov iterations over the run */
 } GFRunStatistics;
 
@@ -153,10 +156,12 @@ PETSC_EXTERN PetscErrorCode GFModelSetUp(GFModel, GFGrid);
 PETSC_EXTERN PetscErrorCode GFModelGetFlux(GFModel, GFFluxType *, PetscReal *, PetscInt *);
 PETSC_EXTERN PetscErrorCode GFModelIsDriftStatic(GFModel, PetscBool *);
 PETSC_EXTERN PetscErrorCode GFModelGetMaxDiffusivity(GFModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFModelGetNonlocalRate(GFModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelComputeDriftDerivative(GFModel, Vec, Vec, PetscBool *);
 PETSC_EXTERN PetscErrorCode GFModelComputeDrift(GFModel, PetscReal, Vec, Vec, Vec, GFDriftPart);
 PETSC_EXTERN PetscErrorCode GFModelComputeEnergy(GFModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelHasExact(GFModel, PetscBool *, const char **);
+PETSC_EXTERN PetscErrorCode GFModelComputeSteinDiscrepancy(GFModel, Vec, PetscBool *, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelComputeExact(GFModel, PetscReal, Vec);
 PETSC_EXTERN PetscErrorCode GFModelHasSteadyState(GFModel, PetscBool *);
 PETSC_EXTERN PetscErrorCode GFModelComputeSteadyState(GFModel, Vec);

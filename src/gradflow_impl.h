@@ -69,7 +69,9 @@ struct _GFModelOps {
   PetscErrorCode (*exact)(GFModel, PetscReal, Vec);                        /* exact cell averages at time t, of mass init.mass */
   PetscErrorCode (*steady)(GFModel, Vec);                                  /* a steady state, any positive scale */
   PetscErrorCode (*diffusivity)(GFModel, Vec, PetscReal *);                /* max of rho U''(rho): parabolic time-step bound */
-  PetscErrorCode (*dxi)(GFModel, Vec, Vec);                                /* d xi_i / d rho_i of the local part of xi (rho_local, dxi_local) */
+  PetscErrorCode (*dxi)(GFModel, Vec, Vec);
+  PetscErrorCode (*stein)(GFModel, Vec, PetscReal *);                                                                /* kernel Stein discrepancy of a global density */
+  PetscErrorCode (*nonlocal_rate)(GFModel, Vec, PetscReal *); /* bound on the linearised nonlocal coupling's rate */ /* d xi_i / d rho_i of the local part of xi (rho_local, dxi_local) */
   PetscErrorCode (*view)(GFModel, PetscViewer);
   PetscErrorCode (*destroy)(GFModel);
 };
@@ -131,7 +133,8 @@ struct _p_GFSolver {
   PetscInt  snapshot_index;
   /* monitoring */
   GFDiagnostics  diag;
-  PetscInt       steps_taken, rejected, energy_rises;
+  PetscInt       steps_taken, rejected, energy_rises, tail_fixes;
+  PetscReal      largest_tail_fix;
   PetscReal      max_energy_rise, worst_mass_drift, lowest_density;
   PetscLogDouble wall_start, last_progress;
   PetscReal      progress_mark;
@@ -145,6 +148,7 @@ PETSC_INTERN PetscErrorCode GFPotentialRegisterAll(void);
 PETSC_INTERN PetscErrorCode GFModelCreate_FokkerPlanck(GFModel);
 PETSC_INTERN PetscErrorCode GFModelCreate_PorousMedium(GFModel);
 PETSC_INTERN PetscErrorCode GFModelCreate_McKeanVlasov(GFModel);
+PETSC_INTERN PetscErrorCode GFModelCreate_SVGD(GFModel);
 PETSC_INTERN PetscErrorCode GFFreeEnergy(GFModel, PetscReal, Vec, Vec, PetscReal *);
 PETSC_INTERN PetscErrorCode GFAddInternalPotential(PetscReal, PetscReal, Vec, Vec);
 PETSC_INTERN PetscErrorCode GFInternalPotentialDerivative(PetscReal, PetscReal, Vec, Vec);
@@ -154,7 +158,7 @@ PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);
 
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
 PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid, const char[], const char[], PetscBool, GFWriter *);
-PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter, PetscBool);
+PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter, PetscBool, PetscBool);
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter, const GFDiagnostics *);
 PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter, PetscInt, Vec, const GFDiagnostics *);
 PETSC_INTERN PetscErrorCode GFWriterFlush(GFWriter);

@@ -54,6 +54,7 @@ PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
     }
   }
   PetscCall(GFModelComputeEnergy(s->model, rho, &d->energy));
+  PetscCall(GFModelComputeSteinDiscrepancy(s->model, rho, &d->has_stein, &d->stein));
   d->has_error = PETSC_FALSE;
   if (s->exact) {
     PetscReal diff, norm;
@@ -126,6 +127,7 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
   }
   PetscCall(PetscPrintf(s->comm, "  mass         %.15g (drift %.2e, worst %.2e)\n", (double)d->mass, (double)d->mass_drift, (double)s->worst_mass_drift));
   PetscCall(PetscPrintf(s->comm, "  min density  %.3e (lowest over the run %.3e)\n", (double)d->min_density, (double)s->lowest_density));
+  if (s->tail_fixes) PetscCall(PetscPrintf(s->comm, "  tail fixes   %" PetscInt_FMT " steps had negative values below 1e-12 max rho (largest %.1e of it): zeroed, mass kept\n", s->tail_fixes, (double)s->largest_tail_fix));
   PetscCall(PetscPrintf(s->comm, "  energy       %.12g (%s; largest relative rise %.1e)\n", (double)d->energy, s->energy_rises ? "ROSE at some steps" : "non-increasing", (double)PetscMax(s->max_energy_rise, 0)));
   PetscCall(PetscPrintf(s->comm, "  mean        "));
   for (PetscInt a = 0; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " %c %.8g", axes[a], (double)d->mean[a]));
@@ -133,6 +135,7 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
   for (PetscInt a = 0; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " %c %.8g", axes[a], (double)d->covariance[a][a]));
   PetscCall(PetscPrintf(s->comm, "\n"));
   if (d->has_error) PetscCall(PetscPrintf(s->comm, "  error_l1     %.6e (relative, against exact cell averages)\n", (double)d->error_l1));
+  if (d->has_stein) PetscCall(PetscPrintf(s->comm, "  Stein        %.6e (kernel Stein discrepancy; the energy is KL(rho/M | pi))\n", (double)d->stein));
   if (s->writer) {
     const char *dir;
     PetscInt    nsnap;

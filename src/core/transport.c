@@ -201,7 +201,7 @@ static PetscErrorCode GFTransportSetUpScharfetterGummel(GFTransport tr, Vec drif
         } else {
           const PetscReal d = (drift[R] - drift[L]) / tr->sigma, B = GFBernoulli(d);
           tr->sg_coefficients[a][c]     = B;
-          tr->sg_coefficients[a][c + 1] = B + d;
+          tr->sg_coefficients[a][c + 1] = GFBernoulli(-d); /* not B + d: that cancels catastrophically for d << 0 */
         }
       }
     }

@@ -151,8 +151,8 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const char dir[], const 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The header of diagnostics.csv: step,time,dt,mass,mass_drift,min_density,energy, then moments, then error_l1. */
-PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter w, PetscBool with_error)
+/* The header of diagnostics.csv: step,time,dt,mass,mass_drift,min_density,max_density,energy, then moments, error_l1, stein_discrepancy. */
+PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter w, PetscBool with_error, PetscBool with_stein)
 {
   const char axes[] = "xyz";
 
@@ -163,6 +163,7 @@ PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter w, PetscBool
   for (PetscInt a = 0; a < w->grid->dim; a++)
     for (PetscInt b = a; b < w->grid->dim; b++) fprintf(w->csv, ",cov_%c%c", axes[a], axes[b]);
   if (with_error) fprintf(w->csv, ",error_l1");
+  if (with_stein) fprintf(w->csv, ",stein_discrepancy");
   fprintf(w->csv, "\n");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -176,6 +177,7 @@ PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnos
   for (PetscInt a = 0; a < w->grid->dim; a++)
     for (PetscInt b = a; b < w->grid->dim; b++) fprintf(w->csv, ",%.17g", (double)d->covariance[a][b]);
   if (d->has_error) fprintf(w->csv, ",%.17g", (double)d->error_l1);
+  if (d->has_stein) fprintf(w->csv, ",%.17g", (double)d->stein);
   fprintf(w->csv, "\n");
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -23,6 +23,7 @@ PETSC_INTERN PetscErrorCode GFModelRegisterAll(void)
   PetscCall(GFModelRegister("fokker_planck", GFModelCreate_FokkerPlanck));
   PetscCall(GFModelRegister("porous_medium", GFModelCreate_PorousMedium));
   PetscCall(GFModelRegister("mckean_vlasov", GFModelCreate_McKeanVlasov));
+  PetscCall(GFModelRegister("svgd", GFModelCreate_SVGD));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -187,10 +188,28 @@ PetscErrorCode GFModelComputeDriftDerivative(GFModel m, Vec rho_local, Vec dxi_l
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A bound on the rate of the linearised nonlocal coupling (the velocity's response to the density), 0 when the model has none: explicit steps need dt times it of order 1. */
+PetscErrorCode GFModelGetNonlocalRate(GFModel m, Vec rho, PetscReal *rate)
+{
+  PetscFunctionBeginUser;
+  *rate = 0;
+  if (m->ops->nonlocal_rate) PetscCall(m->ops->nonlocal_rate(m, rho, rate));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode GFModelComputeEnergy(GFModel m, Vec rho, PetscReal *energy)
 {
   PetscFunctionBeginUser;
   PetscCall(m->ops->energy(m, rho, energy));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The kernel Stein discrepancy of the density, when the model defines one (*has false otherwise). */
+PetscErrorCode GFModelComputeSteinDiscrepancy(GFModel m, Vec rho, PetscBool *has, PetscReal *ksd)
+{
+  PetscFunctionBeginUser;
+  *has = (PetscBool)(m->ops->stein != NULL);
+  if (m->ops->stein) PetscCall(m->ops->stein(m, rho, ksd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -4,6 +4,9 @@
   grad V(x); its parameters come from -potential_stiffness a (per axis),
   -potential_center c (per axis) and -potential_params p1,p2,...
 
+    none, quadratic (sum a_k (x_k - c_k)^2/2), double_well, gaussian_mixture (-ln of two
+    Gaussians at +-c), banana (Rosenbrock-type, 2D)
+
   Adding a potential: write a GFPotentialFn and register it, either in
   GFPotentialRegisterAll() below or from your own code before the solver reads its
   options:
@@ -56,6 +59,50 @@ static PetscReal GFPotential_DoubleWell(PetscInt dim, const PetscReal x[], const
   return v;
 }
 
+/*
+  Two-component Gaussian mixture, components N(+c, s^2 I) and N(-c, s^2 I) with weights w and 1 - w
+  (-potential_center c, -potential_params s,w; default s = 0.5, w = 0.5):
+  V = -ln(w N(x; c, s^2) + (1 - w) N(x; -c, s^2)), up to a constant; grad V = sum_k r_k (x - mu_k)/s^2.
+*/
+static PetscReal GFPotential_GaussianMixture(PetscInt dim, const PetscReal x[], const GFPotentialParams *p, PetscReal grad[])
+{
+  const PetscReal s = p->nparam > 0 ? p->param[0] : 0.5, w = p->nparam > 1 ? p->param[1] : 0.5;
+  PetscReal       e[2] = {0, 0}, lo, r0;
+
+  for (PetscInt k = 0; k < dim; k++) {
+    const PetscReal a = x[k] - p->center[k], b = x[k] + p->center[k];
+    e[0] += 0.5 * a * a / (s * s);
+    e[1] += 0.5 * b * b / (s * s);
+  }
+  /* -ln(w e^-e0 + (1-w) e^-e1), shifted by the smaller exponent so nothing underflows */
+  lo = PetscMin(e[0], e[1]);
+  r0 = w * PetscExpReal(lo - e[0]) / (w * PetscExpReal(lo - e[0]) + (1 - w) * PetscExpReal(lo - e[1]));
+  if (grad)
+    for (PetscInt k = 0; k < dim; k++) grad[k] = (r0 * (x[k] - p->center[k]) + (1 - r0) * (x[k] + p->center[k])) / (s * s);
+  return lo - PetscLogReal(w * PetscExpReal(lo - e[0]) + (1 - w) * PetscExpReal(lo - e[1]));
+}
+
+/*
+  Banana (Rosenbrock-type) target: V = x_1^2/(2 a^2) + (x_2 - b (x_1^2 - a^2))^2/2 + sum_{k>2} x_k^2/2
+  (-potential_params a,b; default a = 1, b = 1): a curved, non-Gaussian density in 2D.
+*/
+static PetscReal GFPotential_Banana(PetscInt dim, const PetscReal x[], const GFPotentialParams *p, PetscReal grad[])
+{
+  const PetscReal a = p->nparam > 0 ? p->param[0] : 1, b = p->nparam > 1 ? p->param[1] : 1;
+  const PetscReal y = dim > 1 ? x[1] - b * (x[0] * x[0] - a * a) : 0;
+  PetscReal       v = 0.5 * x[0] * x[0] / (a * a) + 0.5 * y * y;
+
+  if (grad) {
+    grad[0] = x[0] / (a * a) - 2 * b * x[0] * y;
+    if (dim > 1) grad[1] = y;
+  }
+  for (PetscInt k = 2; k < dim; k++) {
+    v += 0.5 * x[k] * x[k];
+    if (grad) grad[k] = x[k];
+  }
+  return v;
+}
+
 PetscErrorCode GFPotentialRegister(const char name[], GFPotentialFn fn)
 {
   PetscFunctionBeginUser;
@@ -71,6 +118,8 @@ PETSC_INTERN PetscErrorCode GFPotentialRegisterAll(void)
   PetscCall(GFPotentialRegister("none", GFPotential_None));
   PetscCall(GFPotentialRegister("quadratic", GFPotential_Quadratic));
   PetscCall(GFPotentialRegister("double_well", GFPotential_DoubleWell));
+  PetscCall(GFPotentialRegister("gaussian_mixture", GFPotential_GaussianMixture));
+  PetscCall(GFPotentialRegister("banana", GFPotential_Banana));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -152,6 +201,11 @@ PetscErrorCode GFPotentialSetFromOptions(GFPotential p, PetscInt dim)
   PetscCall(PetscOptionsRealArray("-potential_params", "Extra parameters of the potential", "GFPotentialSetParams", p->params.param, &nparam, &set));
   if (set) p->params.nparam = nparam;
   PetscOptionsEnd();
+  if (p->value == GFPotential_GaussianMixture) {
+    PetscCheck(p->params.nparam < 1 || p->params.param[0] > 0, p->comm, PETSC_ERR_USER_INPUT, "-potential_params s = %.6g: the gaussian_mixture components need a positive width s", (double)p->params.param[0]);
+    PetscCheck(p->params.nparam < 2 || (p->params.param[1] > 0 && p->params.param[1] < 1), p->comm, PETSC_ERR_USER_INPUT, "-potential_params w = %.6g: the gaussian_mixture weight must be in (0, 1)", (double)p->params.param[1]);
+  }
+  if (p->value == GFPotential_Banana) PetscCheck(p->params.nparam < 1 || p->params.param[0] > 0, p->comm, PETSC_ERR_USER_INPUT, "-potential_params a = %.6g: the banana needs a > 0", (double)p->params.param[0]);
   for (PetscInt a = 0; a < dim; a++)
     PetscCheck(PetscIsNormalReal(p->params.stiffness[a]) || p->params.stiffness[a] == 0, p->comm, PETSC_ERR_USER_INPUT, "-potential_stiffness %.6g on axis %c is not a finite number", (double)p->params.stiffness[a], (int)('x' + a));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -34,7 +34,11 @@ gf_run 1 run -da_grid_x 64 -ts_max_time 0.05 -output_dir good > /dev/null
 echo "not an HDF5 file" > text.h5
 touch plain_file
 
-expect 2 "-model heat: unknown model; valid are fokker_planck, porous_medium, mckean_vlasov" -model heat
+expect 2 "-model heat: unknown model; valid are fokker_planck, porous_medium, mckean_vlasov, svgd" -model heat
+expect 2 "-kernel_bandwidth 0: the bandwidth must be positive" -model svgd -potential quadratic -kernel_bandwidth 0
+expect 2 "-kernel bilinear with -bc periodic" -model svgd -potential quadratic -kernel bilinear -bc periodic
+expect 2 "-potential none: the target exp(-V) keeps 0.0156 of its mass in the cells along the walls" -model svgd
+expect 2 "-potential_params w = 1.5: the gaussian_mixture weight must be in (0, 1)" -model svgd -potential gaussian_mixture -potential_params 0.5,1.5
 expect 2 "-interaction coulomb: unknown interaction kernel; valid are" -model mckean_vlasov -interaction coulomb
 expect 2 "attractive_repulsive needs a > b" -model mckean_vlasov -interaction attractive_repulsive -interaction_params 1,2
 expect 2 "the repulsion r^b/b is not integrable at 0 in 2D: attractive_repulsive needs b > -2" -model mckean_vlasov -dim 2 -interaction attractive_repulsive -interaction_params 2,-2.5
