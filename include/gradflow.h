@@ -107,6 +107,7 @@ PETSC_EXTERN PetscErrorCode GFGridCreate(MPI_Comm, GFGrid *);
 PETSC_EXTERN PetscErrorCode GFGridSetFromOptions(GFGrid);
 PETSC_EXTERN PetscErrorCode GFGridSetUp(GFGrid);
 PETSC_EXTERN PetscErrorCode GFGridDestroy(GFGrid *);
+PETSC_EXTERN PetscErrorCode GFGridReference(GFGrid);
 PETSC_EXTERN PetscErrorCode GFGridGetDM(GFGrid, DM *);
 PETSC_EXTERN PetscErrorCode GFGridGetDimension(GFGrid, PetscInt *);
 PETSC_EXTERN PetscErrorCode GFGridGetCells(GFGrid, PetscInt[]);
@@ -114,6 +115,7 @@ PETSC_EXTERN PetscErrorCode GFGridGetBox(GFGrid, PetscReal[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode GFGridGetBoundary(GFGrid, GFBoundary *);
 PETSC_EXTERN PetscErrorCode GFGridGetCellVolume(GFGrid, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFGridIntegrate(GFGrid, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFGridWasserstein1D(GFGrid, Vec, Vec, PetscReal *, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFGridGaussianCellAverages(GFGrid, const PetscReal[], const PetscReal[], Vec);
 PETSC_EXTERN PetscErrorCode GFGridEvaluate(GFGrid, PetscReal (*)(PetscInt, const PetscReal[], void *), void *, Vec);
 
@@ -186,6 +188,8 @@ PETSC_EXTERN PetscErrorCode GFSolverSetProblemName(GFSolver, const char[]);
 PETSC_EXTERN PetscErrorCode GFSolverSetFromOptions(GFSolver);
 PETSC_EXTERN PetscErrorCode GFSolverSetUp(GFSolver);
 PETSC_EXTERN PetscErrorCode GFSolverSolve(GFSolver);
+typedef PetscErrorCode (*GFOutputHook)(GFSolver, PetscReal, Vec, void *);
+PETSC_EXTERN PetscErrorCode GFSolverSetOutputHook(GFSolver, GFOutputHook, void *);
 PETSC_EXTERN PetscErrorCode GFSolverGetGrid(GFSolver, GFGrid *);
 PETSC_EXTERN PetscErrorCode GFSolverGetModel(GFSolver, GFModel *);
 PETSC_EXTERN PetscErrorCode GFSolverGetTS(GFSolver, TS *);
@@ -194,6 +198,15 @@ PETSC_EXTERN PetscErrorCode GFSolverGetDiagnostics(GFSolver, GFDiagnostics *);
 PETSC_EXTERN PetscErrorCode GFSolverGetStatistics(GFSolver, GFRunStatistics *);
 PETSC_EXTERN PetscErrorCode GFSolverComputeDiagnostics(GFSolver, Vec, GFDiagnostics *);
 PETSC_EXTERN PetscErrorCode GFSolverDestroy(GFSolver *);
+
+/* Convergence-order studies: the configured problem on a ladder of grids and/or steps. */
+typedef struct _p_GFStudy  *GFStudy;
+PETSC_EXTERN PetscErrorCode GFStudyCreate(MPI_Comm, GFStudy *);
+PETSC_EXTERN PetscErrorCode GFStudySetProblemName(GFStudy, const char[]);
+PETSC_EXTERN PetscErrorCode GFStudySetFromOptions(GFStudy);
+PETSC_EXTERN PetscErrorCode GFStudyRun(GFStudy);
+PETSC_EXTERN PetscErrorCode GFStudyGetDirectory(GFStudy, const char **);
+PETSC_EXTERN PetscErrorCode GFStudyDestroy(GFStudy *);
 
 /* Output */
 PETSC_EXTERN PetscErrorCode GFSnapshotRead(GFGrid, const char[], Vec, PetscReal *, PetscInt *);

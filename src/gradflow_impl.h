@@ -14,6 +14,7 @@ typedef struct {
 
 struct _p_GFGrid {
   MPI_Comm   comm;
+  PetscInt   refct; /* GFGridReference / GFGridDestroy */
   PetscInt   dim;
   PetscInt   cells[3];
   PetscReal  lower[3], upper[3], h[3];
@@ -127,10 +128,12 @@ struct _p_GFSolver {
   PetscReal dt_next, dt_max; /* implicit: the step Newton's convergence suggests, and its cap */
   PetscInt  mg_levels;       /* multigrid levels of the implicit solves, 0 without */
   /* output */
-  char      problem[GF_NAME_LEN], output_dir[PETSC_MAX_PATH_LEN];
-  PetscBool output, overwrite, progress, summary, exact_requested;
-  PetscReal output_interval;
-  PetscInt  snapshot_index;
+  char         problem[GF_NAME_LEN], output_dir[PETSC_MAX_PATH_LEN];
+  PetscBool    output, overwrite, progress, summary, exact_requested;
+  PetscReal    output_interval;
+  GFOutputHook output_hook;
+  void        *output_hook_ctx;
+  PetscInt     snapshot_index;
   /* monitoring */
   GFDiagnostics  diag;
   PetscInt       steps_taken, rejected, energy_rises, tail_fixes;
@@ -157,6 +160,8 @@ PETSC_INTERN void           GFOrnsteinUhlenbeck(PetscReal, PetscReal, PetscReal,
 PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);
 
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
+PETSC_INTERN PetscErrorCode GFOptionsChoice(PetscOptionItems *, const char[], const char[], const char[], const char *const[], PetscInt, PetscInt *);
+PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm, const char[], PetscBool, PetscBool (*)(const char[]));
 PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid, const char[], const char[], PetscBool, GFWriter *);
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter, PetscBool, PetscBool);
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter, const GFDiagnostics *);

@@ -5,6 +5,7 @@
 #include <gradflow.h>
 
 PetscErrorCode GFCommandRun(const char[]);
+PetscErrorCode GFCommandStudy(const char[]);
 PetscErrorCode GFBenchConvolution(void);
 PetscErrorCode GFCommandBench(const char[]);
 

@@ -10,9 +10,12 @@ static const char usage[] = "gradflow: finite-volume solvers for the continuum l
                             "(Fokker-Planck, porous medium, McKean-Vlasov, SVGD) on distributed grids.\n\n"
                             "usage: [mpirun -n N] gradflow [run] [-options_file problems/NAME.yaml] [options]\n"
                             "       gradflow run -help      lists every option of a run\n"
+                            "       gradflow study [-options_file problems/study_NAME.yaml] [options]\n"
+                            "                               errors and observed orders on a ladder of grids or steps\n"
                             "       gradflow bench step|convolution [options]   timings\n\n"
                             "Examples:\n"
                             "  mpirun -n 2 gradflow run -options_file problems/fokker_planck_2d.yaml\n"
+                            "  gradflow study -options_file problems/study_fokker_planck_1d.yaml -study_levels 5\n"
                             "  gradflow run -model fokker_planck -potential quadratic -init_mean 1 -init_variance 0.25 -exact\n\n";
 
 /* The problem's name from -options_file DIR/NAME.yaml in the arguments (last one wins), or "" when absent. */
@@ -36,10 +39,12 @@ static PetscErrorCode Dispatch(const char command[], const char argument[], cons
   PetscFunctionBeginUser;
   if (!strcmp(command, "run"))
     PetscCall(GFCommandRun(problem));
+  else if (!strcmp(command, "study"))
+    PetscCall(GFCommandStudy(problem));
   else if (!strcmp(command, "bench"))
     PetscCall(GFCommandBench(argument));
   else
-    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown command '%s'; valid are run, bench", command);
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown command '%s'; valid are run, study, bench", command);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -16,9 +16,10 @@ PetscErrorCode GFGridCreate(MPI_Comm comm, GFGrid *grid)
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&g));
-  g->comm = comm;
-  g->dim  = 1;
-  g->bc   = GF_BC_NOFLUX;
+  g->comm  = comm;
+  g->refct = 1;
+  g->dim   = 1;
+  g->bc    = GF_BC_NOFLUX;
   for (PetscInt a = 0; a < 3; a++) {
     g->cells[a] = a == 0 ? 128 : 1;
     g->lower[a] = -5;
@@ -232,8 +233,20 @@ PetscErrorCode GFGridDestroy(GFGrid *grid)
 {
   PetscFunctionBeginUser;
   if (!*grid) PetscFunctionReturn(PETSC_SUCCESS);
+  if (--(*grid)->refct > 0) {
+    *grid = NULL;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(DMDestroy(&(*grid)->da));
   PetscCall(PetscFree(*grid));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Take a reference: the grid lives until every holder has called GFGridDestroy. */
+PetscErrorCode GFGridReference(GFGrid g)
+{
+  PetscFunctionBeginUser;
+  g->refct++;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -75,3 +75,32 @@ int GFExitCode(PetscErrorCode code)
   default: return 1;
   }
 }
+
+/*
+  A choice among names (PetscOptionsEList refuses an unknown one with an error that is
+  not a user-input error): "-option value: valid are a, b, c" otherwise. Collective.
+*/
+PETSC_INTERN PetscErrorCode GFOptionsChoice(PetscOptionItems *PetscOptionsObject, const char option[], const char help[], const char manual[], const char *const names[], PetscInt n, PetscInt *choice)
+{
+  char      value[GF_NAME_LEN], valid[256] = "";
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < n; k++) {
+    PetscCall(PetscStrlcat(valid, names[k], sizeof(valid)));
+    if (k + 1 < n) PetscCall(PetscStrlcat(valid, ", ", sizeof(valid)));
+  }
+  {
+    char text[512];
+    PetscCall(PetscSNPrintf(text, sizeof(text), "%s: %s", help, valid));
+    PetscCall(PetscStrncpy(value, names[*choice], sizeof(value)));
+    PetscCall(PetscOptionsString(option, text, manual, value, value, sizeof(value), &set));
+  }
+  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt k = 0; k < n; k++)
+    if (!strcmp(value, names[k])) {
+      *choice = k;
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
+  SETERRQ(PetscOptionsObject->comm, PETSC_ERR_USER_INPUT, "%s %s: valid are %s", option, value, valid);
+}

@@ -656,6 +656,7 @@ PetscErrorCode GFSolverSolve(GFSolver s)
   s->lowest_density    = s->diag.min_density;
   PetscCall(GFSolverMonitorStep(s, PETSC_TRUE));
   if (s->writer) PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index++, s->rho, &s->diag));
+  if (s->output_hook) PetscCall(s->output_hook(s, t, s->rho, s->output_hook_ctx));
 
   while (t < t_end - 1e-12 * PetscMax(1, PetscAbsReal(t_end)) && step < s->max_steps) {
     const PetscReal t_out  = GFSolverOutputTime(s, next_output);
@@ -689,7 +690,10 @@ PetscErrorCode GFSolverSolve(GFSolver s)
     PetscCall(GFSolverMonitorStep(s, PETSC_FALSE));
     if (at_output) next_output++;
     concentrated = (PetscBool)(s->model->can_concentrate && s->diag.max_density * s->grid->cell_volume >= s->blowup_fraction * s->diag.mass);
-    if (s->writer && (at_output || concentrated || t >= t_end - 1e-12 * PetscMax(1, PetscAbsReal(t_end)) || step >= s->max_steps)) PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index++, s->rho, &s->diag));
+    if (at_output || concentrated || t >= t_end - 1e-12 * PetscMax(1, PetscAbsReal(t_end)) || step >= s->max_steps) {
+      if (s->writer) PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index++, s->rho, &s->diag));
+      if (s->output_hook) PetscCall(s->output_hook(s, t, s->rho, s->output_hook_ctx));
+    }
     if (concentrated) {
       s->blowup_time = t;
       if (s->progress && s->is_tty) PetscCall(PetscPrintf(s->comm, "\n"));
@@ -699,6 +703,15 @@ PetscErrorCode GFSolverSolve(GFSolver s)
     }
   }
   if (s->summary) PetscCall(GFSolverPrintSummary(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Call hook(solver, t, rho, ctx) wherever a snapshot is due (the first and last state, every output time), with or without -output. */
+PetscErrorCode GFSolverSetOutputHook(GFSolver s, GFOutputHook hook, void *ctx)
+{
+  PetscFunctionBeginUser;
+  s->output_hook     = hook;
+  s->output_hook_ctx = ctx;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -69,61 +69,61 @@ static PetscBool IsRunFile(const char name[])
 }
 
 /*
-  Make the run directory ready before the first step: refuse an existing non-empty
-  directory unless overwrite (then remove only gradflow's own files), create it,
-  and prove it writable by creating and removing a probe file.
+  Make an output directory ready before any work: refuse an existing non-empty
+  directory unless overwrite (then remove only the files own() claims), create it,
+  and prove it writable by creating and removing a probe file. Collective.
 */
-static PetscErrorCode GFWriterPrepareDirectory(GFWriter w, PetscBool overwrite)
+PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm comm, const char dir[], PetscBool overwrite, PetscBool (*own)(const char[]))
 {
   PetscMPIInt rank;
   int         code                          = 0;
   char        msg[PETSC_MAX_PATH_LEN + 256] = "";
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(w->comm, &rank));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
-    DIR *d = opendir(w->dir);
+    DIR *d = opendir(dir);
     if (d) {
       struct dirent *e;
       PetscInt       entries = 0;
       while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         entries++;
-        if (overwrite && IsRunFile(e->d_name)) {
+        if (overwrite && own(e->d_name)) {
           char path[2 * PETSC_MAX_PATH_LEN];
-          snprintf(path, sizeof(path), "%s/%s", w->dir, e->d_name);
+          snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
           if (unlink(path)) {
             code = PETSC_ERR_FILE_WRITE;
-            snprintf(msg, sizeof(msg), "-output_overwrite: cannot remove %s in %s: %s", e->d_name, w->dir, strerror(errno));
+            snprintf(msg, sizeof(msg), "-output_overwrite: cannot remove %s in %s: %s", e->d_name, dir, strerror(errno));
           }
         }
       }
       closedir(d);
       if (!code && entries && !overwrite) {
         code = PETSC_ERR_USER_INPUT;
-        snprintf(msg, sizeof(msg), "-output_dir %s: the directory exists and is not empty; add -output_overwrite to replace its run, or choose another -output_dir", w->dir);
+        snprintf(msg, sizeof(msg), "-output_dir %s: the directory exists and is not empty; add -output_overwrite to replace its results, or choose another -output_dir", dir);
       }
     }
     if (!code) {
-      int err = MakeDirectories(w->dir);
+      int err = MakeDirectories(dir);
       if (err) {
         code = PETSC_ERR_FILE_WRITE;
-        snprintf(msg, sizeof(msg), "-output_dir %s: cannot create the directory: %s", w->dir, strerror(err));
+        snprintf(msg, sizeof(msg), "-output_dir %s: cannot create the directory: %s", dir, strerror(err));
       }
     }
     if (!code) {
       char  probe[2 * PETSC_MAX_PATH_LEN];
       FILE *f;
-      snprintf(probe, sizeof(probe), "%s/.gradflow_write_probe", w->dir);
+      snprintf(probe, sizeof(probe), "%s/.gradflow_write_probe", dir);
       f = fopen(probe, "w");
       if (!f || fputs("probe\n", f) < 0 || fclose(f)) {
         code = PETSC_ERR_FILE_WRITE;
-        snprintf(msg, sizeof(msg), "-output_dir %s: the directory is not writable: %s", w->dir, strerror(errno));
+        snprintf(msg, sizeof(msg), "-output_dir %s: the directory is not writable: %s", dir, strerror(errno));
       } else
         unlink(probe);
     }
   }
-  PetscCall(GFWriterCheckCollective(w->comm, code, msg));
+  PetscCall(GFWriterCheckCollective(comm, code, msg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -139,7 +139,7 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const char dir[], const 
   PetscCall(PetscStrncpy(w->dir, dir, sizeof(w->dir)));
   PetscCall(PetscStrncpy(w->model, model, sizeof(w->model)));
   PetscCall(PetscOptionsGetAll(NULL, &w->options));
-  PetscCall(GFWriterPrepareDirectory(w, overwrite));
+  PetscCall(GFPrepareDirectory(w->comm, w->dir, overwrite, IsRunFile));
   PetscCallMPI(MPI_Comm_rank(w->comm, &rank));
   if (rank == 0) {
     char path[2 * PETSC_MAX_PATH_LEN];

@@ -100,7 +100,7 @@ static PetscErrorCode GFModelSetFromOptions_SVGD(GFModel m, PetscOptionItems *Pe
 
   PetscFunctionBeginUser;
   PetscOptionsHeadBegin(PetscOptionsObject, "SVGD");
-  PetscCall(PetscOptionsEList("-kernel", "SVGD kernel: gaussian, imq, bilinear", "GFModelSetFromOptions", GFKernelTypes, 3, GFKernelTypes[sv->kernel], &kernel, NULL));
+  PetscCall(GFOptionsChoice(PetscOptionsObject, "-kernel", "SVGD kernel", "GFModelSetFromOptions", GFKernelTypes, 3, &kernel));
   sv->kernel = (GFKernelType)kernel;
   PetscCall(PetscOptionsReal("-kernel_bandwidth", "Bandwidth l of the gaussian and imq kernels", "GFModelSetFromOptions", sv->bandwidth, &sv->bandwidth, NULL));
   PetscOptionsHeadEnd();

@@ -35,6 +35,7 @@ echo "not an HDF5 file" > text.h5
 touch plain_file
 
 expect 2 "-model heat: unknown model; valid are fokker_planck, porous_medium, mckean_vlasov, svgd" -model heat
+expect 2 "-kernel rbf: valid are gaussian, imq, bilinear" -model svgd -potential quadratic -kernel rbf
 expect 2 "-kernel_bandwidth 0: the bandwidth must be positive" -model svgd -potential quadratic -kernel_bandwidth 0
 expect 2 "-kernel bilinear with -bc periodic" -model svgd -potential quadratic -kernel bilinear -bc periodic
 expect 2 "-potential none: the target exp(-V) keeps 0.0156 of its mass in the cells along the walls" -model svgd

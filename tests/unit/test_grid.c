@@ -87,6 +87,52 @@ START_TEST(test_gaussian_cell_averages)
 END_TEST
 
 /* A mesh preset sets defaults that the command line overrides. */
+/* W2 of the cell averages of two Gaussians, against (m1 - m2)^2 + (s1 - s2)^2 for the Gaussians themselves. */
+static PetscReal GaussianW(const char options[], PetscReal m1, PetscReal v1, PetscReal m2, PetscReal v2, PetscReal *w1)
+{
+  GFGrid    grid;
+  Vec       a, b;
+  DM        da;
+  PetscReal w2;
+
+  GF_CK(GridFromOptions(options, &grid));
+  GF_CK(GFGridGetDM(grid, &da));
+  GF_CK(DMCreateGlobalVector(da, &a));
+  GF_CK(VecDuplicate(a, &b));
+  GF_CK(GFGridGaussianCellAverages(grid, &m1, &v1, a));
+  GF_CK(GFGridGaussianCellAverages(grid, &m2, &v2, b));
+  GF_CK(GFGridWasserstein1D(grid, a, b, w1, &w2));
+  GF_CK(VecDestroy(&a));
+  GF_CK(VecDestroy(&b));
+  GF_CK(GFGridDestroy(&grid));
+  return w2;
+}
+
+/*
+  W1 and W2 from CDFs and quantiles: a shift by whole cells is exactly its length in both;
+  Gaussians of different widths match the closed form to O(h^2); a shift of 1e-9 is
+  measured to 0.1% (summing the upper tail from the left would floor W2 near 3e-10).
+*/
+START_TEST(test_wasserstein)
+{
+  const char *grid = "-da_grid_x 256 -domain_lower -8 -domain_upper 8";
+  PetscReal   w1, w2;
+
+  w2 = GaussianW(grid, 0, 0.5, 0, 0.5, &w1);
+  ck_assert_msg(w1 == 0 && w2 == 0, "identical densities: W1 %g W2 %g", (double)w1, (double)w2);
+  w2 = GaussianW(grid, 0.25, 0.5, 0.25 + 5.0 / 16, 0.5, &w1);
+  ck_assert_msg(PetscAbsReal(w1 - 5.0 / 16) < 1e-12 && PetscAbsReal(w2 - 5.0 / 16) < 1e-12, "shift by 5 cells: W1 %.17g W2 %.17g, expected 0.3125", (double)w1, (double)w2);
+  w2 = GaussianW("-da_grid_x 2048 -domain_lower -8 -domain_upper 8", 0.3, 0.5, -0.2, 1.2, &w1);
+  {
+    const PetscReal exact = PetscSqrtReal(0.25 + PetscSqr(PetscSqrtReal(0.5) - PetscSqrtReal(1.2)));
+    ck_assert_msg(PetscAbsReal(w2 - exact) < 1e-5, "W2 of N(0.3, 0.5), N(-0.2, 1.2): %.10g, exact %.10g", (double)w2, (double)exact);
+    ck_assert_msg(w1 >= 0.5 - 1e-9 && w1 <= w2 + 1e-9, "W1 %.10g must lie between |m1 - m2| = 0.5 and W2 %.10g", (double)w1, (double)w2);
+  }
+  w2 = GaussianW(grid, 0, 0.25, 1e-9, 0.25, &w1);
+  ck_assert_msg(PetscAbsReal(w2 - 1e-9) < 1e-12 && PetscAbsReal(w1 - 1e-9) < 1e-12, "shift by 1e-9: W1 %.6g W2 %.6g", (double)w1, (double)w2);
+}
+END_TEST
+
 START_TEST(test_mesh_preset)
 {
   GFGrid    grid;
@@ -117,6 +163,7 @@ static Suite *MakeSuite(void)
   tcase_add_test(t, test_geometry);
   tcase_add_test(t, test_gaussian_cell_averages);
   tcase_add_test(t, test_mesh_preset);
+  tcase_add_test(t, test_wasserstein);
   suite_add_tcase(s, t);
   return s;
 }
