@@ -220,5 +220,6 @@ PETSC_EXTERN PetscBool      GFErrorIsCollective(PetscErrorCode);
 PETSC_EXTERN int            GFExitCode(PetscErrorCode);
 
 #include <gradflow_convolution.h>
+#include <gradflow_particles.h>
 
 #endif

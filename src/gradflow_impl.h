@@ -22,6 +22,7 @@ struct _p_GFGrid {
   GFBoundary bc;
   DM         da;
   GFLocalBox box;
+  PetscBool  fixed; /* built from a file: its size is not for -da_grid_x and friends to change */
 };
 
 /* Index of global cell (i, j, k) in a rank's ghosted local array. */
@@ -46,6 +47,18 @@ static inline PetscInt GFLocalStride(const GFLocalBox *b, PetscInt a)
 static inline void GFGridCellCenter(const struct _p_GFGrid *g, const PetscInt idx[], PetscReal x[])
 {
   for (PetscInt a = 0; a < g->dim; a++) x[a] = g->lower[a] + (idx[a] + 0.5) * g->h[a];
+}
+
+/* x - y, by the minimum image on periodic boxes: the displacement particle interactions use. */
+static inline void GFGridDisplacement(const struct _p_GFGrid *g, const PetscReal x[], const PetscReal y[], PetscReal d[])
+{
+  for (PetscInt a = 0; a < g->dim; a++) {
+    d[a] = x[a] - y[a];
+    if (g->bc == GF_BC_PERIODIC) {
+      const PetscReal L = g->upper[a] - g->lower[a];
+      d[a] -= L * round(d[a] / L);
+    }
+  }
 }
 
 #define GF_FOR_OWNED(box, i, j, k)                                                \
@@ -73,6 +86,8 @@ struct _GFModelOps {
   PetscErrorCode (*dxi)(GFModel, Vec, Vec);
   PetscErrorCode (*stein)(GFModel, Vec, PetscReal *);                                                                /* kernel Stein discrepancy of a global density */
   PetscErrorCode (*nonlocal_rate)(GFModel, Vec, PetscReal *); /* bound on the linearised nonlocal coupling's rate */ /* d xi_i / d rho_i of the local part of xi (rho_local, dxi_local) */
+  /* the particle system (NULL when the model has none): dx/dt without the noise, v (nlocal x dim), of this rank's particles x (nlocal x dim) */
+  PetscErrorCode (*particle_velocity)(GFModel, GFParticles, const PetscReal[], PetscReal[]);
   PetscErrorCode (*view)(GFModel, PetscViewer);
   PetscErrorCode (*destroy)(GFModel);
 };
@@ -93,6 +108,11 @@ struct _p_GFModel {
   PetscBool          implicit_default;   /* stiff: backward Euler unless -ts_type says otherwise */
   PetscBool          can_concentrate;    /* attractive interactions: watch for blow-up below the grid scale */
   PetscBool          has_exact;          /* set by the model's setup */
+  PetscReal          particle_sigma;     /* noise of the particle system, dX = v dt + sqrt(2 particle_sigma) dB; 0: deterministic */
+  PetscBool          particle_pairs;     /* its velocity sums over pairs of particles (else over moments, or no interaction) */
+  PetscBool          particle_mesh;      /* ... and can take the sum by particle-mesh instead */
+  PetscBool          particle_moments;   /* its velocity couples the particles through their moments only (quadratic W, bilinear K) */
+  const char        *no_particles;       /* why the model has no particle system with these options, or NULL */
   const char        *no_exact;           /* why not, when has_exact is false */
   GFInitialData      init;
 };
@@ -160,8 +180,15 @@ PETSC_INTERN void           GFOrnsteinUhlenbeck(PetscReal, PetscReal, PetscReal,
 PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);
 
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
+PETSC_INTERN PetscErrorCode GFGridGatherNatural(GFGrid, Vec, Vec *);
+PETSC_INTERN void           GFInteractionAddPairGradients(GFInteraction, GFGrid, const PetscReal[], PetscInt, const PetscReal[], PetscReal[]);
+PETSC_INTERN PetscErrorCode GFSnapshotReadGrid(MPI_Comm, const char[], GFGrid *, char **);
 PETSC_INTERN PetscErrorCode GFOptionsChoice(PetscOptionItems *, const char[], const char[], const char[], const char *const[], PetscInt, PetscInt *);
-PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm, const char[], PetscBool, PetscBool (*)(const char[]));
+PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm, const char[], PetscBool, PetscBool (*)(const char[]), PetscBool (*)(const char[]));
+PETSC_INTERN PetscErrorCode GFOpenOnRankZero(MPI_Comm, const char[], const char[], const char[], FILE **);
+PETSC_INTERN PetscBool      GFIsPDEFile(const char[]);
+PETSC_INTERN PetscBool      GFIsParticleFile(const char[]);
+PETSC_INTERN PetscBool      GFIsCompareFile(const char[]);
 PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid, const char[], const char[], PetscBool, GFWriter *);
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter, PetscBool, PetscBool);
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter, const GFDiagnostics *);

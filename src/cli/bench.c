@@ -5,6 +5,8 @@
                  shows where the time goes
     convolution  one FFT convolution against one forward plus one inverse FFTW transform
     porous_medium  implicit multigrid scaling over grids, and implicit against explicit at equal accuracy
+    particles    particle steps per second of interacting Langevin particles (mckean_vlasov, 2D, Morse
+                 interaction): 10^4 particles by direct pair sums, 10^6 by particle-mesh on 256^2 cells
 */
 #include "commands.h"
 
@@ -172,6 +174,53 @@ static PetscErrorCode GFBenchPorousMedium(void)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  Particle steps per second (one step of one particle, interactions included) of a particle
+  system run for -bench_steps steps after one untimed warm-up step, for each case: direct pair
+  sums at -bench_direct_n particles, particle-mesh at -bench_mesh_n. Any run option applies.
+*/
+static PetscErrorCode GFBenchParticles(void)
+{
+  const char  base[] = "-model mckean_vlasov -dim 2 -potential quadratic -interaction morse -domain_lower -6 -domain_upper 6 -da_grid_x 256 -da_grid_y 256 -init_variance 1 -output 0 -progress 0 -summary 0 -ts_max_time 1e9";
+  PetscInt    n[2] = {10000, 1000000}, steps = 5;
+  PetscMPIInt size;
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "gradflow bench particles", NULL);
+  PetscCall(PetscOptionsInt("-bench_direct_n", "Particles of the direct pair sums", NULL, n[0], &n[0], NULL));
+  PetscCall(PetscOptionsInt("-bench_mesh_n", "Particles of the particle-mesh case", NULL, n[1], &n[1], NULL));
+  PetscCall(PetscOptionsInt("-bench_steps", "Timed steps per case", NULL, steps, &steps, NULL));
+  PetscOptionsEnd();
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "bench particles: mckean_vlasov 2D, V = |x|^2/2, Morse W, Euler-Maruyama, %d rank%s\n", size, size > 1 ? "s" : ""));
+  for (int k = 0; k < 2; k++) {
+    char           options[1024];
+    PetscOptions   db;
+    GFParticles    p;
+    PetscLogDouble start, stop;
+
+    PetscCall(PetscSNPrintf(options, sizeof(options), "%s -particles_n %" PetscInt_FMT " -particles_interaction %s -particles_dt 1e-3", base, n[k], k ? "mesh" : "direct"));
+    PetscCall(PetscOptionsCreate(&db));
+    PetscCall(PetscOptionsInsertString(db, options));
+    PetscCall(PetscOptionsPush(db));
+    PetscCall(GFParticlesCreate(PETSC_COMM_WORLD, &p));
+    PetscCall(GFParticlesSetFromOptions(p));
+    PetscCall(GFParticlesSetUp(p));
+    PetscCall(GFParticlesAdvance(p, 1e-3));
+    PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+    PetscCall(PetscTime(&start));
+    PetscCall(GFParticlesAdvance(p, (1 + steps) * 1e-3));
+    PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+    PetscCall(PetscTime(&stop));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %-14s N = %-8" PetscInt_FMT " %" PetscInt_FMT " steps in %8.3f s: %.3e particle steps per second (%.3f ms per step)\n", k ? "particle-mesh" : "direct sums", n[k], steps, stop - start,
+                          (double)(n[k] * steps / (stop - start)), 1e3 * (stop - start) / steps));
+    PetscCall(GFParticlesDestroy(&p));
+    PetscCall(PetscOptionsPop());
+    PetscCall(PetscOptionsDestroy(&db));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode GFCommandBench(const char name[])
 {
   PetscFunctionBeginUser;
@@ -181,7 +230,9 @@ PetscErrorCode GFCommandBench(const char name[])
     PetscCall(GFBenchConvolution());
   } else if (!strcmp(name, "porous_medium")) {
     PetscCall(GFBenchPorousMedium());
+  } else if (!strcmp(name, "particles")) {
+    PetscCall(GFBenchParticles());
   } else
-    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "gradflow bench %s: unknown benchmark; valid are step, convolution, porous_medium", name);
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "gradflow bench %s: unknown benchmark; valid are step, convolution, porous_medium, particles", name);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -6,7 +6,10 @@
 
 PetscErrorCode GFCommandRun(const char[]);
 PetscErrorCode GFCommandStudy(const char[]);
+PetscErrorCode GFCommandParticles(const char[]);
+PetscErrorCode GFCommandCompare(void);
 PetscErrorCode GFBenchConvolution(void);
 PetscErrorCode GFCommandBench(const char[]);
+PetscErrorCode GFCommandPlot(const char[], const char[], const char[]);
 
 #endif

@@ -12,10 +12,17 @@ static const char usage[] = "gradflow: finite-volume solvers for the continuum l
                             "       gradflow run -help      lists every option of a run\n"
                             "       gradflow study [-options_file problems/study_NAME.yaml] [options]\n"
                             "                               errors and observed orders on a ladder of grids or steps\n"
-                            "       gradflow bench step|convolution [options]   timings\n\n"
+                            "       gradflow particles [-options_file problems/NAME.yaml] [options]\n"
+                            "                               the model's N-particle system, from the same options as run\n"
+                            "       gradflow compare -pde DIR [-particles SOURCE]\n"
+                            "                               particle clouds (gradflow's, or .h5/.csv/.npy) against a PDE run\n"
+                            "       gradflow compare -pde DIR -particle_counts N1,N2,.. -particle_replicas R\n"
+                            "                               N-sweep: replicated particle runs, standard errors, rates in N\n"
+                            "       gradflow bench step|convolution|porous_medium|particles [options]   timings\n\n"
                             "Examples:\n"
                             "  mpirun -n 2 gradflow run -options_file problems/fokker_planck_2d.yaml\n"
                             "  gradflow study -options_file problems/study_fokker_planck_1d.yaml -study_levels 5\n"
+                            "  gradflow particles -options_file problems/particles_ou_1d.yaml && gradflow compare -pde output/particles_ou_1d\n"
                             "  gradflow run -model fokker_planck -potential quadratic -init_mean 1 -init_variance 0.25 -exact\n\n";
 
 /* The problem's name from -options_file DIR/NAME.yaml in the arguments (last one wins), or "" when absent. */
@@ -41,10 +48,14 @@ static PetscErrorCode Dispatch(const char command[], const char argument[], cons
     PetscCall(GFCommandRun(problem));
   else if (!strcmp(command, "study"))
     PetscCall(GFCommandStudy(problem));
+  else if (!strcmp(command, "particles"))
+    PetscCall(GFCommandParticles(problem));
+  else if (!strcmp(command, "compare"))
+    PetscCall(GFCommandCompare());
   else if (!strcmp(command, "bench"))
     PetscCall(GFCommandBench(argument));
   else
-    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown command '%s'; valid are run, study, bench", command);
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown command '%s'; valid are run, study, particles, compare, bench", command);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

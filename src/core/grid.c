@@ -211,7 +211,7 @@ PetscErrorCode GFGridSetUp(GFGrid g)
   PetscCall(DMDASetStencilWidth(g->da, 2));
   PetscCall(GFGridChooseProcesses(g, size, ranks));
   PetscCall(DMDASetNumProcs(g->da, ranks[0], ranks[1], ranks[2]));
-  PetscCall(DMSetFromOptions(g->da));
+  if (!g->fixed) PetscCall(DMSetFromOptions(g->da));
   PetscCall(DMSetUp(g->da));
   PetscCall(GFGridGetLocalBox(g, &g->box));
   PetscFunctionReturn(PETSC_SUCCESS);

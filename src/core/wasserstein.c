@@ -14,8 +14,8 @@
 */
 #include "../gradflow_impl.h"
 
-/* A density's cell averages in natural order, on every rank. */
-static PetscErrorCode GFGridGatherNatural(GFGrid g, Vec v, Vec *all)
+/* A density's cell averages in natural order, on every rank (a sequential Vec; destroy it). */
+PETSC_INTERN PetscErrorCode GFGridGatherNatural(GFGrid g, Vec v, Vec *all)
 {
   Vec        natural;
   VecScatter scatter;

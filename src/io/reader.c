@@ -121,3 +121,100 @@ PetscErrorCode GFSnapshotRead(GFGrid g, const char path[], Vec rho, PetscReal *t
   if (step) *step = (PetscInt)s;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* A string attribute of loc into a new PetscMalloc'd buffer, or NULL when it is missing. */
+static char *ReadStringAttribute(hid_t loc, const char name[])
+{
+  hid_t  attr, type;
+  size_t size;
+  char  *value = NULL;
+
+  if (H5Aexists(loc, name) <= 0) return NULL;
+  attr = H5Aopen(loc, name, H5P_DEFAULT);
+  type = H5Aget_type(attr);
+  size = H5Tget_size(type);
+  if (!PetscMalloc1(size + 1, &value)) {
+    if (H5Aread(attr, type, value) < 0) value[0] = 0;
+    value[size] = 0;
+  }
+  H5Tclose(type);
+  H5Aclose(attr);
+  return value;
+}
+
+/*
+  The grid a snapshot was written on (dim, cells, domain, walls from its file attributes),
+  set up on comm with exactly those sizes, and the run's option string (PetscFree it) when
+  options is not NULL. Collective; rank 0 reads.
+*/
+PETSC_INTERN PetscErrorCode GFSnapshotReadGrid(MPI_Comm comm, const char path[], GFGrid *grid, char **options)
+{
+  PetscMPIInt rank;
+  int         code                          = 0;
+  char        msg[PETSC_MAX_PATH_LEN + 256] = "", bc[GF_NAME_LEN] = "noflux", *text = NULL;
+  long long   dim = 0, cells[3] = {1, 1, 1};
+  double      lower[3] = {0, 0, 0}, upper[3] = {1, 1, 1};
+  int         length = 0;
+  GFGrid      g;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    hid_t file;
+    H5E_BEGIN_TRY
+    {
+      file = access(path, R_OK) ? -1 : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    }
+    H5E_END_TRY;
+    if (file < 0) {
+      snprintf(msg, sizeof(msg), "%s: cannot open the snapshot (not a readable HDF5 file)", path);
+      code = PETSC_ERR_FILE_OPEN;
+    } else {
+      H5E_BEGIN_TRY
+      {
+        if (ReadAttribute(file, "dim", H5T_NATIVE_LLONG, &dim) < 0 || dim < 1 || dim > 3 || ReadAttribute(file, "cells", H5T_NATIVE_LLONG, cells) < 0 || ReadAttribute(file, "domain_lower", H5T_NATIVE_DOUBLE, lower) < 0 ||
+            ReadAttribute(file, "domain_upper", H5T_NATIVE_DOUBLE, upper) < 0) {
+          snprintf(msg, sizeof(msg), "%s: missing grid attributes dim, cells, domain_lower or domain_upper (not a gradflow snapshot)", path);
+          code = PETSC_ERR_FILE_UNEXPECTED;
+        } else {
+          char *value = ReadStringAttribute(file, "bc");
+          if (value) snprintf(bc, sizeof(bc), "%s", value);
+          PetscFree(value);
+          text = ReadStringAttribute(file, "options");
+          if (text) length = (int)strlen(text) + 1;
+        }
+      }
+      H5E_END_TRY;
+      H5Fclose(file);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm));
+  if (code) {
+    PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm));
+    SETERRQ(comm, code, "%s", msg);
+  }
+  PetscCallMPI(MPI_Bcast(&dim, 1, MPI_LONG_LONG, 0, comm));
+  PetscCallMPI(MPI_Bcast(cells, 3, MPI_LONG_LONG, 0, comm));
+  PetscCallMPI(MPI_Bcast(lower, 3, MPI_DOUBLE, 0, comm));
+  PetscCallMPI(MPI_Bcast(upper, 3, MPI_DOUBLE, 0, comm));
+  PetscCallMPI(MPI_Bcast(bc, (int)sizeof(bc), MPI_CHAR, 0, comm));
+  PetscCallMPI(MPI_Bcast(&length, 1, MPI_INT, 0, comm));
+  if (options) {
+    if (rank && length) PetscCall(PetscMalloc1(length, &text));
+    if (length) PetscCallMPI(MPI_Bcast(text, length, MPI_CHAR, 0, comm));
+    *options = text;
+  } else if (rank == 0)
+    PetscCall(PetscFree(text));
+  PetscCall(GFGridCreate(comm, &g));
+  g->dim   = (PetscInt)dim;
+  g->bc    = strcmp(bc, "periodic") ? GF_BC_NOFLUX : GF_BC_PERIODIC;
+  g->fixed = PETSC_TRUE;
+  for (PetscInt a = 0; a < 3; a++) {
+    g->cells[a] = a < dim ? (PetscInt)cells[a] : 1;
+    g->lower[a] = a < dim ? lower[a] : -5;
+    g->upper[a] = a < dim ? upper[a] : 5;
+  }
+  PetscCall(GFGridSetUp(g));
+  *grid = g;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -60,20 +60,48 @@ static int MakeDirectories(const char path[])
   return 0;
 }
 
-static PetscBool IsRunFile(const char name[])
+/* name is PREFIX*.h5 or PREFIX*.h5.tmp. */
+static PetscBool IsNumberedFile(const char name[], const char prefix[])
 {
-  size_t n = strlen(name);
-  if (!strcmp(name, "run.xdmf") || !strcmp(name, "diagnostics.csv") || !strcmp(name, "run.xdmf.tmp")) return PETSC_TRUE;
-  if (!strncmp(name, "snap_", 5) && ((n > 3 && !strcmp(name + n - 3, ".h5")) || (n > 7 && !strcmp(name + n - 7, ".h5.tmp")))) return PETSC_TRUE;
-  return PETSC_FALSE;
+  const size_t n = strlen(name), p = strlen(prefix);
+
+  return (PetscBool)(!strncmp(name, prefix, p) && ((n > p + 3 && !strcmp(name + n - 3, ".h5")) || (n > p + 7 && !strcmp(name + n - 7, ".h5.tmp"))));
+}
+
+/* A file of a PDE run: snap_NNNNN.h5, run.xdmf, diagnostics.csv. */
+PETSC_INTERN PetscBool GFIsPDEFile(const char name[])
+{
+  return (PetscBool)(!strcmp(name, "run.xdmf") || !strcmp(name, "diagnostics.csv") || !strcmp(name, "run.xdmf.tmp") || IsNumberedFile(name, "snap_"));
+}
+
+/* A file of a particle run: particles_NNNNN.h5, particles.csv. */
+PETSC_INTERN PetscBool GFIsParticleFile(const char name[])
+{
+  return (PetscBool)(!strcmp(name, "particles.csv") || IsNumberedFile(name, "particles_"));
+}
+
+/* A result of gradflow compare: compare*.csv, compare*.png. */
+PETSC_INTERN PetscBool GFIsCompareFile(const char name[])
+{
+  const size_t n = strlen(name);
+
+  return (PetscBool)(!strncmp(name, "compare", 7) && n > 11 && (!strcmp(name + n - 4, ".csv") || !strcmp(name + n - 4, ".png")));
+}
+
+/* What may share a directory with a PDE run: a particle run and comparisons. */
+static PetscBool IsPDECompanion(const char name[])
+{
+  return (PetscBool)(GFIsParticleFile(name) || GFIsCompareFile(name));
 }
 
 /*
-  Make an output directory ready before any work: refuse an existing non-empty
-  directory unless overwrite (then remove only the files own() claims), create it,
-  and prove it writable by creating and removing a probe file. Collective.
+  Make an output directory ready before any work: refuse an existing directory that
+  holds anything but companion() files unless overwrite (then remove only the files
+  own() claims), create it, and prove it writable by creating and removing a probe
+  file. A run directory can so hold a PDE run, a particle run of the same problem and
+  their comparison side by side. Collective.
 */
-PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm comm, const char dir[], PetscBool overwrite, PetscBool (*own)(const char[]))
+PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm comm, const char dir[], PetscBool overwrite, PetscBool (*own)(const char[]), PetscBool (*companion)(const char[]))
 {
   PetscMPIInt rank;
   int         code                          = 0;
@@ -88,7 +116,7 @@ PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm comm, const char dir[], 
       PetscInt       entries = 0;
       while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        entries++;
+        if (!companion || !companion(e->d_name)) entries++;
         if (overwrite && own(e->d_name)) {
           char path[2 * PETSC_MAX_PATH_LEN];
           snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
@@ -101,7 +129,7 @@ PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm comm, const char dir[], 
       closedir(d);
       if (!code && entries && !overwrite) {
         code = PETSC_ERR_USER_INPUT;
-        snprintf(msg, sizeof(msg), "-output_dir %s: the directory exists and is not empty; add -output_overwrite to replace its results, or choose another -output_dir", dir);
+        snprintf(msg, sizeof(msg), "-output_dir %s: the directory exists and holds other results; add -output_overwrite to replace them, or choose another -output_dir", dir);
       }
     }
     if (!code) {
@@ -127,10 +155,31 @@ PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm comm, const char dir[], 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Open DIR/NAME with fopen's mode on rank 0 (*f NULL elsewhere); a failure is collective, with the reason. */
+PETSC_INTERN PetscErrorCode GFOpenOnRankZero(MPI_Comm comm, const char dir[], const char name[], const char mode[], FILE **f)
+{
+  PetscMPIInt rank;
+  char        path[PETSC_MAX_PATH_LEN + 64], msg[2 * PETSC_MAX_PATH_LEN + 128] = "";
+  int         code = 0;
+
+  PetscFunctionBeginUser;
+  *f = NULL;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    *f = fopen(path, mode);
+    if (!*f) {
+      code = PETSC_ERR_FILE_WRITE;
+      snprintf(msg, sizeof(msg), "cannot open %s for writing: %s", path, strerror(errno));
+    }
+  }
+  PetscCall(GFWriterCheckCollective(comm, code, msg));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const char dir[], const char model[], PetscBool overwrite, GFWriter *writer)
 {
-  GFWriter    w;
-  PetscMPIInt rank;
+  GFWriter w;
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&w));
@@ -139,14 +188,8 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const char dir[], const 
   PetscCall(PetscStrncpy(w->dir, dir, sizeof(w->dir)));
   PetscCall(PetscStrncpy(w->model, model, sizeof(w->model)));
   PetscCall(PetscOptionsGetAll(NULL, &w->options));
-  PetscCall(GFPrepareDirectory(w->comm, w->dir, overwrite, IsRunFile));
-  PetscCallMPI(MPI_Comm_rank(w->comm, &rank));
-  if (rank == 0) {
-    char path[2 * PETSC_MAX_PATH_LEN];
-    snprintf(path, sizeof(path), "%s/diagnostics.csv", w->dir);
-    w->csv = fopen(path, "w");
-  }
-  PetscCall(GFWriterCheckCollective(w->comm, rank == 0 && !w->csv ? PETSC_ERR_FILE_OPEN : 0, "cannot open diagnostics.csv for writing"));
+  PetscCall(GFPrepareDirectory(w->comm, w->dir, overwrite, GFIsPDEFile, IsPDECompanion));
+  PetscCall(GFOpenOnRankZero(w->comm, w->dir, "diagnostics.csv", "w", &w->csv));
   *writer = w;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

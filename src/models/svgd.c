@@ -20,7 +20,7 @@
       mu' = M (-A (mu - b) + N mu),  Sigma' = M (N Sigma + Sigma N^T),  N = I - A Sigma - A (mu - b) mu^T,
   integrated here by RK4 (the factor M is the mass; the literature has M = 1).
 */
-#include "../gradflow_impl.h"
+#include "../particles/particles_impl.h"
 
 typedef enum { GF_KERNEL_GAUSSIAN, GF_KERNEL_IMQ, GF_KERNEL_BILINEAR } GFKernelType;
 static const char *const GFKernelTypes[] = {"gaussian", "imq", "bilinear"};
@@ -538,10 +538,13 @@ static PetscErrorCode GFModelSetUp_SVGD(GFModel m)
   DM            da = m->grid->da;
 
   PetscFunctionBeginUser;
-  sv->dim         = m->grid->dim;
-  m->flux         = GF_FLUX_UPWIND_VELOCITY;
-  m->drift_dof    = sv->dim;
-  m->drift_static = PETSC_FALSE;
+  sv->dim             = m->grid->dim;
+  m->flux             = GF_FLUX_UPWIND_VELOCITY;
+  m->drift_dof        = sv->dim;
+  m->drift_static     = PETSC_FALSE;
+  m->particle_sigma   = 0;
+  m->particle_pairs   = (PetscBool)(sv->kernel != GF_KERNEL_BILINEAR);
+  m->particle_moments = (PetscBool)(sv->kernel == GF_KERNEL_BILINEAR);
   PetscCall(GFModelCheckTarget_SVGD(m));
   PetscCall(DMDACreateCompatibleDMDA(da, sv->dim, &sv->vda));
   PetscCall(DMCreateGlobalVector(sv->vda, &sv->velocity));
@@ -592,6 +595,51 @@ static PetscErrorCode GFModelView_SVGD(GFModel m, PetscViewer viewer)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  SVGD particles, each of mass w: dx_i/dt = -v(x_i), v(x) = w sum_j [(grad K)(x - x_j) + K(x - x_j) grad V(x_j)]
+  over all j, the self term included as in SVGD (Liu and Wang 2016), by direct sums over the
+  gathered positions and gradients in global order. The bilinear kernel 1 + x.y takes
+  moments instead: v(x) = A + (B - M I) x, A = w sum_j grad V(x_j), B = w sum_j grad V(x_j) x_j^T,
+  M = w n; for quadratic V the empirical mean and covariance then follow the Gaussian
+  moment ODE above exactly, whatever n.
+*/
+static PetscErrorCode GFModelParticleVelocity_SVGD(GFModel m, GFParticles p, const PetscReal x[], PetscReal v[])
+{
+  GFModel_SVGD  *sv = (GFModel_SVGD *)m->data;
+  const PetscInt d  = sv->dim;
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < p->nlocal; i++) (void)GFPotentialValue(m->potential, x + d * i, v + d * i);
+  PetscCall(GFParticlesGather(p, x, p->all));
+  PetscCall(GFParticlesGather(p, v, p->all_extra));
+  if (sv->kernel == GF_KERNEL_BILINEAR) {
+    PetscReal A[3] = {0, 0, 0}, B[3][3] = {{0}}, M = p->weight * p->n;
+    for (PetscInt j = 0; j < p->n; j++)
+      for (PetscInt a = 0; a < d; a++) {
+        A[a] += p->weight * p->all_extra[d * j + a];
+        for (PetscInt b = 0; b < d; b++) B[a][b] += p->weight * p->all_extra[d * j + a] * p->all[d * j + b];
+      }
+    for (PetscInt i = 0; i < p->nlocal; i++)
+      for (PetscInt a = 0; a < d; a++) {
+        PetscReal va = A[a] - M * x[d * i + a];
+        for (PetscInt b = 0; b < d; b++) va += B[a][b] * x[d * i + b];
+        v[d * i + a] = -va;
+      }
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (PetscInt i = 0; i < p->nlocal; i++) {
+    PetscReal sum[3] = {0, 0, 0};
+    for (PetscInt j = 0; j < p->n; j++) {
+      PetscReal diff[3], gradK[3], K;
+      GFGridDisplacement(m->grid, x + d * i, p->all + d * j, diff);
+      K = KernelValue(sv, d, diff, gradK, NULL);
+      for (PetscInt a = 0; a < d; a++) sum[a] += gradK[a] + K * p->all_extra[d * j + a];
+    }
+    for (PetscInt a = 0; a < d; a++) v[d * i + a] = -p->weight * sum[a];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode GFModelDestroy_SVGD(GFModel m)
 {
   GFModel_SVGD *sv = (GFModel_SVGD *)m->data;
@@ -632,5 +680,7 @@ PETSC_INTERN PetscErrorCode GFModelCreate_SVGD(GFModel m)
   m->ops->nonlocal_rate  = GFModelNonlocalRate_SVGD;
   m->ops->view           = GFModelView_SVGD;
   m->ops->destroy        = GFModelDestroy_SVGD;
+
+  m->ops->particle_velocity = GFModelParticleVelocity_SVGD;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -213,7 +213,7 @@ PetscErrorCode GFStudySetFromOptions(GFStudy study)
                study->dim, need / 1e9, size, available / 1e9);
   }
   PetscCall(PetscOptionsGetAll(NULL, &study->options));
-  PetscCall(GFPrepareDirectory(study->comm, study->dir, study->overwrite, GFStudyIsOwnFile));
+  PetscCall(GFPrepareDirectory(study->comm, study->dir, study->overwrite, GFStudyIsOwnFile, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

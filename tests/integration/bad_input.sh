@@ -92,7 +92,7 @@ set +e
 gf_run 2 run -da_grid_x 64 -ts_max_time 0.05 -output_dir good > out.log 2> err.log
 status=$?
 set -e
-if [ $status -ne 2 ] || ! grep -qF "the directory exists and is not empty; add -output_overwrite" err.log || [ "$before" != "$(md5sum good/snap_00001.h5)" ]; then
+if [ $status -ne 2 ] || ! grep -qF "the directory exists and holds other results; add -output_overwrite" err.log || [ "$before" != "$(md5sum good/snap_00001.h5)" ]; then
   echo "FAIL: an existing run directory was not protected ($status)"
   cat err.log
   failures=$((failures + 1))

@@ -21,3 +21,12 @@ gf_run 1 run -da_grid_x 32 -ts_max_time 0.1 -output_interval 0.05 -output_dir co
 test ! -e contract/snap_00003.h5 && test -f contract/snap_00002.h5
 grep -q "mass" run.log && grep -q "output       contract" run.log
 echo "ok: -output_overwrite replaces the run"
+"$GF_BIN" particles -help > particles_help.log 2>&1
+"$GF_BIN" compare -help > compare_help.log 2>&1
+for option in -particles_n -particles_seed -particles_dt -particles_max_time -particles_interaction -model -ts_max_time -output_interval; do
+  grep -q -- "$option" particles_help.log || { echo "FAIL: particles -help does not list $option"; exit 1; }
+done
+for option in -pde -particles -particles_dataset -particles_time -particle_counts -particle_replicas -compare_stationary -compare_mmd_bandwidth -compare_slices -particles_n; do
+  grep -q -- "$option" compare_help.log || { echo "FAIL: compare -help does not list $option"; exit 1; }
+done
+echo "ok: particles -help and compare -help list their options"

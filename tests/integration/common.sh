@@ -26,3 +26,13 @@ same_density() {
   fi
   echo "ok: $(basename "$(dirname "$1")")/$(basename "$1") == $(basename "$(dirname "$2")")/$(basename "$2") to $tolerance"
 }
+
+# check DESCRIPTION VALUE LOW HIGH: LOW <= VALUE <= HIGH
+check() {
+  if awk -v v="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(v != "" && v + 0 >= lo && v + 0 <= hi) }'; then
+    echo "ok: $1 = $2 in [$3, $4]"
+  else
+    echo "FAIL: $1 = '$2' not in [$3, $4]"
+    exit 1
+  fi
+}

@@ -8,6 +8,9 @@
     gf_testtool last RUN_DIR COLUMN...      print the last row's values of these columns
     gf_testtool corrupt SRC DST VALUE INDEX copy snapshot SRC to DST with density[INDEX] = VALUE
                                             (INDEX -1: every entry)
+    gf_testtool export SRC DST              the /particles of a gradflow particle file as a user's
+                                            file: DST.csv (%.17g, a header row), DST.npy (float64,
+                                            C order) or DST.h5 (dataset "cloud", time attribute)
 */
 #include <hdf5.h>
 #include <math.h>
@@ -150,6 +153,77 @@ static int Corrupt(const char src[], const char dst[], double value, long index)
   return 0;
 }
 
+/* Read /particles [n][dim] of a gradflow particle file and its time. */
+static double *ReadParticles(const char src[], hsize_t dims[2], double *time)
+{
+  hid_t   file = H5Fopen(src, H5F_ACC_RDONLY, H5P_DEFAULT), dset, space, attr;
+  double *data;
+
+  if (file < 0) return NULL;
+  dset  = H5Dopen2(file, "particles", H5P_DEFAULT);
+  space = H5Dget_space(dset);
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  data = malloc(sizeof(double) * dims[0] * dims[1]);
+  H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  attr = H5Aopen(dset, "time", H5P_DEFAULT);
+  H5Aread(attr, H5T_NATIVE_DOUBLE, time);
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Dclose(dset);
+  H5Fclose(file);
+  return data;
+}
+
+/* Write the particles of SRC as a user's CSV, NPY or HDF5 file (by DST's extension). */
+static int Export(const char src[], const char dst[])
+{
+  hsize_t     dims[2];
+  double      time, *x = ReadParticles(src, dims, &time);
+  const char *ext    = strrchr(dst, '.');
+  int         status = 0;
+
+  if (!x || !ext) return 1;
+  if (!strcmp(ext, ".csv")) {
+    FILE *f = fopen(dst, "w");
+    if (!f) return 1;
+    fprintf(f, "# particles of %s at t = %.17g\n", src, time);
+    for (hsize_t a = 0; a < dims[1]; a++) fprintf(f, a ? ",%c" : "%c", "xyz"[a]);
+    fprintf(f, "\n");
+    for (hsize_t i = 0; i < dims[0]; i++)
+      for (hsize_t a = 0; a < dims[1]; a++) fprintf(f, a + 1 < dims[1] ? "%.17g," : "%.17g\n", x[i * dims[1] + a]);
+    status = fclose(f) != 0;
+  } else if (!strcmp(ext, ".npy")) {
+    FILE  *f = fopen(dst, "wb");
+    char   header[128];
+    size_t len;
+    if (!f) return 1;
+    snprintf(header, sizeof(header), "{'descr': '<f8', 'fortran_order': False, 'shape': (%llu, %llu), }", (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    len = strlen(header);
+    while ((10 + len + 1) % 64) header[len++] = ' ';
+    header[len++] = '\n';
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc((int)(len & 0xff), f);
+    fputc((int)(len >> 8), f);
+    fwrite(header, 1, len, f);
+    fwrite(x, sizeof(double), dims[0] * dims[1], f);
+    status = fclose(f) != 0;
+  } else if (!strcmp(ext, ".h5")) {
+    hid_t file = H5Fcreate(dst, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), space = H5Screate_simple(2, dims, NULL), dset, scalar = H5Screate(H5S_SCALAR), attr;
+    dset = H5Dcreate2(file, "cloud", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+    attr = H5Acreate2(dset, "time", H5T_NATIVE_DOUBLE, scalar, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(attr, H5T_NATIVE_DOUBLE, &time);
+    H5Aclose(attr);
+    H5Sclose(scalar);
+    H5Dclose(dset);
+    H5Sclose(space);
+    status = H5Fclose(file) < 0;
+  } else
+    status = 1;
+  free(x);
+  return status;
+}
+
 int main(int argc, char **argv)
 {
   Table t;
@@ -170,6 +244,7 @@ int main(int argc, char **argv)
     return 0;
   }
   if (argc == 6 && !strcmp(argv[1], "corrupt")) return Corrupt(argv[2], argv[3], strtod(argv[4], NULL), strtol(argv[5], NULL, 10));
-  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX\n");
+  if (argc == 4 && !strcmp(argv[1], "export")) return Export(argv[2], argv[3]);
+  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX | export SRC DST.{csv,npy,h5}\n");
   return 2;
 }

@@ -151,7 +151,7 @@ START_TEST(test_output_directory)
   v = RunInto("io_exists", "");
   GF_CK(VecDestroy(&v));
   PetscSNPrintf(options, sizeof(options), "-potential quadratic -da_grid_x 32 -ts_max_time 0.1 -output 1 -output_dir io_exists");
-  GF_ASSERT_ERROR(RunOptions(options), PETSC_ERR_USER_INPUT, "-output_dir io_exists: the directory exists and is not empty; add -output_overwrite");
+  GF_ASSERT_ERROR(RunOptions(options), PETSC_ERR_USER_INPUT, "-output_dir io_exists: the directory exists and holds other results; add -output_overwrite");
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (rank == 0) {
     FILE *f = fopen("io_plain_file", "w");

@@ -1,0 +1,484 @@
+/*
+  GFParticles: the N-particle system whose mean-field limit is the configured model,
+
+      dX_i = v_i(X) dt + sqrt(2 sigma) dB_i,   i = 1 .. N, each particle of mass M / N,
+
+  with the velocity v from the model's particle_velocity op (the same V, W and K as the
+  PDE): -grad V (fokker_planck), -grad V - (1/N) sum_j grad W(X_i - X_j) (mckean_vlasov),
+  the SVGD update (svgd, sigma = 0). Noisy systems take Euler-Maruyama steps,
+  deterministic ones Heun's (second order). Walls: no-flux boxes reflect the particles
+  (the particle picture of the zero-flux condition), periodic boxes wrap them.
+
+  The run reads the PDE's options (-options_file problems/NAME.yaml drives both): the
+  grid, the model, the initial data (Gaussian and uniform data are sampled exactly, any
+  other by its cell averages: a cell by its mass, a point uniformly in it), -ts_max_time
+  and -output_interval, so the particle files land on the PDE's snapshot times. Random
+  numbers are counter-based (random.c): particle i's noise at step k depends only on
+  (seed, i, k), and the direct sums run in global order, so a run gives the same
+  particles on any number of ranks (the particle-mesh sum only to round-off: its FFT
+  differs with the rank count).
+*/
+#include "particles_impl.h"
+#include <unistd.h>
+
+static const char *const GFParticleInteractions[] = {"auto", "direct", "mesh"};
+
+PetscErrorCode GFParticlesCreate(MPI_Comm comm, GFParticles *particles)
+{
+  GFParticles p;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&p));
+  p->comm          = comm;
+  p->n             = 1000;
+  p->seed          = 1;
+  p->mesh_above    = 20000;
+  p->progress_mark = 0.1;
+  PetscCall(GFSolverCreate(comm, &p->solver));
+  *particles = p;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The problem's name: the default output directory is output/NAME, next to the PDE run of the same problem. */
+PetscErrorCode GFParticlesSetProblemName(GFParticles p, const char name[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFSolverSetProblemName(p->solver, name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The PDE's options (grid, model, data, -ts_max_time, output), then -particles_*. */
+PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
+{
+  GFSolver  s           = p->solver;
+  PetscInt  interaction = GF_PARTICLE_INTERACTION_AUTO, seed = 1, replica = 0;
+  PetscReal max_time;
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSolverSetFromOptions(s));
+  max_time = s->max_time;
+  PetscOptionsBegin(p->comm, NULL, "Particle system (gradflow particles)", "GFParticles");
+  PetscCall(PetscOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, NULL));
+  PetscCheck(p->n >= 1, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": a particle system needs at least one particle", p->n);
+  PetscCall(PetscOptionsInt("-particles_seed", "Seed of the noise and of the initial sample (an integer >= 0)", "GFParticlesSetFromOptions", seed, &seed, NULL));
+  PetscCheck(seed >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_seed %" PetscInt_FMT ": the seed must be >= 0", seed);
+  PetscCall(PetscOptionsInt("-particles_replica", "Replica number: independent noise and initial sample for the same seed (gradflow compare -particle_replicas runs 0, 1, ...)", "GFParticlesSetFromOptions", replica, &replica, NULL));
+  PetscCheck(replica >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_replica %" PetscInt_FMT ": the replica number must be >= 0", replica);
+  p->seed = GFRandomReplicaSeed((uint64_t)seed, replica);
+  PetscCall(PetscOptionsReal("-particles_max_time", "End time of the particle run (default -ts_max_time)", "GFParticlesSetFromOptions", max_time, &max_time, NULL));
+  p->dt_max = s->fixed_dt;
+  PetscCall(PetscOptionsReal("-particles_dt", "Particle time step (default -ts_dt, else 1/1000 of the run); steps land on the output times", "GFParticlesSetFromOptions", p->dt_max, &p->dt_max, &set));
+  PetscCheck(!set || (p->dt_max > 0 && PetscIsNormalReal(p->dt_max)), p->comm, PETSC_ERR_USER_INPUT, "-particles_dt %.6g must be positive", (double)p->dt_max);
+  PetscCall(GFOptionsChoice(PetscOptionsObject, "-particles_interaction", "Interaction sums of mckean_vlasov: direct pair sums, particle-mesh (deposit, FFT, interpolate), or auto (mesh above -particles_mesh_above)", "GFParticlesSetFromOptions",
+                            GFParticleInteractions, 3, &interaction));
+  PetscCall(PetscOptionsInt("-particles_mesh_above", "-particles_interaction auto: particle-mesh above this many particles", "GFParticlesSetFromOptions", p->mesh_above, &p->mesh_above, NULL));
+  PetscOptionsEnd();
+  PetscCheck(PetscIsNormalReal(max_time) || max_time == 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_max_time %.6g is not a finite number", (double)max_time);
+  p->t_end           = max_time;
+  p->interaction     = (GFParticleInteraction)interaction;
+  p->output          = s->output;
+  p->overwrite       = s->overwrite;
+  p->progress        = s->progress;
+  p->summary         = s->summary;
+  p->output_interval = s->output_interval;
+  PetscCall(PetscStrncpy(p->output_dir, s->output_dir, sizeof(p->output_dir)));
+  PetscCall(PetscStrncpy(p->problem, s->problem, sizeof(p->problem)));
+  /* the solver only builds the grid, the model and the initial density */
+  s->output = s->progress = s->summary = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The initial density's cell averages in natural order, as cumulative cell masses (last = 1), on every rank. */
+static PetscErrorCode GFParticlesInitialCDF(GFParticles p, PetscReal **cdf)
+{
+  const struct _p_GFGrid *g = p->grid;
+  const PetscInt          m = g->cells[0] * g->cells[1] * g->cells[2];
+  Vec                     all;
+  const PetscScalar      *r;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFGridGatherNatural(p->grid, p->solver->rho, &all));
+  PetscCall(PetscMalloc1(m, cdf));
+  PetscCall(VecGetArrayRead(all, &r));
+  for (PetscInt c = 0; c < m; c++) (*cdf)[c] = (c ? (*cdf)[c - 1] : 0) + PetscMax(PetscRealPart(r[c]), 0);
+  PetscCall(VecRestoreArrayRead(all, &r));
+  for (PetscInt c = 0; c < m; c++) (*cdf)[c] /= (*cdf)[m - 1];
+  PetscCall(VecDestroy(&all));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The initial positions, particle i from the stream (seed, i, step 0) whatever rank holds
+  it: Gaussian data exactly (per-axis normals), uniform data uniformly on the box, any
+  other data from its cell averages (the cell by inverting the cumulative masses, the
+  point uniform in the cell).
+*/
+static PetscErrorCode GFParticlesSample(GFParticles p)
+{
+  const struct _p_GFGrid *g    = p->grid;
+  const GFInitialData    *init = &p->solver->init;
+  const PetscInt          d = p->dim, m = g->cells[0] * g->cells[1] * g->cells[2];
+  PetscReal              *cdf = NULL;
+
+  PetscFunctionBeginUser;
+  if (init->type != GF_INIT_GAUSSIAN && init->type != GF_INIT_UNIFORM) PetscCall(GFParticlesInitialCDF(p, &cdf));
+  for (PetscInt i = 0; i < p->nlocal; i++) {
+    const uint64_t index = (uint64_t)(p->start + i);
+    PetscReal     *xi    = p->x + d * i, r[4];
+    GFRandomUniforms(p->seed, index, 0, GF_RANDOM_BLOCK_INITIAL, r);
+    GFRandomUniforms(p->seed, index, 0, GF_RANDOM_BLOCK_INITIAL + 1, r + 2);
+    if (init->type == GF_INIT_GAUSSIAN) {
+      GFRandomNormals(p->seed, index, 0, GF_RANDOM_BLOCK_INITIAL + 2, r);
+      GFRandomNormals(p->seed, index, 0, GF_RANDOM_BLOCK_INITIAL + 3, r + 2);
+      for (PetscInt a = 0; a < d; a++) xi[a] = init->mean[a] + PetscSqrtReal(init->variance[a]) * r[a];
+    } else if (init->type == GF_INIT_UNIFORM) {
+      for (PetscInt a = 0; a < d; a++) xi[a] = g->lower[a] + r[a] * (g->upper[a] - g->lower[a]);
+    } else {
+      PetscInt lo = 0, hi = m - 1, idx[3];
+      while (lo < hi) {
+        const PetscInt mid = (lo + hi) / 2;
+        if (cdf[mid] < r[3])
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      idx[0] = lo % g->cells[0];
+      idx[1] = (lo / g->cells[0]) % g->cells[1];
+      idx[2] = lo / (g->cells[0] * g->cells[1]);
+      for (PetscInt a = 0; a < d; a++) xi[a] = g->lower[a] + (idx[a] + r[a]) * g->h[a];
+    }
+  }
+  GFParticlesApplyWalls(g, p->nlocal * d, p->x);
+  PetscCall(PetscFree(cdf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* What may share a directory with a particle run: the PDE run of the same problem and comparisons. */
+static PetscBool IsParticleCompanion(const char name[])
+{
+  return (PetscBool)(GFIsPDEFile(name) || GFIsCompareFile(name));
+}
+
+/* The header of particles.csv: step,time,dt,mean_x..,cov_xx.. (one row per particle file). */
+static PetscErrorCode GFParticlesOpenCSV(GFParticles p)
+{
+  const char axes[] = "xyz";
+
+  PetscFunctionBeginUser;
+  PetscCall(GFOpenOnRankZero(p->comm, p->output_dir, "particles.csv", "w", &p->csv));
+  if (!p->csv) PetscFunctionReturn(PETSC_SUCCESS);
+  fprintf(p->csv, "step,time,dt");
+  for (PetscInt a = 0; a < p->dim; a++) fprintf(p->csv, ",mean_%c", axes[a]);
+  for (PetscInt a = 0; a < p->dim; a++)
+    for (PetscInt b = a; b < p->dim; b++) fprintf(p->csv, ",cov_%c%c", axes[a], axes[b]);
+  fprintf(p->csv, "\n");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Build the PDE's grid, model and initial density, check the model has a particle system, distribute and sample the particles. */
+PetscErrorCode GFParticlesSetUp(GFParticles p)
+{
+  PetscMPIInt size, rank;
+  PetscInt    start;
+
+  PetscFunctionBeginUser;
+  if (p->set_up) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(GFSolverSetUp(p->solver));
+  p->grid  = p->solver->grid;
+  p->model = p->solver->model;
+  p->dim   = p->grid->dim;
+  PetscCheck(p->model->ops->particle_velocity, p->comm, PETSC_ERR_USER_INPUT, "-model %s has no particle system in gradflow particles (nonlinear diffusion has no Langevin particles); valid are fokker_planck, mckean_vlasov, svgd", p->model->type);
+  PetscCheck(!p->model->no_particles, p->comm, PETSC_ERR_USER_INPUT, "-model %s: %s", p->model->type, p->model->no_particles);
+  if (p->interaction == GF_PARTICLE_INTERACTION_AUTO) p->interaction = p->model->particle_mesh && p->model->particle_pairs && p->n > p->mesh_above ? GF_PARTICLE_INTERACTION_MESH : GF_PARTICLE_INTERACTION_DIRECT;
+  PetscCheck(p->interaction != GF_PARTICLE_INTERACTION_MESH || p->model->particle_mesh, p->comm, PETSC_ERR_USER_INPUT, "-particles_interaction mesh: model %s has no interaction kernel W to take by particle-mesh (mckean_vlasov with -interaction has)",
+             p->model->type);
+  p->sigma  = p->model->particle_sigma;
+  p->scheme = p->sigma > 0 ? GF_PARTICLE_SCHEME_EULER_MARUYAMA : GF_PARTICLE_SCHEME_HEUN;
+  p->t0     = p->solver->init.time;
+  p->t      = p->t0;
+  PetscCheck(p->t_end >= p->t0, p->comm, PETSC_ERR_USER_INPUT, "-particles_max_time %.6g (default -ts_max_time) is before the start time %.6g", (double)p->t_end, (double)p->t0);
+  if (p->dt_max == 0) p->dt_max = p->t_end > p->t0 ? (p->t_end - p->t0) / 1000 : 1;
+  p->weight = p->solver->init.mass / p->n;
+
+  p->nlocal = PETSC_DECIDE;
+  PetscCall(PetscSplitOwnership(p->comm, &p->nlocal, &p->n));
+  PetscCallMPI(MPI_Scan(&p->nlocal, &start, 1, MPIU_INT, MPI_SUM, p->comm));
+  p->start = start - p->nlocal;
+  PetscCallMPI(MPI_Comm_size(p->comm, &size));
+  PetscCallMPI(MPI_Comm_rank(p->comm, &rank));
+  PetscCheck((PetscInt64)p->n * p->dim < PETSC_MPI_INT_MAX, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": %" PetscInt_FMT "D positions exceed the 2^31 entries of one MPI message", p->n, p->dim);
+  PetscCall(PetscMalloc2(size, &p->counts, size, &p->displs));
+  {
+    const PetscMPIInt reals = (PetscMPIInt)(p->nlocal * p->dim);
+    PetscCallMPI(MPI_Allgather(&reals, 1, MPI_INT, p->counts, 1, MPI_INT, p->comm));
+    p->displs[0] = 0;
+    for (PetscMPIInt r = 1; r < size; r++) p->displs[r] = p->displs[r - 1] + p->counts[r - 1];
+  }
+  PetscCall(PetscMalloc5(p->nlocal * p->dim, &p->x, p->nlocal * p->dim, &p->x_stage, p->nlocal * p->dim, &p->v, p->nlocal * p->dim, &p->v_stage, p->nlocal, &p->spare));
+  p->spare_index = -1;
+  if (p->interaction == GF_PARTICLE_INTERACTION_MESH) {
+    const PetscInt cells = p->grid->cells[0] * p->grid->cells[1] * p->grid->cells[2];
+    PetscCall(DMCreateGlobalVector(p->grid->da, &p->mesh_density));
+    PetscCall(VecDuplicate(p->mesh_density, &p->mesh_field));
+    PetscCall(DMDACreateNaturalVector(p->grid->da, &p->mesh_natural));
+    PetscCall(VecScatterCreateToAll(p->mesh_natural, &p->mesh_to_all, &p->mesh_all));
+    PetscCall(PetscMalloc1(cells * p->dim, &p->mesh_gradient));
+  } else {
+    PetscCall(PetscMalloc2(p->n * p->dim, &p->all, p->n * p->dim, &p->all_extra));
+  }
+  PetscCall(GFParticlesSample(p));
+  if (p->output) {
+    PetscCall(GFPrepareDirectory(p->comm, p->output_dir, p->overwrite, GFIsParticleFile, IsParticleCompanion));
+    PetscCall(GFParticlesOpenCSV(p));
+  }
+  p->rank   = rank;
+  p->is_tty = (PetscBool)isatty(fileno(stdout));
+  p->set_up = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  x += sqrt(2 sigma dt) xi. Particle i's normals form one sequence z_0, z_1, ... (step k,
+  axis a takes z_{k dim + a}), z_j the (j mod 2)-th Box-Muller normal of the stream
+  (seed, i, j / 2): both normals of a pair are used, the second one kept for the next
+  axis or step (p->spare, valid for the index p->spare_index).
+*/
+static void GFParticlesAddNoise(GFParticles p, PetscReal dt, PetscReal x[])
+{
+  const PetscInt  d     = p->dim;
+  const PetscReal scale = PetscSqrtReal(2 * p->sigma * dt);
+
+  for (PetscInt a = 0; a < d; a++) {
+    const uint64_t j = (uint64_t)p->step * (uint64_t)d + (uint64_t)a;
+    if ((j & 1) && p->spare_index == (PetscInt64)j) {
+      for (PetscInt i = 0; i < p->nlocal; i++) x[d * i + a] += scale * p->spare[i];
+      continue;
+    }
+    for (PetscInt i = 0; i < p->nlocal; i++) {
+      PetscReal z[2];
+      GFRandomNormals(p->seed, (uint64_t)(p->start + i), j >> 1, GF_RANDOM_BLOCK_NOISE, z);
+      x[d * i + a] += scale * z[j & 1];
+      p->spare[i] = z[1];
+    }
+    p->spare_index = (j & 1) ? -1 : (PetscInt64)(j + 1);
+  }
+}
+
+/* One step of length dt: Euler-Maruyama with noise, Heun without. */
+static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
+{
+  const PetscInt    m   = p->nlocal * p->dim;
+  GFModelOps        ops = p->model->ops;
+  struct _p_GFGrid *g   = p->grid;
+
+  PetscFunctionBeginUser;
+  PetscCall(ops->particle_velocity(p->model, p, p->x, p->v));
+  if (p->scheme == GF_PARTICLE_SCHEME_EULER_MARUYAMA) {
+    for (PetscInt k = 0; k < m; k++) p->x[k] += dt * p->v[k];
+    GFParticlesAddNoise(p, dt, p->x);
+  } else {
+    for (PetscInt k = 0; k < m; k++) p->x_stage[k] = p->x[k] + dt * p->v[k];
+    GFParticlesApplyWalls(g, m, p->x_stage);
+    PetscCall(ops->particle_velocity(p->model, p, p->x_stage, p->v_stage));
+    for (PetscInt k = 0; k < m; k++) p->x[k] += 0.5 * dt * (p->v[k] + p->v_stage[k]);
+  }
+  GFParticlesApplyWalls(g, m, p->x);
+  p->step++;
+  p->steps_taken++;
+  p->dt = dt;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The progress line on rank 0: in place on a terminal (at most 5 a second), every 10% or 30 s otherwise. */
+static PetscErrorCode GFParticlesMonitor(GFParticles p)
+{
+  const PetscReal fraction = p->t_end > p->t0 ? (p->t - p->t0) / (p->t_end - p->t0) : 1;
+  PetscLogDouble  now;
+
+  PetscFunctionBeginUser;
+  if (!p->progress || p->rank) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscTime(&now));
+  if (p->is_tty) {
+    if (now - p->last_progress < 0.2 && fraction < 1) PetscFunctionReturn(PETSC_SUCCESS);
+    printf("\r[%5.1f%%] t = %-10.4g step %-9" PetscInt64_FMT " %.3g particle steps/s   ", (double)(100 * fraction), (double)p->t, p->step, (double)(p->n * (PetscReal)p->steps_taken / PetscMax(now - p->wall_start, 1e-9)));
+    if (fraction >= 1) printf("\n");
+  } else {
+    if (fraction < p->progress_mark && now - p->last_progress < 30) PetscFunctionReturn(PETSC_SUCCESS);
+    while (p->progress_mark <= fraction) p->progress_mark += 0.1;
+    printf("[%5.1f%%] t = %-10.4g step %-9" PetscInt64_FMT " (%.1f s)\n", (double)(100 * fraction), (double)p->t, p->step, now - p->wall_start);
+  }
+  fflush(stdout);
+  p->last_progress = now;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Step to t_stop exactly in equal steps of at most -particles_dt. */
+PetscErrorCode GFParticlesAdvance(GFParticles p, PetscReal t_stop)
+{
+  const PetscReal t_start = p->t;
+  PetscInt64      steps;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFParticlesSetUp(p));
+  t_stop = PetscMin(t_stop, p->t_end);
+  if (t_stop <= t_start + 1e-12 * PetscMax(1, PetscAbsReal(t_stop))) PetscFunctionReturn(PETSC_SUCCESS);
+  steps = (PetscInt64)PetscCeilReal((t_stop - t_start) / p->dt_max * (1 - 1e-12));
+  for (PetscInt64 k = 1; k <= steps; k++) {
+    PetscCall(GFParticlesStep(p, (t_stop - t_start) / steps));
+    p->t = k == steps ? t_stop : t_start + k * (t_stop - t_start) / steps;
+    if (p->step_hook) PetscCall(p->step_hook(p, p->step_hook_ctx));
+    PetscCall(GFParticlesMonitor(p));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Global empirical mean and covariance (1/n) of the particles, on every rank. */
+static PetscErrorCode GFParticlesComputeMoments(GFParticles p, PetscReal mean[], PetscReal covariance[][3])
+{
+  const PetscInt d         = p->dim;
+  PetscReal      local[12] = {0}, global[12];
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < p->nlocal; i++)
+    for (PetscInt a = 0; a < d; a++) {
+      local[a] += p->x[d * i + a];
+      for (PetscInt b = 0; b < d; b++) local[3 + 3 * a + b] += p->x[d * i + a] * p->x[d * i + b];
+    }
+  PetscCall(MPIU_Allreduce(local, global, 12, MPIU_REAL, MPIU_SUM, p->comm));
+  for (PetscInt a = 0; a < d; a++) mean[a] = global[a] / p->n;
+  for (PetscInt a = 0; a < d; a++)
+    for (PetscInt b = 0; b < d; b++) covariance[a][b] = global[3 + 3 * a + b] / p->n - mean[a] * mean[b];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* particles_NNNNN.h5 (index) and its row of particles.csv. */
+static PetscErrorCode GFParticlesWrite(GFParticles p, PetscInt index)
+{
+  char                     path[PETSC_MAX_PATH_LEN + 32], *options;
+  PetscReal                mean[3], covariance[3][3];
+  GFParticleFileAttributes attributes;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/particles_%05d.h5", p->output_dir, (int)index));
+  PetscCall(PetscOptionsGetAll(NULL, &options));
+  attributes = (GFParticleFileAttributes){p->model->type, options, (PetscInt64)p->seed, p->t, (PetscInt)p->step, p->grid};
+  PetscCall(GFParticleFileWrite(p->comm, path, p->n, p->dim, p->start, p->nlocal, p->x, &attributes));
+  PetscCall(PetscFree(options));
+  PetscCall(GFParticlesComputeMoments(p, mean, covariance));
+  if (p->csv) {
+    fprintf(p->csv, "%" PetscInt64_FMT ",%.17g,%.17g", p->step, (double)p->t, (double)p->dt);
+    for (PetscInt a = 0; a < p->dim; a++) fprintf(p->csv, ",%.17g", (double)mean[a]);
+    for (PetscInt a = 0; a < p->dim; a++)
+      for (PetscInt b = a; b < p->dim; b++) fprintf(p->csv, ",%.17g", (double)covariance[a][b]);
+    fprintf(p->csv, "\n");
+    fflush(p->csv);
+  }
+  p->files_written++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The closing summary on stdout. */
+static PetscErrorCode GFParticlesPrintSummary(GFParticles p, PetscLogDouble seconds)
+{
+  const char  axes[] = "xyz";
+  PetscMPIInt size;
+  PetscReal   mean[3], covariance[3][3];
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(p->comm, &size));
+  PetscCall(GFParticlesComputeMoments(p, mean, covariance));
+  PetscCall(PetscPrintf(p->comm, "gradflow %s particles: %s, %" PetscInt_FMT "D, %" PetscInt_FMT " particles (%s), %d rank%s\n", GFVersion, p->model->type, p->dim, p->n,
+                        p->interaction == GF_PARTICLE_INTERACTION_MESH ? "particle-mesh" : (p->model->particle_pairs ? "direct pair sums" : (p->model->particle_moments ? "interaction by moments" : "independent")), size, size > 1 ? "s" : ""));
+  PetscCall(PetscPrintf(p->comm, "  steps        %" PetscInt64_FMT " (%s, dt %.4g), final time %.6g, wall %.2f s, %.3g particle steps per second\n", p->steps_taken, p->scheme == GF_PARTICLE_SCHEME_HEUN ? "Heun" : "Euler-Maruyama", (double)p->dt_max,
+                        (double)p->t, (double)seconds, (double)(seconds > 0 ? p->n * (PetscReal)p->steps_taken / seconds : 0)));
+  PetscCall(PetscPrintf(p->comm, "  mean        "));
+  for (PetscInt a = 0; a < p->dim; a++) PetscCall(PetscPrintf(p->comm, " %c %.8g", axes[a], (double)mean[a]));
+  PetscCall(PetscPrintf(p->comm, "\n  variance    "));
+  for (PetscInt a = 0; a < p->dim; a++) PetscCall(PetscPrintf(p->comm, " %c %.8g", axes[a], (double)covariance[a][a]));
+  PetscCall(PetscPrintf(p->comm, "\n"));
+  if (p->output) PetscCall(PetscPrintf(p->comm, "  output       %s (%" PetscInt_FMT " particle files, particles.csv)\n", p->output_dir, p->files_written));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The run: particle files at the PDE's output times k * -output_interval and at the end, numbered like its snapshots. */
+PetscErrorCode GFParticlesRun(GFParticles p)
+{
+  PetscInt       index = 0, next = 0;
+  PetscLogDouble stop;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFParticlesSetUp(p));
+  PetscCall(PetscTime(&p->wall_start));
+  p->last_progress = p->wall_start;
+  if (p->output_interval > 0) {
+    index = PetscMax((PetscInt)PetscFloorReal((p->t0 + 1e-9 * p->output_interval) / p->output_interval), 0);
+    next  = index + 1;
+  }
+  if (p->output) PetscCall(GFParticlesWrite(p, index++));
+  while (p->t < p->t_end - 1e-12 * PetscMax(1, PetscAbsReal(p->t_end))) {
+    const PetscReal t_out = p->output_interval > 0 ? PetscMin(next * p->output_interval, p->t_end) : p->t_end;
+    PetscCall(GFParticlesAdvance(p, t_out));
+    if (p->output_interval > 0 && p->t >= next * p->output_interval - 1e-12 * PetscMax(1, p->t)) next++;
+    if (p->output) PetscCall(GFParticlesWrite(p, index++));
+  }
+  PetscCall(PetscTime(&stop));
+  if (p->summary) PetscCall(GFParticlesPrintSummary(p, stop - p->wall_start));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* This rank's particles: nlocal rows of dim coordinates, of n in all. */
+PetscErrorCode GFParticlesGetPositions(GFParticles p, PetscInt *nlocal, PetscInt *n, const PetscReal **x)
+{
+  PetscFunctionBeginUser;
+  if (nlocal) *nlocal = p->nlocal;
+  if (n) *n = p->n;
+  if (x) *x = p->x;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFParticlesGetTime(GFParticles p, PetscReal *t, PetscInt *step)
+{
+  PetscFunctionBeginUser;
+  if (t) *t = p->t;
+  if (step) *step = (PetscInt)p->step;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Start and end time of the run. */
+PetscErrorCode GFParticlesGetTimeSpan(GFParticles p, PetscReal *t0, PetscReal *t_end)
+{
+  PetscFunctionBeginUser;
+  if (t0) *t0 = p->set_up ? p->t0 : p->solver->init.time;
+  if (t_end) *t_end = p->t_end;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFParticlesGetGrid(GFParticles p, GFGrid *grid)
+{
+  PetscFunctionBeginUser;
+  *grid = p->solver->grid;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode GFParticlesDestroy(GFParticles *particles)
+{
+  GFParticles p = *particles;
+
+  PetscFunctionBeginUser;
+  if (!p) PetscFunctionReturn(PETSC_SUCCESS);
+  if (p->csv) fclose(p->csv);
+  PetscCall(PetscFree5(p->x, p->x_stage, p->v, p->v_stage, p->spare));
+  PetscCall(PetscFree2(p->all, p->all_extra));
+  PetscCall(PetscFree2(p->counts, p->displs));
+  PetscCall(VecDestroy(&p->mesh_density));
+  PetscCall(VecDestroy(&p->mesh_field));
+  PetscCall(VecDestroy(&p->mesh_natural));
+  PetscCall(VecDestroy(&p->mesh_all));
+  PetscCall(VecScatterDestroy(&p->mesh_to_all));
+  PetscCall(PetscFree(p->mesh_gradient));
+  PetscCall(GFSolverDestroy(&p->solver));
+  PetscCall(PetscFree(p));
+  *particles = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,167 @@
+/* Private definitions of the particle code: random numbers, metrics, particle files, the particle system. */
+#ifndef GRADFLOW_PARTICLES_IMPL_H
+#define GRADFLOW_PARTICLES_IMPL_H
+
+#include "../gradflow_impl.h"
+#include <stdint.h>
+
+/*
+  Counter-based random numbers (Philox4x32-10, Salmon et al., SC11): a pure function of
+  (key, counter), so a particle's noise depends only on (seed, particle, step) and not on
+  the number of ranks or the order of the calls.
+*/
+PETSC_INTERN void GFPhilox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+/* Two independent uniforms in (0, 1), 53 bits each, of stream (seed, index, step, block). */
+PETSC_INTERN void GFRandomUniforms(uint64_t seed, uint64_t index, uint64_t step, uint32_t block, PetscReal u[2]);
+/* Two independent standard normals of the same stream (Box-Muller on GFRandomUniforms). */
+PETSC_INTERN void GFRandomNormals(uint64_t seed, uint64_t index, uint64_t step, uint32_t block, PetscReal z[2]);
+/* A seed for replica r of a run with seed s: distinct keys, hence independent streams. */
+PETSC_INTERN uint64_t GFRandomReplicaSeed(uint64_t seed, PetscInt replica);
+
+/* Blocks of the streams: the noise of a step, initial sampling, compare's directions and subsamples. */
+#define GF_RANDOM_BLOCK_NOISE 0u
+#define GF_RANDOM_BLOCK_INITIAL 64u
+#define GF_RANDOM_BLOCK_DIRECTION 128u
+#define GF_RANDOM_BLOCK_SUBSAMPLE 160u
+
+/*
+  The PDE side of a comparison: a density's cell averages on a uniform box grid, taken
+  piecewise constant and normalised to a probability, held whole on the calling rank.
+*/
+typedef struct {
+  PetscInt   dim, cells[3], ncells; /* cells[a] = 1 for unused axes */
+  PetscReal  lower[3], upper[3], h[3], cell_volume;
+  GFBoundary bc;
+  PetscReal *p;                         /* ncells cell probabilities (cell average * h^d / mass), natural order (x fastest), >= 0, sum 1 */
+  PetscReal  mass;                      /* the density's mass before normalisation */
+  PetscReal  mean[3], covariance[3][3]; /* moments of the density, Sheppard-corrected (as diagnostics.csv) */
+  PetscReal  mmd_self;                  /* int int k q q of the MMD's kernel (set by the caller) */
+} GFCompareDensity;
+
+/*
+  Metrics of one particle cloud (n particles of equal weight 1/n, all of them on the calling
+  rank) against a GFCompareDensity; serial functions, no MPI. Particles may lie outside the
+  box (a user's file): they are then simply where they are, the density is zero there.
+*/
+
+/* 1D: exact W1 (int |F_n - G| dx) and W2 ((int_0^1 (Q_n - Q_G)^2 du)^(1/2)) of the empirical measure of x_sorted (ascending) against q. */
+PETSC_INTERN PetscErrorCode GFMetricWasserstein1D(const GFCompareDensity *q, PetscInt n, const PetscReal x_sorted[], PetscReal *w1, PetscReal *w2);
+/* 1D: the sampling floor E[W1(P_n, q)] of n independent samples of q: int E|B(n, G(x))/n - G(x)| dx with de Moivre's binomial mean absolute deviation. */
+PETSC_INTERN PetscErrorCode GFMetricW1Floor(const GFCompareDensity *q, PetscInt n, PetscReal *floor);
+/* L1 distance h^d sum_c |count_c / (n h^d) - p_c / h^d| between the particles' histogram on q's cells and q, plus the mass of particles outside the box. */
+PETSC_INTERN PetscErrorCode GFMetricL1(const GFCompareDensity *q, PetscInt n, const PetscReal x[], PetscReal *l1);
+/* Sum over slices s = s_begin .. s_end-1 of W2^2 between the projections of the particles and of q onto direction theta_s (seeded, uniform on the sphere): values[s - s_begin]. */
+PETSC_INTERN PetscErrorCode GFMetricSlicedW2(const GFCompareDensity *q, PetscInt n, const PetscReal x[], uint64_t seed, PetscInt s_begin, PetscInt s_end, PetscReal values[]);
+/* The unit direction of slice s: a normalised standard normal vector of stream (seed, s). */
+PETSC_INTERN void GFMetricSliceDirection(uint64_t seed, PetscInt s, PetscInt dim, PetscReal theta[]);
+/* W2^2 between the projections onto theta (any nonzero vector) of the particles and of q, q's projection exact at knots at most |theta| min_a h_a / refinement apart (the sliced W2 takes 16). */
+PETSC_INTERN PetscErrorCode GFMetricProjectedW2(const GFCompareDensity *q, PetscInt n, const PetscReal x[], const PetscReal theta[], PetscInt refinement, PetscReal *w2sq);
+/* Gaussian kernel k(x, y) = exp(-|x - y|^2 / (2 l^2)): int int k q q exactly (cell integrals by erf). */
+PETSC_INTERN PetscErrorCode GFMetricMMDDensity(const GFCompareDensity *q, PetscReal bandwidth, PetscReal *qq);
+/* values[i] = int k(x_i, y) q(y) dy for the n particles x (exactly, by erf per axis). */
+PETSC_INTERN PetscErrorCode GFMetricMMDCross(const GFCompareDensity *q, PetscReal bandwidth, PetscInt n, const PetscReal x[], PetscReal values[]);
+/* values[i - i_begin] = sum_j k(x_i, x_j) over all n particles j, for rows i = i_begin .. i_end-1. */
+PETSC_INTERN PetscErrorCode GFMetricMMDPairs(PetscInt dim, PetscReal bandwidth, PetscInt n, const PetscReal x[], PetscInt i_begin, PetscInt i_end, PetscReal values[]);
+
+/* Particle files. */
+typedef struct {
+  char       model[GF_NAME_LEN]; /* "" unless the file is a gradflow particle file */
+  PetscInt   n, dim;
+  PetscReal  time; /* NaN when the file carries none */
+  PetscInt   step; /* -1 when none */
+  PetscInt64 seed; /* -1 when none */
+} GFParticleFileInfo;
+
+/* What a gradflow particle file records besides the positions. */
+typedef struct {
+  const char *model, *options;
+  PetscInt64  seed;
+  PetscReal   time;
+  PetscInt    step;
+  GFGrid      grid; /* domain_lower, domain_upper, bc */
+} GFParticleFileAttributes;
+
+/*
+  Write the n x dim particles, this rank's rows [start, start + nlocal) in x, collectively
+  with parallel HDF5 as path.tmp, then rename it to path: a killed run never leaves a
+  truncated file. Collective on comm.
+*/
+PETSC_INTERN PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n, PetscInt dim, PetscInt start, PetscInt nlocal, const PetscReal x[], const GFParticleFileAttributes *attributes);
+/*
+  Read a particle file: HDF5 (.h5, .hdf5: the dataset named dataset, [n][dim] or [n]), CSV
+  (.csv, .txt: one particle per row, an optional header row, '#' comments) or NumPy (.npy:
+  float32/float64, either byte order, C or Fortran order, shape (n, dim) or (n,)). Rank 0
+  reads and checks it (readable, the format, at least one row, every value finite, dim ==
+  expected_dim when expected_dim > 0) and every rank gets all n x dim values in *x
+  (PetscFree it). Errors name the file and what is wrong. Collective on comm.
+*/
+PETSC_INTERN PetscErrorCode GFParticleFileRead(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x);
+/* The time in a file name: the last decimal number of its base name without the extension ("cloud_t0.25.npy" -> 0.25, "t=1e-2.csv" -> 0.01); false when there is none. */
+PETSC_INTERN PetscBool GFParticleFileNameTime(const char path[], PetscReal *time);
+/*
+  The files of a SOURCE: a directory (its particles_NNNNN.h5 when it has any, else every
+  .h5, .hdf5, .csv, .txt and .npy file in it), a comma-separated list of files, or one file;
+  sorted by name for a directory, in the given order otherwise. Errors: no such file or
+  directory, a directory without particle files. Collective on comm (rank 0 looks).
+*/
+PETSC_INTERN PetscErrorCode GFParticleSourceList(MPI_Comm comm, const char source[], PetscInt *nfiles, char ***files);
+PETSC_INTERN PetscErrorCode GFParticleSourceFree(PetscInt nfiles, char ***files);
+
+/* Deterministic particle systems take Heun's method; noisy ones Euler-Maruyama. */
+typedef enum { GF_PARTICLE_SCHEME_EULER_MARUYAMA, GF_PARTICLE_SCHEME_HEUN } GFParticleScheme;
+/* How interacting particles sum their interactions. */
+typedef enum { GF_PARTICLE_INTERACTION_AUTO, GF_PARTICLE_INTERACTION_DIRECT, GF_PARTICLE_INTERACTION_MESH } GFParticleInteraction;
+
+struct _p_GFParticles {
+  MPI_Comm              comm;
+  GFSolver              solver; /* the PDE's grid, model and initial density; never stepped */
+  GFGrid                grid;
+  GFModel               model;
+  PetscInt              dim, n, nlocal, start;     /* this rank holds particles [start, start + nlocal) */
+  PetscMPIInt          *counts, *displs;           /* of every rank's block, in reals, for the gathers */
+  PetscReal            *x, *x_stage, *v, *v_stage; /* nlocal x dim */
+  PetscReal            *spare;                     /* the second normal of each particle's last pair, of index spare_index (-1: none) */
+  PetscInt64            spare_index;
+  PetscReal            *all, *all_extra; /* n x dim: the gathered positions, and a second gathered field */
+  PetscReal             weight;          /* mass of one particle: init mass / n */
+  PetscReal             sigma;           /* dX = v dt + sqrt(2 sigma) dB */
+  uint64_t              seed;
+  GFParticleScheme      scheme;
+  GFParticleInteraction interaction;              /* as chosen: direct or mesh */
+  PetscInt              mesh_above;               /* -particles_interaction auto: mesh above this n */
+  PetscReal             t, t0, t_end, dt_max, dt; /* time, start, end, largest step, last step */
+  PetscInt64            step;
+  /* particle-mesh: the deposited density, the field gathered in natural order with its gradient */
+  Vec        mesh_density, mesh_field, mesh_natural, mesh_all;
+  VecScatter mesh_to_all;
+  PetscReal *mesh_gradient; /* ncells x dim, natural order */
+  /* output and monitoring */
+  char           problem[GF_NAME_LEN], output_dir[PETSC_MAX_PATH_LEN];
+  PetscBool      output, overwrite, progress, summary, set_up, is_tty;
+  PetscMPIInt    rank;
+  PetscReal      output_interval;
+  PetscInt       files_written;
+  FILE          *csv;
+  PetscLogDouble wall_start, last_progress, step_seconds;
+  PetscReal      progress_mark;
+  PetscInt64     steps_taken;
+  /* called after every step (the time already advanced), e.g. for stationary statistics */
+  PetscErrorCode (*step_hook)(GFParticles, void *);
+  void *step_hook_ctx;
+};
+
+/* Gather every rank's block of n x dim values (local: nlocal x dim) into all, in global order, on every rank. */
+PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles, const PetscReal[], PetscReal[]);
+/* Cloud-in-cell deposit of the particles x (nlocal x dim, each of mass weight) as a density (mass / cell volume) into the global Vec rho of the grid. */
+PETSC_INTERN PetscErrorCode GFParticlesMeshDeposit(GFParticles, const PetscReal[], Vec);
+/* v += alpha grad(field) at the particles x: centred differences at the cell centres, linear (cloud-in-cell) interpolation. */
+PETSC_INTERN PetscErrorCode GFParticlesMeshAddGradient(GFParticles, Vec, PetscReal, const PetscReal[], PetscReal[]);
+/* v = -grad V(x) for this rank's particles x. */
+PETSC_INTERN void GFParticlesPotentialDrift(GFParticles, GFPotential, const PetscReal[], PetscReal[]);
+/* Reflect (no-flux walls) or wrap (periodic) the positions x into the box. */
+PETSC_INTERN void GFParticlesApplyWalls(const struct _p_GFGrid *, PetscInt, PetscReal[]);
+
+/* Empirical mean and covariance (1/n) of n points. */
+PETSC_INTERN void GFParticleMoments(PetscInt dim, PetscInt n, const PetscReal x[], PetscReal mean[], PetscReal covariance[][3]);
+
+#endif
