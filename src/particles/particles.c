@@ -224,7 +224,7 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
     PetscCall(DMDACreateNaturalVector(p->grid->da, &p->mesh_natural));
     PetscCall(VecScatterCreateToAll(p->mesh_natural, &p->mesh_to_all, &p->mesh_all));
     PetscCall(PetscMalloc1(cells * p->dim, &p->mesh_gradient));
-  } else {
+  } else if (p->model->particle_pairs || p->model->particle_moments) {
     PetscCall(PetscMalloc2(p->n * p->dim, &p->all, p->n * p->dim, &p->all_extra));
   }
   PetscCall(GFParticlesSample(p));
@@ -283,6 +283,11 @@ static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
     PetscCall(ops->particle_velocity(p->model, p, p->x_stage, p->v_stage));
     for (PetscInt k = 0; k < m; k++) p->x[k] += 0.5 * dt * (p->v[k] + p->v_stage[k]);
   }
+  /* a drift step across more than the box is beyond the scheme's stability bound (and walls would hide it) */
+  for (PetscInt k = 0; k < m; k++) {
+    const PetscReal jump = dt * PetscAbsReal(p->v[k]) / (g->upper[k % p->dim] - g->lower[k % p->dim]);
+    if (!(jump <= p->largest_jump)) p->largest_jump = PetscIsInfOrNanReal(jump) ? PETSC_INFINITY : jump;
+  }
   GFParticlesApplyWalls(g, m, p->x);
   p->step++;
   p->steps_taken++;
@@ -313,6 +318,22 @@ static PetscErrorCode GFParticlesMonitor(GFParticles p)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  After a stretch of steps: every drift step shorter than the box (collective). Explicit
+  schemes beyond their stability bound move particles by growing multiples of the box,
+  which reflecting or periodic walls would fold back into it unnoticed.
+*/
+static PetscErrorCode GFParticlesCheckSteps(GFParticles p)
+{
+  PetscReal largest = p->largest_jump;
+
+  PetscFunctionBeginUser;
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &largest, 1, MPIU_REAL, MPIU_MAX, p->comm));
+  PetscCheck(largest <= 1, p->comm, PETSC_ERR_NOT_CONVERGED, "a step before t = %.6g moved a particle by %.3g times the box (dt |v|): the step -particles_dt %.6g is beyond the explicit scheme's stability bound for this drift; take a smaller one",
+             (double)p->t, (double)largest, (double)p->dt_max);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Step to t_stop exactly in equal steps of at most -particles_dt. */
 PetscErrorCode GFParticlesAdvance(GFParticles p, PetscReal t_stop)
 {
@@ -330,25 +351,28 @@ PetscErrorCode GFParticlesAdvance(GFParticles p, PetscReal t_stop)
     if (p->step_hook) PetscCall(p->step_hook(p, p->step_hook_ctx));
     PetscCall(GFParticlesMonitor(p));
   }
+  PetscCall(GFParticlesCheckSteps(p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Global empirical mean and covariance (1/n) of the particles, on every rank. */
+/* Global empirical mean and covariance (1/n) of the particles, on every rank: the mean first, then the sums about it. */
 static PetscErrorCode GFParticlesComputeMoments(GFParticles p, PetscReal mean[], PetscReal covariance[][3])
 {
-  const PetscInt d         = p->dim;
-  PetscReal      local[12] = {0}, global[12];
+  const PetscInt d        = p->dim;
+  PetscReal      local[9] = {0}, global[9];
 
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < p->nlocal; i++)
-    for (PetscInt a = 0; a < d; a++) {
-      local[a] += p->x[d * i + a];
-      for (PetscInt b = 0; b < d; b++) local[3 + 3 * a + b] += p->x[d * i + a] * p->x[d * i + b];
-    }
-  PetscCall(MPIU_Allreduce(local, global, 12, MPIU_REAL, MPIU_SUM, p->comm));
-  for (PetscInt a = 0; a < d; a++) mean[a] = global[a] / p->n;
+    for (PetscInt a = 0; a < d; a++) local[a] += p->x[d * i + a];
+  PetscCall(MPIU_Allreduce(local, mean, (PetscMPIInt)d, MPIU_REAL, MPIU_SUM, p->comm));
+  for (PetscInt a = 0; a < d; a++) mean[a] /= p->n;
+  PetscCall(PetscArrayzero(local, 9));
+  for (PetscInt i = 0; i < p->nlocal; i++)
+    for (PetscInt a = 0; a < d; a++)
+      for (PetscInt b = 0; b < d; b++) local[3 * a + b] += (p->x[d * i + a] - mean[a]) * (p->x[d * i + b] - mean[b]);
+  PetscCall(MPIU_Allreduce(local, global, 9, MPIU_REAL, MPIU_SUM, p->comm));
   for (PetscInt a = 0; a < d; a++)
-    for (PetscInt b = 0; b < d; b++) covariance[a][b] = global[3 + 3 * a + b] / p->n - mean[a] * mean[b];
+    for (PetscInt b = 0; b < d; b++) covariance[a][b] = global[3 * a + b] / p->n;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

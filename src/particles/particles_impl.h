@@ -130,6 +130,7 @@ struct _p_GFParticles {
   GFParticleInteraction interaction;              /* as chosen: direct or mesh */
   PetscInt              mesh_above;               /* -particles_interaction auto: mesh above this n */
   PetscReal             t, t0, t_end, dt_max, dt; /* time, start, end, largest step, last step */
+  PetscReal             largest_jump;             /* largest dt |v| over the box width so far (infinite for non-finite velocities) */
   PetscInt64            step;
   /* particle-mesh: the deposited density, the field gathered in natural order with its gradient */
   Vec        mesh_density, mesh_field, mesh_natural, mesh_all;

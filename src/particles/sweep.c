@@ -460,6 +460,33 @@ static PetscErrorCode GFSweepReportStationary(GFSweep *w, const GFCompareDensity
 }
 
 /*
+  A replica's error on one group of ranks, raised on every rank with its message (the
+  groups run side by side: the others must not wait for it). Collective on comm.
+*/
+static PetscErrorCode GFSweepCheckGroups(MPI_Comm comm, PetscErrorCode ierr)
+{
+  PetscMPIInt rank, first, size;
+  int         code      = (int)ierr;
+  char        msg[1024] = "";
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  first = ierr ? rank : size;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm));
+  if (first == size) PetscFunctionReturn(PETSC_SUCCESS);
+  if (rank == first) {
+    const char *text;
+    char       *specific;
+    PetscErrorMessage(ierr, &text, &specific);
+    PetscCall(PetscStrncpy(msg, specific && specific[0] ? specific : text, sizeof(msg)));
+  }
+  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, first, comm));
+  PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, first, comm));
+  SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
+}
+
+/*
   The sweep: the compare times, the densities, the groups of ranks; every count's
   replicas (progress per round), the closing sum of the results over the ranks, the reports.
 */
@@ -520,8 +547,8 @@ PETSC_INTERN PetscErrorCode GFCompareSweep(GFCompare c)
   PetscCall(PetscTime(&start));
   for (PetscInt ci = 0; ci < c->ncounts; ci++) {
     for (PetscInt r0 = 0; r0 < c->replicas; r0 += w.ngroups) {
-      if (r0 + w.group < c->replicas) PetscCall(GFSweepRunReplica(&w, user, q, ci, r0 + w.group));
-      PetscCallMPI(MPI_Barrier(c->comm));
+      PetscErrorCode ierr = r0 + w.group < c->replicas ? GFSweepRunReplica(&w, user, q, ci, r0 + w.group) : PETSC_SUCCESS;
+      PetscCall(GFSweepCheckGroups(c->comm, ierr));
       PetscCall(PetscTime(&now));
       PetscCall(PetscPrintf(c->comm, "[sweep] N = %" PetscInt_FMT " (%" PetscInt_FMT "/%" PetscInt_FMT "): replicas %" PetscInt_FMT "-%" PetscInt_FMT " of %" PetscInt_FMT " done (%.1f s)\n", c->counts[ci], ci + 1, c->ncounts, r0 + 1,
                             PetscMin(r0 + w.ngroups, c->replicas), c->replicas, now - start));

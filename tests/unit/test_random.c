@@ -53,6 +53,61 @@ START_TEST(test_normal_moments)
 }
 END_TEST
 
+/* Phi(x), the standard normal CDF. */
+static PetscReal NormalCDF(PetscReal x)
+{
+  return 0.5 * erfc(-x / PetscSqrtReal(2.0));
+}
+
+/*
+  The normals' law, bin by bin: 4 x 10^6 normals in 100 bins of equal probability (edges
+  by bisection on erfc) give chi^2 within 5 standard deviations of its 99 degrees of
+  freedom; the counts beyond the ziggurat's base R = 3.4426 (its tail sampler) and beyond
+  4.5 lie within 5 standard errors of 2 (1 - Phi(x)) n.
+*/
+START_TEST(test_normal_law)
+{
+  const PetscInt n = 2000000, bins   = 100;
+  PetscReal      edges[99], tails[2] = {3.442619855899, 4.5};
+  PetscInt       counts[100] = {0}, beyond[2] = {0, 0};
+  PetscReal      chi2 = 0;
+
+  for (PetscInt b = 0; b < bins - 1; b++) {
+    PetscReal lo = -10, hi = 10;
+    for (int it = 0; it < 200; it++) {
+      const PetscReal mid = 0.5 * (lo + hi);
+      if (NormalCDF(mid) < (b + 1.0) / bins)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    edges[b] = 0.5 * (lo + hi);
+  }
+  for (PetscInt i = 0; i < n; i++) {
+    PetscReal z[2];
+    GFRandomNormals(2024, (uint64_t)i, 5, GF_RANDOM_BLOCK_NOISE, z);
+    for (int k = 0; k < 2; k++) {
+      PetscInt lo = 0, hi = bins - 1;
+      while (lo < hi) {
+        const PetscInt mid = (lo + hi) / 2;
+        if (z[k] < edges[mid])
+          hi = mid;
+        else
+          lo = mid + 1;
+      }
+      counts[lo]++;
+      for (int t = 0; t < 2; t++) beyond[t] += PetscAbsReal(z[k]) > tails[t];
+    }
+  }
+  for (PetscInt b = 0; b < bins; b++) chi2 += PetscSqr(counts[b] - 2.0 * n / bins) / (2.0 * n / bins);
+  ck_assert_msg(PetscAbsReal(chi2 - (bins - 1)) <= 5 * PetscSqrtReal(2.0 * (bins - 1)), "chi^2 = %g over %d bins", (double)chi2, (int)bins);
+  for (int t = 0; t < 2; t++) {
+    const PetscReal expected = 2 * (1 - NormalCDF(tails[t])) * 2.0 * n;
+    ck_assert_msg(PetscAbsReal(beyond[t] - expected) <= 5 * PetscSqrtReal(expected), "beyond %g: %d, want %.1f", (double)tails[t], (int)beyond[t], (double)expected);
+  }
+}
+END_TEST
+
 /* Neighbouring streams (index, step, block, seed, replica) are uncorrelated: correlation of 2 x 10^5 pairs within 5 / sqrt(n) of 0. */
 START_TEST(test_streams_uncorrelated)
 {
@@ -86,6 +141,7 @@ static Suite *MakeSuite(void)
 
   tcase_add_test(t, test_philox_known_answers);
   tcase_add_test(t, test_normal_moments);
+  tcase_add_test(t, test_normal_law);
   tcase_add_test(t, test_streams_uncorrelated);
   tcase_set_timeout(t, 120);
   suite_add_tcase(s, t);
