@@ -183,6 +183,7 @@ PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
 PETSC_INTERN PetscErrorCode GFGridGatherNatural(GFGrid, Vec, Vec *);
 PETSC_INTERN void           GFInteractionAddPairGradients(GFInteraction, GFGrid, const PetscReal[], PetscInt, const PetscReal[], PetscReal[]);
 PETSC_INTERN PetscErrorCode GFSnapshotReadGrid(MPI_Comm, const char[], GFGrid *, char **);
+PETSC_INTERN PetscErrorCode GFSnapshotReadTime(MPI_Comm, const char[], PetscReal *);
 PETSC_INTERN PetscErrorCode GFOptionsChoice(PetscOptionItems *, const char[], const char[], const char[], const char *const[], PetscInt, PetscInt *);
 PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm, const char[], PetscBool, PetscBool (*)(const char[]), PetscBool (*)(const char[]));
 PETSC_INTERN PetscErrorCode GFOpenOnRankZero(MPI_Comm, const char[], const char[], const char[], FILE **);

@@ -218,3 +218,31 @@ PETSC_INTERN PetscErrorCode GFSnapshotReadGrid(MPI_Comm comm, const char path[],
   *grid = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* The time attribute of a snapshot's /density, read on rank 0 alone (no data). Collective. */
+PETSC_INTERN PetscErrorCode GFSnapshotReadTime(MPI_Comm comm, const char path[], PetscReal *time)
+{
+  PetscMPIInt rank;
+  int         code = 0;
+  double      t    = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    hid_t file, dset = -1;
+    H5E_BEGIN_TRY
+    {
+      file = access(path, R_OK) ? -1 : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+      if (file >= 0) dset = H5Dopen2(file, "density", H5P_DEFAULT);
+      if (dset < 0 || ReadAttribute(dset, "time", H5T_NATIVE_DOUBLE, &t) < 0) code = PETSC_ERR_FILE_UNEXPECTED;
+      if (dset >= 0) H5Dclose(dset);
+      if (file >= 0) H5Fclose(file);
+    }
+    H5E_END_TRY;
+  }
+  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm));
+  PetscCheck(!code, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: not a gradflow snapshot (no /density with a time attribute)", path);
+  PetscCallMPI(MPI_Bcast(&t, 1, MPI_DOUBLE, 0, comm));
+  *time = t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -96,14 +96,9 @@ static PetscErrorCode GFCompareListSnapshots(GFCompare c)
   PetscCall(PetscFree(numbers));
   PetscCall(GFCompareSnapshotPath(c, 0, c->path, sizeof(c->path)));
   PetscCall(GFSnapshotReadGrid(c->comm, c->path, &c->grid, &c->pde_options));
-  {
-    Vec rho;
-    PetscCall(DMCreateGlobalVector(c->grid->da, &rho));
-    for (PetscInt k = 0; k < count; k++) {
-      PetscCall(GFCompareSnapshotPath(c, k, c->path, sizeof(c->path)));
-      PetscCall(GFSnapshotRead(c->grid, c->path, rho, &c->snap_time[k], NULL));
-    }
-    PetscCall(VecDestroy(&rho));
+  for (PetscInt k = 0; k < count; k++) {
+    PetscCall(GFCompareSnapshotPath(c, k, c->path, sizeof(c->path)));
+    PetscCall(GFSnapshotReadTime(c->comm, c->path, &c->snap_time[k]));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

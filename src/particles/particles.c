@@ -240,7 +240,7 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
 
 /*
   x += sqrt(2 sigma dt) xi. Particle i's normals form one sequence z_0, z_1, ... (step k,
-  axis a takes z_{k dim + a}), z_j the (j mod 2)-th Box-Muller normal of the stream
+  axis a takes z_{k dim + a}), z_j the (j mod 2)-th of the two normals of the stream
   (seed, i, j / 2): both normals of a pair are used, the second one kept for the next
   axis or step (p->spare, valid for the index p->spare_index).
 */

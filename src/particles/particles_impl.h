@@ -13,7 +13,7 @@
 PETSC_INTERN void GFPhilox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 /* Two independent uniforms in (0, 1), 53 bits each, of stream (seed, index, step, block). */
 PETSC_INTERN void GFRandomUniforms(uint64_t seed, uint64_t index, uint64_t step, uint32_t block, PetscReal u[2]);
-/* Two independent standard normals of the same stream (Box-Muller on GFRandomUniforms). */
+/* Two independent standard normals of the stream (ziggurat; rejections draw further words of the same stream). */
 PETSC_INTERN void GFRandomNormals(uint64_t seed, uint64_t index, uint64_t step, uint32_t block, PetscReal z[2]);
 /* A seed for replica r of a run with seed s: distinct keys, hence independent streams. */
 PETSC_INTERN uint64_t GFRandomReplicaSeed(uint64_t seed, PetscInt replica);
