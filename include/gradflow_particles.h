@@ -37,7 +37,6 @@ PETSC_EXTERN PetscErrorCode GFParticlesRun(GFParticles);
 PETSC_EXTERN PetscErrorCode GFParticlesGetPositions(GFParticles, PetscInt *, PetscInt *, const PetscReal **);
 PETSC_EXTERN PetscErrorCode GFParticlesGetTime(GFParticles, PetscReal *, PetscInt *);
 PETSC_EXTERN PetscErrorCode GFParticlesGetTimeSpan(GFParticles, PetscReal *, PetscReal *);
-PETSC_EXTERN PetscErrorCode GFParticlesGetGrid(GFParticles, GFGrid *);
 PETSC_EXTERN PetscErrorCode GFParticlesDestroy(GFParticles *);
 
 /* GFCompare: gradflow compare -pde DIR -particles SOURCE, or an N-sweep with -particle_counts. */

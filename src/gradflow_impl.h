@@ -74,6 +74,9 @@ struct _p_GFPotential {
   GFPotentialParams params;
 };
 
+/* How a particle system's velocity couples its particles: not at all, through their moments only (quadratic W, bilinear K), or by pair sums. */
+typedef enum { GF_PARTICLE_COUPLING_NONE, GF_PARTICLE_COUPLING_MOMENTS, GF_PARTICLE_COUPLING_PAIRS } GFParticleCoupling;
+
 typedef struct _GFModelOps *GFModelOps;
 struct _GFModelOps {
   PetscErrorCode (*setfromoptions)(GFModel, PetscOptionItems *);
@@ -109,9 +112,8 @@ struct _p_GFModel {
   PetscBool          can_concentrate;    /* attractive interactions: watch for blow-up below the grid scale */
   PetscBool          has_exact;          /* set by the model's setup */
   PetscReal          particle_sigma;     /* noise of the particle system, dX = v dt + sqrt(2 particle_sigma) dB; 0: deterministic */
-  PetscBool          particle_pairs;     /* its velocity sums over pairs of particles (else over moments, or no interaction) */
-  PetscBool          particle_mesh;      /* ... and can take the sum by particle-mesh instead */
-  PetscBool          particle_moments;   /* its velocity couples the particles through their moments only (quadratic W, bilinear K) */
+  GFParticleCoupling particle_coupling;  /* how its velocity couples the particles */
+  PetscBool          particle_mesh;      /* ... and whether pair sums can go by particle-mesh instead */
   const char        *no_particles;       /* why the model has no particle system with these options, or NULL */
   const char        *no_exact;           /* why not, when has_exact is false */
   GFInitialData      init;

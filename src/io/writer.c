@@ -85,7 +85,7 @@ PETSC_INTERN PetscBool GFIsCompareFile(const char name[])
 {
   const size_t n = strlen(name);
 
-  return (PetscBool)(!strncmp(name, "compare", 7) && n > 11 && (!strcmp(name + n - 4, ".csv") || !strcmp(name + n - 4, ".png")));
+  return (PetscBool)(!strncmp(name, "compare", 7) && n >= 11 && (!strcmp(name + n - 4, ".csv") || !strcmp(name + n - 4, ".png")));
 }
 
 /* What may share a directory with a PDE run: a particle run and comparisons. */

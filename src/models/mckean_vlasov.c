@@ -25,7 +25,7 @@ typedef struct {
   PetscInt      kernel;
   Vec           conv, conv_local, conv_input; /* W * rho, ghosted, and the density it was computed for */
   PetscBool     conv_valid;
-  PetscBool     quadratic, quadratic_interaction; /* V and W quadratic (exact solution); W = b |x|^2/2 alone (particle moments) */
+  PetscBool     quadratic; /* V and W quadratic: the exact solution */
   PetscReal     stiffness[3], center[3], strength;
 } GFModel_McKeanVlasov;
 
@@ -150,14 +150,12 @@ static PetscErrorCode GFModelSetUp_McKeanVlasov(GFModel m)
   }
   PetscCall(GFPotentialIsQuadratic(m->potential, &v_quadratic, mv->stiffness, mv->center));
   PetscCall(GFInteractionQuadraticStrength(mv->interaction, &w_quadratic, &mv->strength));
-  mv->quadratic             = (PetscBool)(v_quadratic && w_quadratic);
-  mv->quadratic_interaction = (PetscBool)(mv->interacting && w_quadratic);
-  m->particle_pairs         = (PetscBool)(mv->interacting && !w_quadratic);
-  m->particle_mesh          = mv->interacting;
-  m->particle_moments       = mv->quadratic_interaction;
-  m->no_particles           = mv->m > 1 ? "nonlinear diffusion (-diffusion_exponent > 1) has no Langevin particle system" : NULL;
-  m->has_exact              = (PetscBool)(mv->quadratic && mv->m == 1 && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
-  m->no_exact               = mv->quadratic ? "the exact solution needs linear diffusion (-diffusion_exponent 1) and Gaussian data" : "the exact solution needs -potential quadratic or none and -interaction quadratic or none";
+  mv->quadratic        = (PetscBool)(v_quadratic && w_quadratic);
+  m->particle_coupling = !mv->interacting ? GF_PARTICLE_COUPLING_NONE : (w_quadratic ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS);
+  m->particle_mesh     = mv->interacting;
+  m->no_particles      = mv->m > 1 ? "nonlinear diffusion (-diffusion_exponent > 1) has no Langevin particle system" : NULL;
+  m->has_exact         = (PetscBool)(mv->quadratic && mv->m == 1 && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
+  m->no_exact          = mv->quadratic ? "the exact solution needs linear diffusion (-diffusion_exponent 1) and Gaussian data" : "the exact solution needs -potential quadratic or none and -interaction quadratic or none";
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -210,7 +208,7 @@ static PetscErrorCode GFModelParticleVelocity_McKeanVlasov(GFModel m, GFParticle
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(GFParticlesGather(p, x, p->all));
-  if (mv->quadratic_interaction) {
+  if (m->particle_coupling == GF_PARTICLE_COUPLING_MOMENTS) {
     PetscReal sum[3] = {0, 0, 0};
     for (PetscInt j = 0; j < p->n; j++)
       for (PetscInt a = 0; a < d; a++) sum[a] += p->all[d * j + a];

@@ -538,13 +538,12 @@ static PetscErrorCode GFModelSetUp_SVGD(GFModel m)
   DM            da = m->grid->da;
 
   PetscFunctionBeginUser;
-  sv->dim             = m->grid->dim;
-  m->flux             = GF_FLUX_UPWIND_VELOCITY;
-  m->drift_dof        = sv->dim;
-  m->drift_static     = PETSC_FALSE;
-  m->particle_sigma   = 0;
-  m->particle_pairs   = (PetscBool)(sv->kernel != GF_KERNEL_BILINEAR);
-  m->particle_moments = (PetscBool)(sv->kernel == GF_KERNEL_BILINEAR);
+  sv->dim              = m->grid->dim;
+  m->flux              = GF_FLUX_UPWIND_VELOCITY;
+  m->drift_dof         = sv->dim;
+  m->drift_static      = PETSC_FALSE;
+  m->particle_sigma    = 0;
+  m->particle_coupling = sv->kernel == GF_KERNEL_BILINEAR ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS;
   PetscCall(GFModelCheckTarget_SVGD(m));
   PetscCall(DMDACreateCompatibleDMDA(da, sv->dim, &sv->vda));
   PetscCall(DMCreateGlobalVector(sv->vda, &sv->velocity));

@@ -218,7 +218,6 @@ PETSC_INTERN PetscErrorCode GFCompareLoadDensity(GFCompare c, PetscInt k, GFComp
   for (PetscInt i = 0; i < q->ncells; i++) sum += (q->p[i] = PetscMax(PetscRealPart(r[i]), 0));
   PetscCall(VecRestoreArrayRead(all, &r));
   PetscCheck(sum > 0, c->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the density has no positive mass to compare with", c->path);
-  q->mass = sum * g->cell_volume;
   for (PetscInt i = 0; i < q->ncells; i++) q->p[i] /= sum;
   PetscCall(VecDestroy(&all));
   PetscCall(VecDestroy(&rho));
@@ -319,7 +318,6 @@ PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm comm, const GFCompareSetti
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(m, sizeof(*m)));
-  m->n  = n;
   m->w1 = m->w2 = m->sliced_w2 = m->w1_floor = (PetscReal)NAN;
   GFParticleMoments(d, n, x, m->mean, m->covariance);
   for (PetscInt a = 0; a < d; a++) {

@@ -15,7 +15,7 @@ typedef struct {
 
 /* The metrics of one cloud against one density; NaN where a metric does not apply to the dimension. */
 typedef struct {
-  PetscInt  n, mmd_n; /* particles, and those of the MMD's pairs */
+  PetscInt  mmd_n; /* particles in the MMD's pairs */
   PetscReal w1, w2, w1_floor, sliced_w2, l1, mean_error, cov_error, mmd;
   PetscReal mean[3], covariance[3][3]; /* the particles' own (1/n) */
 } GFParticleMetrics;

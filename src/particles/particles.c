@@ -83,7 +83,6 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
   p->summary         = s->summary;
   p->output_interval = s->output_interval;
   PetscCall(PetscStrncpy(p->output_dir, s->output_dir, sizeof(p->output_dir)));
-  PetscCall(PetscStrncpy(p->problem, s->problem, sizeof(p->problem)));
   /* the solver only builds the grid, the model and the initial density */
   s->output = s->progress = s->summary = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -190,7 +189,7 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
   p->dim   = p->grid->dim;
   PetscCheck(p->model->ops->particle_velocity, p->comm, PETSC_ERR_USER_INPUT, "-model %s has no particle system in gradflow particles (nonlinear diffusion has no Langevin particles); valid are fokker_planck, mckean_vlasov, svgd", p->model->type);
   PetscCheck(!p->model->no_particles, p->comm, PETSC_ERR_USER_INPUT, "-model %s: %s", p->model->type, p->model->no_particles);
-  if (p->interaction == GF_PARTICLE_INTERACTION_AUTO) p->interaction = p->model->particle_mesh && p->model->particle_pairs && p->n > p->mesh_above ? GF_PARTICLE_INTERACTION_MESH : GF_PARTICLE_INTERACTION_DIRECT;
+  if (p->interaction == GF_PARTICLE_INTERACTION_AUTO) p->interaction = p->model->particle_mesh && p->model->particle_coupling == GF_PARTICLE_COUPLING_PAIRS && p->n > p->mesh_above ? GF_PARTICLE_INTERACTION_MESH : GF_PARTICLE_INTERACTION_DIRECT;
   PetscCheck(p->interaction != GF_PARTICLE_INTERACTION_MESH || p->model->particle_mesh, p->comm, PETSC_ERR_USER_INPUT, "-particles_interaction mesh: model %s has no interaction kernel W to take by particle-mesh (mckean_vlasov with -interaction has)",
              p->model->type);
   p->sigma  = p->model->particle_sigma;
@@ -224,7 +223,7 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
     PetscCall(DMDACreateNaturalVector(p->grid->da, &p->mesh_natural));
     PetscCall(VecScatterCreateToAll(p->mesh_natural, &p->mesh_to_all, &p->mesh_all));
     PetscCall(PetscMalloc1(cells * p->dim, &p->mesh_gradient));
-  } else if (p->model->particle_pairs || p->model->particle_moments) {
+  } else if (p->model->particle_coupling != GF_PARTICLE_COUPLING_NONE) {
     PetscCall(PetscMalloc2(p->n * p->dim, &p->all, p->n * p->dim, &p->all_extra));
   }
   PetscCall(GFParticlesSample(p));
@@ -285,8 +284,8 @@ static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
   }
   /* a drift step across more than the box is beyond the scheme's stability bound (and walls would hide it) */
   for (PetscInt k = 0; k < m; k++) {
-    const PetscReal jump = dt * PetscAbsReal(p->v[k]) / (g->upper[k % p->dim] - g->lower[k % p->dim]);
-    if (!(jump <= p->largest_jump)) p->largest_jump = PetscIsInfOrNanReal(jump) ? PETSC_INFINITY : jump;
+    const PetscReal reach = dt * PetscAbsReal(p->v[k]);
+    if (!(reach <= p->largest_reach[k % p->dim])) p->largest_reach[k % p->dim] = PetscIsInfOrNanReal(reach) ? PETSC_INFINITY : reach;
   }
   GFParticlesApplyWalls(g, m, p->x);
   p->step++;
@@ -325,9 +324,10 @@ static PetscErrorCode GFParticlesMonitor(GFParticles p)
 */
 static PetscErrorCode GFParticlesCheckSteps(GFParticles p)
 {
-  PetscReal largest = p->largest_jump;
+  PetscReal largest = 0;
 
   PetscFunctionBeginUser;
+  for (PetscInt a = 0; a < p->dim; a++) largest = PetscMax(largest, p->largest_reach[a] / (p->grid->upper[a] - p->grid->lower[a]));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &largest, 1, MPIU_REAL, MPIU_MAX, p->comm));
   PetscCheck(largest <= 1, p->comm, PETSC_ERR_NOT_CONVERGED, "a step before t = %.6g moved a particle by %.3g times the box (dt |v|): the step -particles_dt %.6g is beyond the explicit scheme's stability bound for this drift; take a smaller one",
              (double)p->t, (double)largest, (double)p->dt_max);
@@ -413,7 +413,10 @@ static PetscErrorCode GFParticlesPrintSummary(GFParticles p, PetscLogDouble seco
   PetscCallMPI(MPI_Comm_size(p->comm, &size));
   PetscCall(GFParticlesComputeMoments(p, mean, covariance));
   PetscCall(PetscPrintf(p->comm, "gradflow %s particles: %s, %" PetscInt_FMT "D, %" PetscInt_FMT " particles (%s), %d rank%s\n", GFVersion, p->model->type, p->dim, p->n,
-                        p->interaction == GF_PARTICLE_INTERACTION_MESH ? "particle-mesh" : (p->model->particle_pairs ? "direct pair sums" : (p->model->particle_moments ? "interaction by moments" : "independent")), size, size > 1 ? "s" : ""));
+                        p->interaction == GF_PARTICLE_INTERACTION_MESH
+                            ? "particle-mesh"
+                            : (p->model->particle_coupling == GF_PARTICLE_COUPLING_PAIRS ? "direct pair sums" : (p->model->particle_coupling == GF_PARTICLE_COUPLING_MOMENTS ? "interaction by moments" : "independent")),
+                        size, size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(p->comm, "  steps        %" PetscInt64_FMT " (%s, dt %.4g), final time %.6g, wall %.2f s, %.3g particle steps per second\n", p->steps_taken, p->scheme == GF_PARTICLE_SCHEME_HEUN ? "Heun" : "Euler-Maruyama", (double)p->dt_max,
                         (double)p->t, (double)seconds, (double)(seconds > 0 ? p->n * (PetscReal)p->steps_taken / seconds : 0)));
   PetscCall(PetscPrintf(p->comm, "  mean        "));
@@ -475,13 +478,6 @@ PetscErrorCode GFParticlesGetTimeSpan(GFParticles p, PetscReal *t0, PetscReal *t
   PetscFunctionBeginUser;
   if (t0) *t0 = p->set_up ? p->t0 : p->solver->init.time;
   if (t_end) *t_end = p->t_end;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode GFParticlesGetGrid(GFParticles p, GFGrid *grid)
-{
-  PetscFunctionBeginUser;
-  *grid = p->solver->grid;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

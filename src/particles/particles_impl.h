@@ -33,7 +33,6 @@ typedef struct {
   PetscReal  lower[3], upper[3], h[3], cell_volume;
   GFBoundary bc;
   PetscReal *p;                         /* ncells cell probabilities (cell average * h^d / mass), natural order (x fastest), >= 0, sum 1 */
-  PetscReal  mass;                      /* the density's mass before normalisation */
   PetscReal  mean[3], covariance[3][3]; /* moments of the density, Sheppard-corrected (as diagnostics.csv) */
   PetscReal  mmd_self;                  /* int int k q q of the MMD's kernel (set by the caller) */
 } GFCompareDensity;
@@ -130,20 +129,20 @@ struct _p_GFParticles {
   GFParticleInteraction interaction;              /* as chosen: direct or mesh */
   PetscInt              mesh_above;               /* -particles_interaction auto: mesh above this n */
   PetscReal             t, t0, t_end, dt_max, dt; /* time, start, end, largest step, last step */
-  PetscReal             largest_jump;             /* largest dt |v| over the box width so far (infinite for non-finite velocities) */
+  PetscReal             largest_reach[3];         /* largest drift step dt |v| per axis so far (infinite for non-finite velocities) */
   PetscInt64            step;
   /* particle-mesh: the deposited density, the field gathered in natural order with its gradient */
   Vec        mesh_density, mesh_field, mesh_natural, mesh_all;
   VecScatter mesh_to_all;
   PetscReal *mesh_gradient; /* ncells x dim, natural order */
   /* output and monitoring */
-  char           problem[GF_NAME_LEN], output_dir[PETSC_MAX_PATH_LEN];
+  char           output_dir[PETSC_MAX_PATH_LEN];
   PetscBool      output, overwrite, progress, summary, set_up, is_tty;
   PetscMPIInt    rank;
   PetscReal      output_interval;
   PetscInt       files_written;
   FILE          *csv;
-  PetscLogDouble wall_start, last_progress, step_seconds;
+  PetscLogDouble wall_start, last_progress;
   PetscReal      progress_mark;
   PetscInt64     steps_taken;
   /* called after every step (the time already advanced), e.g. for stationary statistics */

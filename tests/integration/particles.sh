@@ -72,6 +72,12 @@ runs)
   test -f ou/snap_00010.h5 || { echo "FAIL: -output_overwrite of the particles removed the PDE run"; exit 1; }
   h5dump -H ou/particles_00010.h5 | grep -q 'DATASPACE  SIMPLE { ( 30, 1 ) / ( 30, 1 ) }' || { echo "FAIL: -output_overwrite did not replace the particle run"; exit 1; }
   echo "ok: -output_overwrite replaces the particle run and keeps the PDE run"
+  gf_run 1 compare -pde ou -compare_plot 0 > /dev/null
+  rm ou/particles_*.h5 ou/particles.csv
+  gf_run 1 particles -options_file "$problems/particles_ou_1d.yaml" -da_grid_x 256 -particles_n 30 -output_dir ou > /dev/null
+  gf_run 1 run -options_file "$problems/particles_ou_1d.yaml" -da_grid_x 256 -output_dir ou -output_overwrite > /dev/null
+  test -f ou/compare.csv && test -f ou/particles_00010.h5 && test -f ou/snap_00010.h5 || { echo "FAIL: a comparison and a particle run did not survive beside the PDE run"; exit 1; }
+  echo "ok: PDE run, particle run and comparison share a directory; each -output_overwrite replaces only its own files"
 
   # the same particles on 1, 2 and 4 ranks: direct sums bit for bit, particle-mesh to round-off
   systems=("-options_file $problems/particles_ou_1d.yaml -particles_n 3000"

@@ -15,7 +15,6 @@ static GFCompareDensity MakeDensity(PetscInt dim, const PetscInt cells[], const 
   q.bc          = bc;
   q.ncells      = 1;
   q.cell_volume = 1;
-  q.mass        = 1;
   for (PetscInt a = 0; a < 3; a++) {
     q.cells[a] = a < dim ? cells[a] : 1;
     q.lower[a] = a < dim ? lower[a] : 0;

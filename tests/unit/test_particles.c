@@ -22,10 +22,14 @@ static GFParticles MakeParticles(MPI_Comm comm, const char options[])
 /* Every particle's position (n x dim) on every rank, in global order. */
 static PetscReal *AllPositions(GFParticles p)
 {
-  PetscReal *all;
+  const PetscReal *x;
+  PetscReal       *all;
+  PetscInt         nlocal, n;
 
-  GF_CK(PetscMalloc1((size_t)p->n * p->dim, &all));
-  GF_CK(GFParticlesGather(p, p->x, all));
+  GF_CK(GFParticlesGetPositions(p, &nlocal, &n, &x));
+  ck_assert(nlocal == p->nlocal && n == p->n);
+  GF_CK(PetscMalloc1((size_t)n * p->dim, &all));
+  GF_CK(GFParticlesGather(p, x, all));
   return all;
 }
 
@@ -52,15 +56,17 @@ START_TEST(test_same_particles_on_any_ranks)
     GFParticles distributed, alone;
     PetscReal  *a, *b, diff = 0;
     PetscSNPrintf(options, sizeof(options), "%s -particles_n 301 -ts_max_time 0.2 -particles_dt 0.01 -particles_seed 7", cases[c].options);
-    PetscInt n, steps;
+    PetscInt  n, steps;
+    PetscReal t;
 
     /* one at a time: a live GFConvolution holds the only FFT of the process */
     PetscSNPrintf(options, sizeof(options), "%s -particles_n 301 -ts_max_time 0.2 -particles_dt 0.01 -particles_seed 7", cases[c].options);
     distributed = MakeParticles(PETSC_COMM_WORLD, options);
     GF_CK(GFParticlesAdvance(distributed, 0.2));
-    a     = AllPositions(distributed);
-    n     = distributed->n * distributed->dim;
-    steps = (PetscInt)distributed->step;
+    a = AllPositions(distributed);
+    n = distributed->n * distributed->dim;
+    GF_CK(GFParticlesGetTime(distributed, &t, &steps));
+    ck_assert_msg(t == 0.2, "%s: the run stopped at t = %.17g, not on 0.2", cases[c].options, (double)t);
     GF_CK(GFParticlesDestroy(&distributed));
     alone = MakeParticles(PETSC_COMM_SELF, options);
     GF_CK(GFParticlesAdvance(alone, 0.2));
@@ -129,7 +135,7 @@ START_TEST(test_interaction_sums_agree)
   moments = MakeParticles(PETSC_COMM_WORLD, options);
   PetscSNPrintf(options, sizeof(options), "%s -dim 2 -interaction gaussian -interaction_params 1000 -interaction_strength 8e5", base);
   pairs = MakeParticles(PETSC_COMM_WORLD, options);
-  ck_assert(moments->model->particle_moments && !moments->model->particle_pairs && pairs->model->particle_pairs);
+  ck_assert(moments->model->particle_coupling == GF_PARTICLE_COUPLING_MOMENTS && pairs->model->particle_coupling == GF_PARTICLE_COUPLING_PAIRS);
   GF_CK(PetscMalloc2(moments->nlocal * 2, &v1, moments->nlocal * 2, &v2));
   Velocities(moments, v1);
   Velocities(pairs, v2);
