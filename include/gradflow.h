@@ -206,6 +206,7 @@ PETSC_EXTERN PetscErrorCode GFStudySetProblemName(GFStudy, const char[]);
 PETSC_EXTERN PetscErrorCode GFStudySetFromOptions(GFStudy);
 PETSC_EXTERN PetscErrorCode GFStudyRun(GFStudy);
 PETSC_EXTERN PetscErrorCode GFStudyGetDirectory(GFStudy, const char **);
+PETSC_EXTERN PetscErrorCode GFStudyGetOptions(GFStudy, PetscInt *, PetscOptions[]);
 PETSC_EXTERN PetscErrorCode GFStudyDestroy(GFStudy *);
 
 /* Output */
@@ -214,6 +215,8 @@ PETSC_EXTERN PetscErrorCode GFSnapshotRead(GFGrid, const char[], Vec, PetscReal 
 /* Command line */
 PETSC_EXTERN PetscErrorCode GFOptionsAxisReals_Private(PetscOptionItems *, const char[], const char[], PetscInt, PetscReal[], PetscBool *);
 #define GFOptionsAxisReals(name, help, dim, values, set) GFOptionsAxisReals_Private(PetscOptionsObject, name, help, dim, values, set)
+/* Refuse options that nobody read (misspelt, or for another model); options with the foreign prefixes belong to other commands. */
+PETSC_EXTERN PetscErrorCode GFOptionsCheckUnused(MPI_Comm, PetscInt, PetscOptions[], const char *const[]);
 PETSC_EXTERN PetscErrorCode GFInitialize(int *, char ***, const char[]);
 PETSC_EXTERN PetscErrorCode GFFinalize(void);
 PETSC_EXTERN PetscBool      GFErrorIsCollective(PetscErrorCode);

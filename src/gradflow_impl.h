@@ -3,8 +3,7 @@
 #define GRADFLOW_IMPL_H
 
 #include <gradflow.h>
-
-#define GF_NAME_LEN 64
+#include "base/base.h"
 
 /* The owned and ghosted index boxes of this rank; unused axes have start 0 and size 1. */
 typedef struct {
@@ -111,6 +110,7 @@ struct _p_GFModel {
   PetscBool          implicit_default;   /* stiff: backward Euler unless -ts_type says otherwise */
   PetscBool          can_concentrate;    /* attractive interactions: watch for blow-up below the grid scale */
   PetscBool          has_exact;          /* set by the model's setup */
+  PetscInt           convolutions;       /* FFT kernels its drift convolves with (for memory estimates), set from options */
   PetscReal          particle_sigma;     /* noise of the particle system, dX = v dt + sqrt(2 particle_sigma) dB; 0: deterministic */
   GFParticleCoupling particle_coupling;  /* how its velocity couples the particles */
   PetscBool          particle_mesh;      /* ... and whether pair sums can go by particle-mesh instead */
@@ -131,6 +131,32 @@ struct _p_GFTransport {
   PetscReal  rate_diffusivity, rate;
 };
 
+#define GF_MAX_HISTORY 6
+
+/* What a time stepper needs to continue from a snapshot. */
+typedef struct {
+  PetscReal dt;                            /* the last accepted step */
+  PetscReal dt_next, dt_max;               /* adaptive steps: the step the controller tries next, and its cap (0: none) */
+  PetscInt  order, length;                 /* multistep schemes: the order reached, and how many earlier solutions follow */
+  Vec       previous[GF_MAX_HISTORY];      /* ... the solutions one, two, ... steps back */
+  PetscReal previous_time[GF_MAX_HISTORY]; /* ... and their times */
+} GFRestartState;
+
+/* What a snapshot claims, checked by GFSnapshotReadHeader. */
+typedef struct {
+  long long dim, cells[3];
+  double    lower[3], upper[3];
+  char      bc[16], model[GF_NAME_LEN];
+  double    time;
+  long long step;
+  PetscBool has_state; /* the time stepper's state follows */
+  double    dt, dt_next, dt_max, history_time[GF_MAX_HISTORY];
+  long long history_order, history_length;
+} GFSnapshotHeader;
+PETSC_INTERN int            GFSnapshotReadHeader(const char[], const char[], GFSnapshotHeader *, char[], size_t);
+PETSC_INTERN PetscErrorCode GFSnapshotGetHeader(MPI_Comm, const char[], const char[], GFSnapshotHeader *);
+PETSC_INTERN PetscErrorCode GFSnapshotLoad(GFGrid, const char[], const char[], const GFSnapshotHeader *, Vec, Vec[]);
+
 struct _p_GFSolver {
   MPI_Comm         comm;
   GFGrid           grid;
@@ -141,21 +167,24 @@ struct _p_GFSolver {
   Vec              rho, rho_local, drift_local, dxi_local, rho_prev, exact;
   Vec              local_drift_local, explicit_potential_local, work; /* IMEX */
   GFInitialData    init;
-  PetscBool        init_mass_set;
+  PetscBool        init_mass_set, model_check;
+  GFSnapshotHeader init_header;             /* -init file: what the snapshot holds */
+  Vec              history[GF_MAX_HISTORY]; /* ... and its multistep history */
   GFReconstruction reconstruction;
   /* time stepping */
   PetscReal cfl, ssp_coefficient, max_time, fixed_dt;
   PetscInt  max_steps, max_retries;
   PetscBool implicit, imex, beuler, project, drift_ready, local_drift_ready, dt_adapt, jacobian_fd;
   PetscReal dt_next, dt_max; /* implicit: the step Newton's convergence suggests, and its cap */
-  PetscInt  mg_levels;       /* multigrid levels of the implicit solves, 0 without */
+  PetscBool dt_max_set;
+  PetscInt  mg_levels; /* multigrid levels of the implicit solves, 0 without */
   /* output */
   char         problem[GF_NAME_LEN], output_dir[PETSC_MAX_PATH_LEN];
   PetscBool    output, overwrite, progress, summary, exact_requested;
   PetscReal    output_interval;
   GFOutputHook output_hook;
   void        *output_hook_ctx;
-  PetscInt     snapshot_index;
+  PetscInt     output_max;
   /* monitoring */
   GFDiagnostics  diag;
   PetscInt       steps_taken, rejected, energy_rises, tail_fixes;
@@ -180,31 +209,63 @@ PETSC_INTERN PetscErrorCode GFInternalPotentialDerivative(PetscReal, PetscReal, 
 PETSC_INTERN PetscErrorCode GFMaxInternalDiffusivity(PetscReal, PetscReal, Vec, PetscReal *);
 PETSC_INTERN void           GFOrnsteinUhlenbeck(PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal *, PetscReal *);
 PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);
+PETSC_INTERN PetscReal      GFRunBytesPerCell(PetscInt, PetscBool, PetscInt);
 
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
 PETSC_INTERN PetscErrorCode GFGridGatherNatural(GFGrid, Vec, Vec *);
 PETSC_INTERN void           GFInteractionAddPairGradients(GFInteraction, GFGrid, const PetscReal[], PetscInt, const PetscReal[], PetscReal[]);
 PETSC_INTERN PetscErrorCode GFSnapshotReadGrid(MPI_Comm, const char[], GFGrid *, char **);
 PETSC_INTERN PetscErrorCode GFSnapshotReadTime(MPI_Comm, const char[], PetscReal *);
-PETSC_INTERN PetscErrorCode GFOptionsChoice(PetscOptionItems *, const char[], const char[], const char[], const char *const[], PetscInt, PetscInt *);
-PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm, const char[], PetscBool, PetscBool (*)(const char[]), PetscBool (*)(const char[]));
-PETSC_INTERN PetscErrorCode GFOpenOnRankZero(MPI_Comm, const char[], const char[], const char[], FILE **);
 PETSC_INTERN PetscBool      GFIsPDEFile(const char[]);
 PETSC_INTERN PetscBool      GFIsParticleFile(const char[]);
 PETSC_INTERN PetscBool      GFIsCompareFile(const char[]);
-PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid, const char[], const char[], PetscBool, GFWriter *);
-PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter, PetscBool, PetscBool);
+
+/* What a file in an output directory is to the command writing there. */
+typedef enum {
+  GF_FILE_FOREIGN,   /* not a gradflow result: blocks without -output_overwrite, never removed */
+  GF_FILE_COMPANION, /* another command's results (a particle run beside a PDE run): left alone */
+  GF_FILE_OLD,       /* an earlier run of this kind: blocks without -output_overwrite, removed at the commit */
+  GF_FILE_REPLACE,   /* rewritten by this run (a continuation's diagnostics.csv, stale .tmp files): removed at the commit */
+  GF_FILE_KEEP       /* kept as it is (the snapshots before a restart in place) */
+} GFFileRole;
+typedef GFFileRole (*GFFileRoleFn)(const char[], void *);
+typedef struct _p_GFRunDirectory *GFRunDirectory;
+PETSC_INTERN PetscErrorCode       GFCheckRankZero(MPI_Comm, int, const char[]);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryCreate(MPI_Comm, const char[], PetscBool, GFFileRoleFn, void *, GFRunDirectory *);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryPaths(GFRunDirectory, const char[], char[], char[], size_t);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryFinish(GFRunDirectory, const char[]);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryOpen(GFRunDirectory, const char[], const char[], FILE **);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryClose(GFRunDirectory, const char[], FILE **);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryGetState(GFRunDirectory, PetscBool *, PetscBool *);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryCommit(GFRunDirectory);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryGetPath(GFRunDirectory, const char **);
+PETSC_INTERN PetscErrorCode       GFRunDirectoryDestroy(GFRunDirectory *);
+
+/* How a run directory is opened. */
+typedef struct {
+  const char *dir, *model;
+  PetscBool   overwrite;
+  PetscBool   with_error, with_stein; /* diagnostics.csv columns */
+  PetscInt    first_index;            /* number of the first snapshot */
+  const char *restart_file;           /* the -init_file ("" for none): a continuation when it is a snapshot of dir */
+  PetscInt64  restart_step;
+  PetscReal   restart_time;
+  PetscBool   rescaled; /* -init_mass rescales the restart file */
+} GFWriterSetup;
+
+PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid, const GFWriterSetup *, GFWriter *);
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter, const GFDiagnostics *);
-PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter, PetscInt, Vec, const GFDiagnostics *);
-PETSC_INTERN PetscErrorCode GFWriterFlush(GFWriter);
-PETSC_INTERN PetscErrorCode GFWriterGetDirectory(GFWriter, const char **, PetscInt *);
+PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter, Vec, const GFDiagnostics *, const GFRestartState *);
+PETSC_INTERN PetscErrorCode GFWriterCommit(GFWriter);
+PETSC_INTERN PetscErrorCode GFWriterGetState(GFWriter, PetscBool *, PetscBool *);
+PETSC_INTERN PetscErrorCode GFWriterGetDirectory(GFWriter, const char **, PetscInt *, PetscInt *);
 PETSC_INTERN PetscErrorCode GFWriterDestroy(GFWriter *);
 PETSC_INTERN PetscErrorCode GFSolverSetInitialData(GFSolver);
+PETSC_INTERN PetscErrorCode GFBDFGetHistory(TS, PetscInt *, PetscInt *, Vec[], PetscReal[]);
+PETSC_INTERN PetscErrorCode GFBDFSetHistory(TS, PetscInt, PetscInt, Vec[], const PetscReal[]);
 PETSC_INTERN PetscErrorCode GFSolverMonitorStep(GFSolver, PetscBool);
 PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver);
 PETSC_INTERN PetscErrorCode GFPotentialRegistryDestroy(void);
 PETSC_INTERN PetscErrorCode GFModelRegistryDestroy(void);
-PETSC_INTERN PetscErrorCode GFCheckOption(MPI_Comm, PetscBool, const char[], const char[], ...);
-PETSC_INTERN PetscErrorCode GFNameList(PetscFunctionList, char[], size_t);
 
 #endif

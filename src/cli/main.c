@@ -40,6 +40,33 @@ static void ProblemName(int argc, char **argv, char name[], size_t len)
   }
 }
 
+/*
+  PETSc's own parsers name the value but not the option ("Input string abc has no numeric
+  value"): find the option that holds the value and name it, " (-snes_max_it abc)".
+*/
+static void GFOptionForMessage(const char message[], char option[], size_t len)
+{
+  const char *start = message ? strstr(message, "Input string ") : NULL;
+  char        value[128];
+  PetscInt    n;
+  char      **names, **values;
+
+  option[0] = 0;
+  if (!start || sscanf(start, "Input string %127s", value) != 1) return;
+  if (PetscOptionsLeftGet(NULL, &n, &names, &values)) return;
+  for (PetscInt k = 0; k < n && !option[0]; k++)
+    if (values[k] && !strcmp(values[k], value)) snprintf(option, len, " (-%s %s)", names[k], value);
+  PetscOptionsLeftRestore(NULL, &n, &names, &values);
+  if (option[0]) return;
+  {
+    char *all, *token, *save = NULL, *previous = NULL;
+    if (PetscOptionsGetAll(NULL, &all)) return;
+    for (token = strtok_r(all, " ", &save); token && !option[0]; previous = token, token = strtok_r(NULL, " ", &save))
+      if (previous && previous[0] == '-' && !strcmp(token, value)) snprintf(option, len, " (%s %s)", previous, value);
+    PetscFree(all);
+  }
+}
+
 /* Run one subcommand; errors come back as codes, their message kept by PETSc. */
 static PetscErrorCode Dispatch(const char command[], const char argument[], const char problem[])
 {
@@ -80,7 +107,7 @@ int main(int argc, char **argv)
   }
   ProblemName(argc, argv, problem, sizeof(problem));
   ierr = GFInitialize(&argc, &argv, usage);
-  if (ierr) return 1;
+  if (ierr) return GFExitCode(ierr);
   ierr = Dispatch(command, argument, problem);
   if (ierr) {
     const char *text;
@@ -88,7 +115,9 @@ int main(int argc, char **argv)
     PetscErrorMessage(ierr, &text, &message);
     MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
     if (GFErrorIsCollective(ierr)) {
-      if (rank == 0) fprintf(stderr, "gradflow: error: %s\n", message && message[0] ? message : text);
+      char option[256];
+      GFOptionForMessage(message, option, sizeof(option));
+      if (rank == 0) fprintf(stderr, "gradflow: error: %s%s\n", message && message[0] ? message : text, option);
       fflush(stderr);
       GFFinalize();
       return GFExitCode(ierr);

@@ -1,10 +1,29 @@
 /* gradflow study: the configured problem on a ladder of grids or steps, with errors and observed orders. */
 #include "commands.h"
 
+static const char *const study_foreign[] = {"particles_", "particle_", "compare_", "pde", NULL};
+
+static PetscErrorCode GFCommandStudyRun(GFStudy study, PetscBool plot)
+{
+  PetscOptions dbs[2];
+  PetscInt     ndb;
+  const char  *dir;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFStudySetFromOptions(study));
+  PetscCall(GFStudyGetOptions(study, &ndb, dbs));
+  PetscCall(GFOptionsCheckUnused(PETSC_COMM_WORLD, ndb, dbs, study_foreign));
+  PetscCall(GFStudyRun(study));
+  PetscCall(GFStudyGetDirectory(study, &dir));
+  if (plot) PetscCall(GFCommandPlot("study", dir, "study.png"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode GFCommandStudy(const char problem[])
 {
-  GFStudy   study;
-  PetscBool help, plot = PETSC_TRUE;
+  GFStudy        study;
+  PetscBool      help, plot = PETSC_TRUE;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCall(GFStudyCreate(PETSC_COMM_WORLD, &study));
@@ -23,13 +42,7 @@ PetscErrorCode GFCommandStudy(const char problem[])
     PetscCall(GFStudyDestroy(&study));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(GFStudySetFromOptions(study));
-  PetscCall(GFStudyRun(study));
-  if (plot) {
-    const char *dir;
-    PetscCall(GFStudyGetDirectory(study, &dir));
-    PetscCall(GFCommandPlot("study", dir, "study.png"));
-  }
-  PetscCall(GFStudyDestroy(&study));
-  PetscFunctionReturn(PETSC_SUCCESS);
+  ierr = GFCommandStudyRun(study, plot);
+  if (!ierr || GFErrorIsCollective(ierr)) PetscCall(GFStudyDestroy(&study));
+  PetscFunctionReturn(ierr);
 }

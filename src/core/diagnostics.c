@@ -139,7 +139,7 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
   if (s->writer) {
     const char *dir;
     PetscInt    nsnap;
-    PetscCall(GFWriterGetDirectory(s->writer, &dir, &nsnap));
+    PetscCall(GFWriterGetDirectory(s->writer, &dir, &nsnap, NULL));
     PetscCall(PetscPrintf(s->comm, "  output       %s (%" PetscInt_FMT " snapshots, run.xdmf, diagnostics.csv)\n", dir, nsnap));
   }
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -64,6 +64,14 @@ static PetscErrorCode GFGridLoadMesh(MPI_Comm comm, const char name[])
 
   PetscFunctionBeginUser;
   PetscCall(GFGridFindMesh(comm, name, path, sizeof(path)));
+  {
+    PetscMPIInt rank;
+    int         code                          = 0;
+    char        msg[PETSC_MAX_PATH_LEN + 512] = "", detail[PETSC_MAX_PATH_LEN + 512] = "";
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank == 0 && (code = GFOptionsFileCheck(path, PETSC_TRUE, detail, sizeof(detail)))) snprintf(msg, sizeof(msg), "-mesh %s: %s", name, detail);
+    PetscCall(GFCheckRankZero(comm, code, msg));
+  }
   PetscCall(PetscOptionsCreate(&mesh));
   PetscCall(PetscOptionsInsertFileYAML(comm, mesh, path, PETSC_TRUE));
   PetscCall(PetscOptionsGetAll(mesh, &all));
@@ -95,43 +103,22 @@ static PetscErrorCode GFGridLoadMesh(MPI_Comm comm, const char name[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/*
-  Read a per-axis list of reals inside a PetscOptionsBegin/End block: either one value
-  (used for every axis) or exactly dim values. Any other count is an input error
-  naming the option. Entries of values[] keep their defaults when the option is absent.
-*/
-PetscErrorCode GFOptionsAxisReals_Private(PetscOptionItems *PetscOptionsObject, const char name[], const char help[], PetscInt dim, PetscReal values[], PetscBool *set)
-{
-  PetscReal read[16];
-  PetscInt  n = 16;
-  PetscBool found;
-
-  PetscFunctionBeginUser;
-  for (PetscInt a = 0; a < dim; a++) read[a] = values[a];
-  PetscCall(PetscOptionsRealArray(name, help, "", read, &n, &found));
-  if (set) *set = found;
-  if (!found) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCheck(n == 1 || n == dim, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "%s has %" PetscInt_FMT " entries, but -dim %" PetscInt_FMT " needs %" PetscInt_FMT " (one per axis) or 1 (the same for every axis)", name, n, dim, dim);
-  for (PetscInt a = 0; a < dim; a++) values[a] = read[n == 1 ? 0 : a];
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode GFGridSetFromOptions(GFGrid g)
 {
-  char      mesh[PETSC_MAX_PATH_LEN] = "", bc[GF_NAME_LEN] = "noflux";
+  char      mesh[PETSC_MAX_PATH_LEN] = "";
   PetscBool set;
-  PetscInt  dim = g->dim;
+  PetscInt  dim = g->dim, bc = g->bc;
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(g->comm, NULL, "Grid options", "GFGrid");
-  PetscCall(PetscOptionsString("-mesh", "Grid preset: loads meshes/NAME.yaml (dim, cells, domain, walls) as defaults", "GFGridSetFromOptions", mesh, mesh, sizeof(mesh), &set));
+  PetscCall(GFOptionsString("-mesh", "Grid preset: loads meshes/NAME.yaml (dim, cells, domain, walls) as defaults", "GFGridSetFromOptions", mesh, mesh, sizeof(mesh), &set));
   if (set) PetscCall(GFGridLoadMesh(g->comm, mesh));
-  PetscCall(PetscOptionsInt("-dim", "Space dimension: 1, 2 or 3", "GFGridSetFromOptions", dim, &dim, NULL));
+  PetscCall(GFOptionsInt("-dim", "Space dimension: 1, 2 or 3", "GFGridSetFromOptions", dim, &dim, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCheck(dim >= 1 && dim <= 3, g->comm, PETSC_ERR_USER_INPUT, "-dim %" PetscInt_FMT ": the dimension must be 1, 2 or 3", dim);
   g->dim = dim;
   for (PetscInt a = 0; a < dim; a++) {
     PetscInt n = g->cells[0];
-    PetscCall(PetscOptionsInt(axis_grid_option[a], "Cells along the axis", "GFGridSetFromOptions", n, &n, NULL));
+    PetscCall(GFOptionsInt(axis_grid_option[a], "Cells along the axis", "GFGridSetFromOptions", n, &n, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
     PetscCheck(n >= 2, g->comm, PETSC_ERR_USER_INPUT, "%s %" PetscInt_FMT ": need at least 2 cells per axis", axis_grid_option[a], n);
     g->cells[a] = n;
   }
@@ -141,14 +128,8 @@ PetscErrorCode GFGridSetFromOptions(GFGrid g)
   for (PetscInt a = 0; a < dim; a++) {
     PetscCheck(PetscIsNormalReal(g->upper[a] - g->lower[a]) && g->lower[a] < g->upper[a], g->comm, PETSC_ERR_USER_INPUT, "-domain_lower %.6g is not below -domain_upper %.6g on axis %c", (double)g->lower[a], (double)g->upper[a], (int)('x' + a));
   }
-  PetscCall(PetscOptionsString("-bc", "Walls: noflux or periodic", "GFGridSetFromOptions", bc, bc, sizeof(bc), NULL));
-  {
-    PetscBool noflux, periodic;
-    PetscCall(PetscStrcmp(bc, "noflux", &noflux));
-    PetscCall(PetscStrcmp(bc, "periodic", &periodic));
-    PetscCheck(noflux || periodic, g->comm, PETSC_ERR_USER_INPUT, "-bc %s: unknown wall type; valid are noflux, periodic", bc);
-    g->bc = periodic ? GF_BC_PERIODIC : GF_BC_NOFLUX;
-  }
+  PetscCall(GFOptionsChoice("-bc", "Walls", "GFGridSetFromOptions", GFBoundaries, 2, &bc, NULL));
+  g->bc = (GFBoundary)bc;
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -196,6 +177,15 @@ PetscErrorCode GFGridSetUp(GFGrid g)
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(g->comm, &size));
+  {
+    /* the cell count in PETSc's indices, and the least a run needs (a handful of vectors and the DMDA's maps) in memory, before the DMDA allocates */
+    const PetscReal cells = (PetscReal)g->cells[0] * g->cells[1] * g->cells[2];
+    char            what[160];
+    PetscCheck(cells <= PETSC_MAX_INT, g->comm, PETSC_ERR_USER_INPUT, "a grid of %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT " = %.0f cells: more than this PETSc build's 32-bit indices hold (%d)", g->cells[0], g->cells[1], g->cells[2],
+               (double)cells, PETSC_MAX_INT);
+    PetscCall(PetscSNPrintf(what, sizeof(what), "a grid of %.0f cells", (double)cells));
+    PetscCall(GFMemoryCheck(g->comm, cells / size * GFRunBytesPerCell(g->dim, PETSC_FALSE, 0), what, "use a coarser grid (-da_grid_x ...) or more ranks"));
+  }
   g->cell_volume = 1;
   for (PetscInt a = 0; a < g->dim; a++) {
     g->h[a] = (g->upper[a] - g->lower[a]) / g->cells[a];

@@ -19,15 +19,42 @@ static PetscErrorCode GFQuietErrorHandler(MPI_Comm comm, int line, const char *f
   return n;
 }
 
-/* PetscInitialize plus gradflow's registries; -error_traceback keeps PETSc's own error handler. */
+static PetscBool gf_initialized_mpi = PETSC_FALSE;
+
+/*
+  MPI, then the -options_file files checked (a missing file, bad YAML or binary junk is
+  one message naming the file and the line, where PetscInitialize would stop with a
+  traceback), then PetscInitialize and gradflow's registries; -error_traceback keeps
+  PETSc's own error handler, -file_sandbox 0 reads HDF5 files without the child process.
+  When a file is bad the message is printed here (rank 0), MPI is finalized and
+  PETSC_ERR_USER_INPUT returned: the caller exits without GFFinalize.
+*/
 PetscErrorCode GFInitialize(int *argc, char ***argv, const char help[])
 {
-  PetscBool traceback = PETSC_FALSE;
+  PetscBool   traceback = PETSC_FALSE, sandbox = PETSC_TRUE;
+  int         mpi_started, code                = 0;
+  PetscMPIInt rank;
+  char        msg[PETSC_MAX_PATH_LEN + 1024] = "";
 
-  PetscFunctionBeginUser;
+  MPI_Initialized(&mpi_started);
+  if (!mpi_started) {
+    if (MPI_Init(argc, argv) != MPI_SUCCESS) return PETSC_ERR_MPI;
+    gf_initialized_mpi = PETSC_TRUE;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) code = GFOptionsFilesCheckArgs(*argc, *argv, msg, sizeof(msg));
+  MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (code) {
+    if (rank == 0) fprintf(stderr, "gradflow: error: %s\n", msg);
+    fflush(stderr);
+    if (gf_initialized_mpi) MPI_Finalize();
+    return PETSC_ERR_USER_INPUT;
+  }
   PetscCall(PetscInitialize(argc, argv, NULL, help));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-error_traceback", &traceback, NULL));
   if (!traceback) PetscCall(PetscPushErrorHandler(GFQuietErrorHandler, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-file_sandbox", &sandbox, NULL));
+  if (!sandbox) setenv("GRADFLOW_NO_SANDBOX", "1", 1);
   PetscCall(GFPotentialRegisterAll());
   PetscCall(GFModelRegisterAll());
   PetscCall(GFRegisterSSPSchemes());
@@ -41,7 +68,8 @@ PetscErrorCode GFFinalize(void)
   PetscCall(GFPotentialRegistryDestroy());
   PetscCall(PetscPopErrorHandler());
   PetscCall(PetscFinalize());
-  PetscFunctionReturn(PETSC_SUCCESS);
+  if (gf_initialized_mpi) MPI_Finalize();
+  return PETSC_SUCCESS;
 }
 
 /* True for errors that every rank raises together (bad input, files, failed solves): safe to finalize cleanly. */
@@ -61,7 +89,7 @@ PetscBool GFErrorIsCollective(PetscErrorCode code)
   }
 }
 
-/* Exit status of a command: 0 success, 2 bad input (options or files), 1 any other failure. */
+/* Exit status of a command: 0 success, 2 bad input (options, input files, the output directory), 1 numerical or any other failure. */
 int GFExitCode(PetscErrorCode code)
 {
   if (!code) return 0;
@@ -71,36 +99,9 @@ int GFExitCode(PetscErrorCode code)
   case PETSC_ERR_FILE_READ:
   case PETSC_ERR_FILE_WRITE:
   case PETSC_ERR_FILE_UNEXPECTED:
-  case PETSC_ERR_ARG_UNKNOWN_TYPE: return 2;
+  case PETSC_ERR_ARG_UNKNOWN_TYPE:
+  case PETSC_ERR_ARG_OUTOFRANGE: /* PETSc's parsers of its own options */
+  case PETSC_ERR_ARG_WRONG: return 2;
   default: return 1;
   }
-}
-
-/*
-  A choice among names (PetscOptionsEList refuses an unknown one with an error that is
-  not a user-input error): "-option value: valid are a, b, c" otherwise. Collective.
-*/
-PETSC_INTERN PetscErrorCode GFOptionsChoice(PetscOptionItems *PetscOptionsObject, const char option[], const char help[], const char manual[], const char *const names[], PetscInt n, PetscInt *choice)
-{
-  char      value[GF_NAME_LEN], valid[256] = "";
-  PetscBool set;
-
-  PetscFunctionBeginUser;
-  for (PetscInt k = 0; k < n; k++) {
-    PetscCall(PetscStrlcat(valid, names[k], sizeof(valid)));
-    if (k + 1 < n) PetscCall(PetscStrlcat(valid, ", ", sizeof(valid)));
-  }
-  {
-    char text[512];
-    PetscCall(PetscSNPrintf(text, sizeof(text), "%s: %s", help, valid));
-    PetscCall(PetscStrncpy(value, names[*choice], sizeof(value)));
-    PetscCall(PetscOptionsString(option, text, manual, value, value, sizeof(value), &set));
-  }
-  if (!set) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt k = 0; k < n; k++)
-    if (!strcmp(value, names[k])) {
-      *choice = k;
-      PetscFunctionReturn(PETSC_SUCCESS);
-    }
-  SETERRQ(PetscOptionsObject->comm, PETSC_ERR_USER_INPUT, "%s %s: valid are %s", option, value, valid);
 }

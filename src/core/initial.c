@@ -9,11 +9,11 @@
 
 const char *const GFInitTypes[] = {"gaussian", "uniform", "file", "exact", "gibbs", "barenblatt", "GFInitType", "GF_INIT_", NULL};
 
-/* -init and its parameters. */
-PETSC_INTERN PetscErrorCode GFInitialDataSetFromOptions(MPI_Comm comm, PetscInt dim, GFInitialData *init, PetscBool *mass_set)
+/* -init and its parameters; -init_file alone means -init file. */
+PETSC_INTERN PetscErrorCode GFInitialDataSetFromOptions(MPI_Comm comm, PetscInt dim, GFInitialData *init, PetscBool *mass_set, PetscBool *model_check)
 {
-  char      type[GF_NAME_LEN] = "gaussian";
-  PetscBool found             = PETSC_FALSE;
+  PetscInt  type = GF_INIT_GAUSSIAN;
+  PetscBool type_set, file_set;
 
   PetscFunctionBeginUser;
   init->mass = 1;
@@ -22,22 +22,21 @@ PETSC_INTERN PetscErrorCode GFInitialDataSetFromOptions(MPI_Comm comm, PetscInt 
     init->variance[a] = 1;
   }
   PetscOptionsBegin(comm, NULL, "Initial data", "GFSolver");
-  PetscCall(PetscOptionsString("-init", "Initial density: gaussian, uniform, file, exact, gibbs, barenblatt", "GFSolverSetFromOptions", type, type, sizeof(type), NULL));
-  for (int t = 0; t <= GF_INIT_BARENBLATT && !found; t++) {
-    PetscCall(PetscStrcmp(type, GFInitTypes[t], &found));
-    if (found) init->type = (GFInitType)t;
-  }
-  PetscCheck(found, comm, PETSC_ERR_USER_INPUT, "-init %s: unknown initial data; valid are gaussian, uniform, file, exact, gibbs, barenblatt", type);
+  PetscCall(GFOptionsChoice("-init", "Initial density", "GFSolverSetFromOptions", GFInitTypes, GF_INIT_BARENBLATT + 1, &type, &type_set));
   PetscCall(GFOptionsAxisReals("-init_mean", "Mean of the Gaussian (per axis)", dim, init->mean, NULL));
   PetscCall(GFOptionsAxisReals("-init_variance", "Variance of the Gaussian (per axis)", dim, init->variance, NULL));
   for (PetscInt a = 0; a < dim; a++) PetscCheck(init->variance[a] > 0 && PetscIsNormalReal(init->variance[a]), comm, PETSC_ERR_USER_INPUT, "-init_variance %.6g on axis %c: a variance must be positive", (double)init->variance[a], (int)('x' + a));
-  PetscCall(PetscOptionsReal("-init_mass", "Total mass of the initial density", "GFSolverSetFromOptions", init->mass, &init->mass, mass_set));
-  PetscCheck(init->mass > 0 && PetscIsNormalReal(init->mass), comm, PETSC_ERR_USER_INPUT, "-init_mass %.6g: the mass must be positive", (double)init->mass);
-  PetscCall(PetscOptionsReal("-init_time", "Start time (and time of the exact solution used as data)", "GFSolverSetFromOptions", init->time, &init->time, NULL));
-  PetscCheck(PetscIsNormalReal(init->time) || init->time == 0, comm, PETSC_ERR_USER_INPUT, "-init_time %.6g is not a finite number", (double)init->time);
-  PetscCall(PetscOptionsString("-init_file", "Snapshot to start from (-init file): restart", "GFSolverSetFromOptions", init->file, init->file, sizeof(init->file), NULL));
-  PetscCheck(init->type != GF_INIT_FILE || init->file[0], comm, PETSC_ERR_USER_INPUT, "-init file needs -init_file PATH (a snapshot snap_NNNNN.h5)");
+  PetscCall(GFOptionsReal("-init_mass", "Total mass of the initial density", "GFSolverSetFromOptions", init->mass, &init->mass, mass_set, GF_REAL_ANY));
+  PetscCheck(init->mass > 0, comm, PETSC_ERR_USER_INPUT, "-init_mass %.6g: the mass must be positive", (double)init->mass);
+  PetscCheck(init->mass <= 1e100, comm, PETSC_ERR_USER_INPUT, "-init_mass %.6g: too large (at most 1e100; densities, energies and moments must stay finite)", (double)init->mass);
+  PetscCall(GFOptionsReal("-init_time", "Start time (and time of the exact solution used as data)", "GFSolverSetFromOptions", init->time, &init->time, NULL, GF_REAL_ANY));
+  PetscCall(GFOptionsString("-init_file", "Snapshot to start from (restart; implies -init file)", "GFSolverSetFromOptions", init->file, init->file, sizeof(init->file), &file_set));
+  PetscCall(GFOptionsBool("-init_file_model_check", "Refuse a snapshot written by another model", "GFSolverSetFromOptions", *model_check, model_check, NULL));
   PetscOptionsEnd();
+  if (file_set && !type_set) type = GF_INIT_FILE;
+  PetscCheck(!file_set || type == GF_INIT_FILE, comm, PETSC_ERR_USER_INPUT, "-init_file %s is given, but -init is %s: use -init file to start from the snapshot, or drop -init_file", init->file, GFInitTypes[type]);
+  PetscCheck(type != GF_INIT_FILE || init->file[0], comm, PETSC_ERR_USER_INPUT, "-init file needs -init_file PATH (a snapshot snap_NNNNN.h5)");
+  init->type = (GFInitType)type;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -84,8 +83,14 @@ PETSC_INTERN PetscErrorCode GFSolverSetInitialData(GFSolver s)
   case GF_INIT_GAUSSIAN: PetscCall(GFGridGaussianCellAverages(s->grid, s->init.mean, s->init.variance, s->rho)); break;
   case GF_INIT_UNIFORM: PetscCall(VecSet(s->rho, 1)); break;
   case GF_INIT_FILE:
-    PetscCall(GFSnapshotRead(s->grid, s->init.file, s->rho, &s->init.time, &step));
-    rescale = s->init_mass_set;
+    PetscCall(GFSnapshotGetHeader(s->comm, s->init.file, "-init_file", &s->init_header));
+    PetscCheck(!s->model_check || !s->init_header.model[0] || !strcmp(s->init_header.model, s->model->type), s->comm, PETSC_ERR_USER_INPUT,
+               "-init_file %s was written by -model %s, this run is -model %s: add -init_file_model_check no to start from it anyway", s->init.file, s->init_header.model, s->model->type);
+    for (PetscInt k = 0; k < s->init_header.history_length; k++) PetscCall(VecDuplicate(s->rho, &s->history[k]));
+    PetscCall(GFSnapshotLoad(s->grid, s->init.file, "-init_file", &s->init_header, s->rho, s->history));
+    s->init.time = s->init_header.time;
+    step         = (PetscInt)s->init_header.step;
+    rescale      = s->init_mass_set;
     break;
   case GF_INIT_BARENBLATT: PetscCheck(!strcmp(s->model->type, "porous_medium"), s->comm, PETSC_ERR_USER_INPUT, "-init barenblatt: the Barenblatt profile belongs to -model porous_medium, not %s", s->model->type);
   /* fall through */

@@ -15,7 +15,8 @@
 #include "../gradflow_impl.h"
 #include <unistd.h>
 
-PETSC_INTERN PetscErrorCode GFInitialDataSetFromOptions(MPI_Comm, PetscInt, GFInitialData *, PetscBool *);
+PETSC_INTERN PetscErrorCode GFInitialDataSetFromOptions(MPI_Comm, PetscInt, GFInitialData *, PetscBool *, PetscBool *);
+static PetscErrorCode       GFSolverChooseTimeStep(GFSolver, PetscReal, PetscReal, PetscReal *);
 
 /*
   SSP Runge-Kutta schemes in Butcher form for TSRK: u_{n+1} = u_n + dt sum_j b_j k_j only
@@ -55,6 +56,8 @@ PetscErrorCode GFSolverCreate(MPI_Comm comm, GFSolver *solver)
   s->blowup_fraction = 0.25;
   s->blowup_time     = -1;
   s->output_interval = 0.1;
+  s->output_max      = 10000;
+  s->model_check     = PETSC_TRUE;
   s->progress_mark   = 0.1;
   s->reconstruction  = GF_RECONSTRUCTION_MINMOD;
   PetscCall(GFGridCreate(comm, &s->grid));
@@ -186,7 +189,7 @@ static PetscErrorCode GFSolverClassifyTS(GFSolver s)
 PetscErrorCode GFSolverSetFromOptions(GFSolver s)
 {
   PetscBool set;
-  char      reconstruction[GF_NAME_LEN] = "minmod";
+  PetscInt  reconstruction = s->reconstruction;
 
   PetscFunctionBeginUser;
   PetscCall(GFGridSetFromOptions(s->grid));
@@ -196,33 +199,32 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(GFGridSetUp(s->grid));
   PetscCall(TSSetDM(s->ts, s->grid->da));
   PetscCall(GFModelSetFromOptions(s->model, s->grid));
-  PetscCall(GFInitialDataSetFromOptions(s->comm, s->grid->dim, &s->init, &s->init_mass_set));
+  PetscCall(GFInitialDataSetFromOptions(s->comm, s->grid->dim, &s->init, &s->init_mass_set, &s->model_check));
   if (!s->problem[0]) PetscCall(PetscStrncpy(s->problem, s->model->type, sizeof(s->problem)));
   PetscOptionsBegin(s->comm, NULL, "Time stepping and output", "GFSolver");
-  PetscCall(PetscOptionsReal("-cfl", "Courant number: dt = cfl h / max|u| (positivity needs <= 0.5)", "GFSolverSetFromOptions", s->cfl, &s->cfl, NULL));
+  PetscCall(GFOptionsReal("-cfl", "Courant number: dt = cfl h / max|u| (positivity needs <= 0.5)", "GFSolverSetFromOptions", s->cfl, &s->cfl, NULL, GF_REAL_ANY));
   PetscCheck(s->cfl > 0 && s->cfl <= 1, s->comm, PETSC_ERR_USER_INPUT, "-cfl %.6g: the Courant number must be in (0, 1]", (double)s->cfl);
-  PetscCall(PetscOptionsString("-fv_reconstruction", "Face reconstruction of the upwind fluxes: minmod (second order) or constant (first order)", "GFTransportSetReconstruction", reconstruction, reconstruction, sizeof(reconstruction), NULL));
-  {
-    PetscBool minmod, constant;
-    PetscCall(PetscStrcmp(reconstruction, "minmod", &minmod));
-    PetscCall(PetscStrcmp(reconstruction, "constant", &constant));
-    PetscCheck(minmod || constant, s->comm, PETSC_ERR_USER_INPUT, "-fv_reconstruction %s: valid are minmod, constant", reconstruction);
-    s->reconstruction = constant ? GF_RECONSTRUCTION_CONSTANT : GF_RECONSTRUCTION_MINMOD;
-  }
-  PetscCall(PetscOptionsBool("-exact", "Report the error against the exact solution", "GFSolverSetFromOptions", s->exact_requested, &s->exact_requested, NULL));
-  PetscCall(PetscOptionsBool("-output", "Write snapshots, run.xdmf and diagnostics.csv", "GFSolverSetFromOptions", s->output, &s->output, NULL));
+  PetscCall(GFOptionsChoice("-fv_reconstruction", "Face reconstruction of the upwind fluxes (minmod: second order, constant: first order)", "GFTransportSetReconstruction", GFReconstructions, 2, &reconstruction, NULL));
+  s->reconstruction = (GFReconstruction)reconstruction;
+  PetscCall(GFOptionsBool("-exact", "Report the error against the exact solution", "GFSolverSetFromOptions", s->exact_requested, &s->exact_requested, NULL));
+  PetscCall(GFOptionsBool("-output", "Write snapshots, run.xdmf and diagnostics.csv", "GFSolverSetFromOptions", s->output, &s->output, NULL));
   PetscCall(PetscSNPrintf(s->output_dir, sizeof(s->output_dir), "output/%s", s->problem));
-  PetscCall(PetscOptionsString("-output_dir", "Run directory", "GFSolverSetFromOptions", s->output_dir, s->output_dir, sizeof(s->output_dir), NULL));
-  PetscCall(PetscOptionsReal("-output_interval", "Model time between snapshots (0: first and last only)", "GFSolverSetFromOptions", s->output_interval, &s->output_interval, NULL));
-  PetscCheck(s->output_interval >= 0 && (PetscIsNormalReal(s->output_interval) || s->output_interval == 0), s->comm, PETSC_ERR_USER_INPUT, "-output_interval %.6g must be >= 0", (double)s->output_interval);
-  PetscCall(PetscOptionsBool("-output_overwrite", "Replace the run in an existing output directory", "GFSolverSetFromOptions", s->overwrite, &s->overwrite, NULL));
-  PetscCall(PetscOptionsBool("-progress", "Print a progress line on rank 0", "GFSolverSetFromOptions", s->progress, &s->progress, NULL));
-  PetscCall(PetscOptionsBool("-summary", "Print the closing summary", "GFSolverSetFromOptions", s->summary, &s->summary, NULL));
-  PetscCall(PetscOptionsInt("-max_step_retries", "Halvings of a rejected step before giving up", "GFSolverSetFromOptions", s->max_retries, &s->max_retries, NULL));
-  PetscCall(PetscOptionsReal("-blowup_fraction", "Stop when one cell holds this fraction of the mass (interacting models: concentration below the grid scale)", "GFSolverSetFromOptions", s->blowup_fraction, &s->blowup_fraction, NULL));
+  PetscCall(GFOptionsString("-output_dir", "Run directory", "GFSolverSetFromOptions", s->output_dir, s->output_dir, sizeof(s->output_dir), NULL));
+  PetscCall(GFOptionsReal("-output_interval", "Model time between snapshots (0: first and last only)", "GFSolverSetFromOptions", s->output_interval, &s->output_interval, NULL, GF_REAL_ANY));
+  PetscCheck(s->output_interval >= 0, s->comm, PETSC_ERR_USER_INPUT, "-output_interval %.6g must be >= 0", (double)s->output_interval);
+  PetscCall(GFOptionsInt("-output_max", "Most snapshots a run may write (a smaller -output_interval is refused)", "GFSolverSetFromOptions", s->output_max, &s->output_max, NULL, 2, PETSC_MAX_INT));
+  PetscCall(GFOptionsBool("-output_overwrite", "Replace the run in an existing output directory (once the new run has taken its first step)", "GFSolverSetFromOptions", s->overwrite, &s->overwrite, NULL));
+  PetscCall(GFOptionsBool("-progress", "Print a progress line on rank 0", "GFSolverSetFromOptions", s->progress, &s->progress, NULL));
+  PetscCall(GFOptionsBool("-summary", "Print the closing summary", "GFSolverSetFromOptions", s->summary, &s->summary, NULL));
+  PetscCall(GFOptionsInt("-max_step_retries", "Halvings of a rejected step before giving up", "GFSolverSetFromOptions", s->max_retries, &s->max_retries, NULL, 0, 60));
+  PetscCall(GFOptionsReal("-blowup_fraction", "Stop when one cell holds this fraction of the mass (interacting models: concentration below the grid scale)", "GFSolverSetFromOptions", s->blowup_fraction, &s->blowup_fraction, NULL, GF_REAL_ANY));
   PetscCheck(s->blowup_fraction > 0 && s->blowup_fraction <= 1, s->comm, PETSC_ERR_USER_INPUT, "-blowup_fraction %.6g must be in (0, 1]", (double)s->blowup_fraction);
-  PetscCall(PetscOptionsBool("-jacobian_fd", "Implicit steps: Jacobian by coloured finite differences instead of the assembled one", "GFSolverSetFromOptions", s->jacobian_fd, &s->jacobian_fd, NULL));
+  PetscCall(GFOptionsBool("-jacobian_fd", "Implicit steps: Jacobian by coloured finite differences instead of the assembled one", "GFSolverSetFromOptions", s->jacobian_fd, &s->jacobian_fd, NULL));
   PetscOptionsEnd();
+  /* PETSc's own time options, strictly: it would take -ts_max_time nan or -ts_max_steps 4294967360 */
+  PetscCall(GFOptionsCheckReal(s->comm, "-ts_dt", GF_REAL_POSITIVE));
+  PetscCall(GFOptionsCheckReal(s->comm, "-ts_max_time", GF_REAL_ANY));
+  PetscCall(GFOptionsCheckInt(s->comm, "-ts_max_steps", 1, PETSC_MAX_INT));
 
   if (s->model->implicit_default)
     PetscCall(TSSetType(s->ts, TSBEULER));
@@ -240,16 +242,13 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(TSSetFromOptions(s->ts));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_dt", &set));
   if (set) PetscCall(TSGetTimeStep(s->ts, &s->fixed_dt));
-  PetscCheck(!set || s->fixed_dt > 0, s->comm, PETSC_ERR_USER_INPUT, "-ts_dt %.6g must be positive", (double)s->fixed_dt);
   PetscCall(TSGetMaxTime(s->ts, &s->max_time));
   PetscCall(TSGetMaxSteps(s->ts, &s->max_steps));
   PetscCall(GFSolverClassifyTS(s));
   s->dt_adapt = (PetscBool)(s->implicit && !set);
-  s->dt_max   = (s->max_time - s->init.time) / 10;
-  s->dt_next  = set ? s->fixed_dt : (s->max_time - s->init.time) / 100;
   PetscOptionsBegin(s->comm, NULL, "Implicit time steps", "GFSolver");
-  PetscCall(PetscOptionsBool("-dt_adapt", "Implicit: adapt dt to Newton's iteration count (default when -ts_dt is not given)", "GFSolverSetFromOptions", s->dt_adapt, &s->dt_adapt, NULL));
-  PetscCall(PetscOptionsReal("-dt_max", "Implicit: largest adapted step", "GFSolverSetFromOptions", s->dt_max, &s->dt_max, NULL));
+  PetscCall(GFOptionsBool("-dt_adapt", "Implicit: adapt dt to Newton's iteration count (default when -ts_dt is not given)", "GFSolverSetFromOptions", s->dt_adapt, &s->dt_adapt, NULL));
+  PetscCall(GFOptionsReal("-dt_max", "Implicit: largest adapted step (default a tenth of the run)", "GFSolverSetFromOptions", s->dt_max, &s->dt_max, &s->dt_max_set, GF_REAL_POSITIVE));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -391,7 +390,75 @@ static PetscErrorCode GFSolverSetUpNewton(GFSolver s)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Build the grid, the model, the data, the TS and the run directory. */
+/*
+  Bytes a run needs per cell, from what it allocates: 24 vectors of 8 bytes (density,
+  ghosts, stages, drift, diagnostics); implicit runs add the Jacobian (1 + 4d nonzeros a
+  row at 12 bytes, a third more for the multigrid hierarchy) and Krylov vectors; each FFT
+  kernel of a convolution its padded transform (2^d cells a cell, complex), plus the padded
+  work arrays. At 1024^2 cells this gives 201, 425 and 457 MB where the measured maximum
+  resident sizes are 210 (explicit Fokker-Planck), 381 (implicit porous medium) and 483 MB
+  (McKean-Vlasov), some 50 MB of which is MPI and PETSc.
+*/
+PETSC_INTERN PetscReal GFRunBytesPerCell(PetscInt dim, PetscBool implicit, PetscInt convolutions)
+{
+  PetscReal per_cell = 24 * 8;
+
+  if (implicit) per_cell += (1 + 4 * dim) * 12 * 4.0 / 3 + 10 * 8;
+  if (convolutions) per_cell += (1 << dim) * 8 * (6 + 2.0 * convolutions);
+  return per_cell;
+}
+
+/*
+  What the time span asks, refused before any work: an end after the start, a fixed step
+  that makes fewer than 1e9 steps and advances t in floating point, at most -output_max
+  snapshots.
+*/
+static PetscErrorCode GFSolverCheckTimeSpan(GFSolver s)
+{
+  const PetscReal t0 = s->init.time, span = s->max_time - t0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(span > 0, s->comm, PETSC_ERR_USER_INPUT, "-ts_max_time %.6g is not after the start time %.6g%s%s: nothing to run", (double)s->max_time, (double)t0, s->init.type == GF_INIT_FILE ? " of -init_file " : " (-init_time)",
+             s->init.type == GF_INIT_FILE ? s->init.file : "");
+  if (s->fixed_dt > 0) {
+    PetscCheck(span / s->fixed_dt <= 1e9 || s->max_steps <= 1e9, s->comm, PETSC_ERR_USER_INPUT, "-ts_dt %.6g: the run from t = %.6g to %.6g would take %.3g steps (at most 1e9)", (double)s->fixed_dt, (double)t0, (double)s->max_time,
+               (double)(span / s->fixed_dt));
+    PetscCheck(s->fixed_dt > 1e-14 * PetscMax(PetscAbsReal(t0), PetscAbsReal(s->max_time)), s->comm, PETSC_ERR_USER_INPUT, "-ts_dt %.6g is below the round-off of the time t = %.6g: steps would not advance it", (double)s->fixed_dt,
+               (double)PetscMax(PetscAbsReal(t0), PetscAbsReal(s->max_time)));
+  }
+  if (s->output && s->output_interval > 0) {
+    const PetscReal snapshots = span / s->output_interval + 2;
+    PetscCheck(snapshots <= s->output_max, s->comm, PETSC_ERR_USER_INPUT, "-output_interval %.6g would write %.3g snapshots from t = %.6g to %.6g, more than -output_max %" PetscInt_FMT ": choose a larger interval, or raise -output_max",
+               (double)s->output_interval, (double)snapshots, (double)t0, (double)s->max_time, s->output_max);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The time stepper's state from the restart snapshot, so that the run continues as the
+  uninterrupted one would: the adaptive controller's next step and cap, the multistep
+  history. Without one (a fresh start, or a snapshot from before this was stored) the
+  controller starts from a hundredth of the run.
+*/
+static PetscErrorCode GFSolverRestoreStepper(GFSolver s)
+{
+  const GFSnapshotHeader *h = &s->init_header;
+
+  PetscFunctionBeginUser;
+  if (!s->dt_max_set) s->dt_max = (s->max_time - s->init.time) / 10;
+  s->dt_next = s->fixed_dt > 0 ? s->fixed_dt : (s->max_time - s->init.time) / 100;
+  if (s->init.type != GF_INIT_FILE || !h->has_state) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!s->dt_max_set && h->dt_max > 0) s->dt_max = h->dt_max;
+  if (s->dt_adapt && h->dt_next > 0) s->dt_next = PetscMin(h->dt_next, s->dt_max);
+  if (h->history_length) {
+    PetscReal times[GF_MAX_HISTORY];
+    for (PetscInt k = 0; k < h->history_length; k++) times[k] = h->history_time[k];
+    PetscCall(GFBDFSetHistory(s->ts, (PetscInt)h->history_order, (PetscInt)h->history_length, s->history, times));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Build the model, the data, the TS and the run directory; refuse what will not fit or not run, before anything is written. */
 PetscErrorCode GFSolverSetUp(GFSolver s)
 {
   PetscInt    dof;
@@ -400,6 +467,14 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
 
   PetscFunctionBeginUser;
   if (s->set_up) PetscFunctionReturn(PETSC_SUCCESS);
+  {
+    const PetscReal cells = (PetscReal)s->grid->cells[0] * s->grid->cells[1] * s->grid->cells[2];
+    PetscMPIInt     size;
+    char            what[128];
+    PetscCallMPI(MPI_Comm_size(s->comm, &size));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "the run on %.0f cells (%s, %s)", (double)cells, s->model->type, s->implicit ? "implicit" : "explicit"));
+    PetscCall(GFMemoryCheck(s->comm, cells / size * GFRunBytesPerCell(s->grid->dim, s->implicit, s->model->convolutions), what, "use a coarser grid (-da_grid_x ...) or more ranks"));
+  }
   PetscCall(GFModelSetInitialData(s->model, &s->init));
   PetscCall(GFModelSetUp(s->model, s->grid));
   PetscCall(GFModelHasExact(s->model, &has_exact, &why));
@@ -453,9 +528,25 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
   PetscCall(GFSolverSetInitialData(s));
   PetscCall(TSSetSolution(s->ts, s->rho));
   PetscCall(TSSetUp(s->ts));
+  PetscCall(GFSolverRestoreStepper(s));
+  {
+    /* the first step's size: an explicit -ts_dt beyond the stability bound is refused here, not after output began */
+    PetscReal dt;
+    PetscCall(GFSolverChooseTimeStep(s, s->init.time, s->max_time, &dt));
+  }
   if (s->output) {
-    PetscCall(GFWriterCreate(s->grid, s->output_dir, s->model->type, s->overwrite, &s->writer));
-    PetscCall(GFWriterWriteDiagnosticsHeader(s->writer, s->exact_requested, (PetscBool)(s->model->ops->stein != NULL)));
+    const PetscReal     tol   = 1e-9 * s->output_interval;
+    const GFWriterSetup setup = {s->output_dir,
+                                 s->model->type,
+                                 s->overwrite,
+                                 s->exact_requested,
+                                 (PetscBool)(s->model->ops->stein != NULL),
+                                 s->output_interval > 0 ? PetscMax((PetscInt)PetscFloorReal((s->init.time + tol) / s->output_interval), 0) : 0,
+                                 s->init.type == GF_INIT_FILE ? s->init.file : "",
+                                 s->init_header.step,
+                                 s->init.time,
+                                 (PetscBool)(s->init.type == GF_INIT_FILE && s->init_mass_set)};
+    PetscCall(GFWriterCreate(s->grid, &setup, &s->writer));
   }
   s->is_tty = (PetscBool)isatty(fileno(stdout));
   s->set_up = PETSC_TRUE;
@@ -575,6 +666,21 @@ static PetscErrorCode GFSolverIsAdmissible(GFSolver s, Vec rho, PetscBool *ok)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The next snapshot of the current state, with what the time stepper needs to continue from it. */
+static PetscErrorCode GFSolverWriteSnapshot(GFSolver s)
+{
+  GFRestartState state;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&state, sizeof(state)));
+  state.dt      = s->diag.dt;
+  state.dt_next = s->implicit && s->dt_adapt ? s->dt_next : 0;
+  state.dt_max  = s->implicit && s->dt_adapt ? s->dt_max : 0;
+  PetscCall(GFBDFGetHistory(s->ts, &state.order, &state.length, state.previous, state.previous_time));
+  PetscCall(GFWriterWriteSnapshot(s->writer, s->rho, &s->diag, &state));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* One accepted step from t to t + dt (or less after rejections); on failure keep the last good state and stop. */
 static PetscErrorCode GFSolverStep(GFSolver s, PetscReal t, PetscReal dt, PetscInt step)
 {
@@ -607,17 +713,30 @@ static PetscErrorCode GFSolverStep(GFSolver s, PetscReal t, PetscReal dt, PetscI
     dt *= 0.5;
   }
   if (!ok) {
-    const char *dir = "";
-    char        snapshot[32];
-    PetscCall(PetscSNPrintf(snapshot, sizeof(snapshot), "snap_%05d.h5", (int)s->snapshot_index));
+    char      where[PETSC_MAX_PATH_LEN + 128];
+    PetscBool committed = PETSC_FALSE, has_old = PETSC_FALSE;
     PetscCall(TSSetTime(s->ts, t));
-    if (s->writer) {
-      s->diag.dt = 0;
-      PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index, s->rho, &s->diag));
-      PetscCall(GFWriterGetDirectory(s->writer, &dir, NULL));
+    if (s->writer) PetscCall(GFWriterGetState(s->writer, &committed, &has_old));
+    if (s->writer && !committed && !has_old) {
+      /* no earlier run to keep: the run so far is worth keeping */
+      PetscCall(GFWriterCommit(s->writer));
+      committed = PETSC_TRUE;
     }
-    SETERRQ(s->comm, PETSC_ERR_NOT_CONVERGED, "step %" PetscInt_FMT " at t = %.6g failed %" PetscInt_FMT " times (%s) down to dt = %.6g; the last good state at t = %.6g is %s%s/snap_%05d.h5", step, (double)t, s->max_retries + 1,
-            s->implicit ? "Newton did not converge or rho became negative" : "rho became negative or not finite", (double)dt, (double)t, s->writer ? "saved as " : "not saved (-output 0)", s->writer ? dir : "", (int)s->snapshot_index);
+    if (committed) {
+      const char *dir;
+      PetscInt    index;
+      PetscCall(GFWriterGetDirectory(s->writer, &dir, NULL, &index));
+      s->diag.dt = 0;
+      PetscCall(GFSolverWriteSnapshot(s));
+      PetscCall(PetscSNPrintf(where, sizeof(where), "the last good state at t = %.6g is saved as %s/snap_%05d.h5", (double)t, dir, (int)index));
+    } else if (s->writer) {
+      const char *dir;
+      PetscCall(GFWriterGetDirectory(s->writer, &dir, NULL, NULL));
+      PetscCall(PetscSNPrintf(where, sizeof(where), "no step succeeded, so the earlier run in %s is kept as it was", dir));
+    } else
+      PetscCall(PetscSNPrintf(where, sizeof(where), "the last good state at t = %.6g is not saved (-output 0)", (double)t));
+    SETERRQ(s->comm, PETSC_ERR_NOT_CONVERGED, "step %" PetscInt_FMT " at t = %.6g failed %" PetscInt_FMT " times (%s) down to dt = %.6g; %s", step, (double)t, s->max_retries + 1,
+            s->implicit ? "Newton did not converge or rho became negative" : "rho became negative or not finite", (double)dt, where);
   }
   s->diag.dt = dt;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -637,17 +756,13 @@ PetscErrorCode GFSolverSolve(GFSolver s)
 
   PetscFunctionBeginUser;
   PetscCall(GFSolverSetUp(s));
+  PetscCall(GFSolverCheckTimeSpan(s));
   PetscCall(TSGetTime(s->ts, &t));
   PetscCall(TSGetStepNumber(s->ts, &step));
   t_end = s->max_time;
   PetscCall(PetscTime(&s->wall_start));
   s->last_progress = s->wall_start;
-  if (s->output_interval > 0) {
-    const PetscReal tol = 1e-9 * s->output_interval;
-    next_output         = (PetscInt)PetscFloorReal((t + tol) / s->output_interval);
-    s->snapshot_index   = PetscMax(next_output, 0);
-    next_output++;
-  }
+  if (s->output_interval > 0) next_output = (PetscInt)PetscFloorReal((t + 1e-9 * s->output_interval) / s->output_interval) + 1;
   s->diag.dt   = 0;
   s->diag.step = step;
   PetscCall(GFSolverComputeDiagnostics(s, s->rho, &s->diag));
@@ -655,7 +770,7 @@ PetscErrorCode GFSolverSolve(GFSolver s)
   s->diag.mass_drift   = 0;
   s->lowest_density    = s->diag.min_density;
   PetscCall(GFSolverMonitorStep(s, PETSC_TRUE));
-  if (s->writer) PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index++, s->rho, &s->diag));
+  if (s->writer) PetscCall(GFSolverWriteSnapshot(s));
   if (s->output_hook) PetscCall(s->output_hook(s, t, s->rho, s->output_hook_ctx));
 
   while (t < t_end - 1e-12 * PetscMax(1, PetscAbsReal(t_end)) && step < s->max_steps) {
@@ -672,6 +787,7 @@ PetscErrorCode GFSolverSolve(GFSolver s)
     requested = s->implicit && s->dt_adapt ? s->dt_next : dt;
     PetscCall(TSGetSNESIterations(s->ts, &newton_before));
     PetscCall(GFSolverStep(s, t, dt, step));
+    if (s->writer) PetscCall(GFWriterCommit(s->writer)); /* the new run has taken a good step: now it replaces the old one */
     PetscCall(TSGetSNESIterations(s->ts, &newton_after));
     PetscCall(GFSolverAdaptTimeStep(s, s->diag.dt, requested, newton_after - newton_before));
     PetscCall(TSGetTime(s->ts, &t));
@@ -691,7 +807,7 @@ PetscErrorCode GFSolverSolve(GFSolver s)
     if (at_output) next_output++;
     concentrated = (PetscBool)(s->model->can_concentrate && s->diag.max_density * s->grid->cell_volume >= s->blowup_fraction * s->diag.mass);
     if (at_output || concentrated || t >= t_end - 1e-12 * PetscMax(1, PetscAbsReal(t_end)) || step >= s->max_steps) {
-      if (s->writer) PetscCall(GFWriterWriteSnapshot(s->writer, s->snapshot_index++, s->rho, &s->diag));
+      if (s->writer) PetscCall(GFSolverWriteSnapshot(s));
       if (s->output_hook) PetscCall(s->output_hook(s, t, s->rho, s->output_hook_ctx));
     }
     if (concentrated) {
@@ -702,6 +818,7 @@ PetscErrorCode GFSolverSolve(GFSolver s)
       break;
     }
   }
+  if (s->writer) PetscCall(GFWriterCommit(s->writer));
   if (s->summary) PetscCall(GFSolverPrintSummary(s));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -783,6 +900,7 @@ PetscErrorCode GFSolverDestroy(GFSolver *solver)
   PetscCall(VecDestroy(&s->dxi_local));
   PetscCall(VecDestroy(&s->rho_prev));
   PetscCall(VecDestroy(&s->exact));
+  for (PetscInt k = 0; k < GF_MAX_HISTORY; k++) PetscCall(VecDestroy(&s->history[k]));
   PetscCall(GFTransportDestroy(&s->transport));
   PetscCall(GFTransportDestroy(&s->local_transport));
   PetscCall(GFTransportDestroy(&s->explicit_transport));

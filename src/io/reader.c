@@ -1,37 +1,200 @@
 /*
-  Reading a snapshot back (-init file, restart): rank 0 checks that the file exists,
-  is HDF5, holds /density and was written on this grid (dim, cells, domain); then
-  every rank loads its part of the natural-ordered dataset, so a snapshot written on
-  any number of ranks reads on any other.
+  Reading snapshots back (-init file, restart, gradflow compare). Rank 0 checks a file for
+  what it claims before anything is loaded: a readable HDF5 file that the HDF5 library
+  survives (read once in a child process, GFHDF5Probe), the grid attributes of the right
+  type and count (dim 1-3, cells >= 2 per axis, a finite box, noflux or periodic walls),
+  a floating-point /density of exactly the grid's shape, a finite time and a step >= 0,
+  and the time stepper's state where there is one. Every rank then loads its part of the
+  natural-ordered dataset, so a snapshot written on any number of ranks reads on any other.
 */
 #include "../gradflow_impl.h"
 #include <petscviewerhdf5.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static herr_t ReadAttribute(hid_t loc, const char name[], hid_t type, void *value)
+/* Numbers of an attribute converted to type: false unless it exists, is integer or floating point, and holds between 1 and max values (*n of them). */
+static PetscBool ReadNumbers(hid_t loc, const char name[], hid_t type, int max, void *value, int *n)
 {
-  hid_t  attr;
-  herr_t status;
+  hid_t       attr, space = -1, atype = -1;
+  H5T_class_t kind;
+  hssize_t    count = -1;
+  PetscBool   ok    = PETSC_FALSE;
 
-  if (H5Aexists(loc, name) <= 0) return -1;
-  attr = H5Aopen(loc, name, H5P_DEFAULT);
-  if (attr < 0) return -1;
-  status = H5Aread(attr, type, value);
+  if (H5Aexists(loc, name) <= 0 || (attr = H5Aopen(loc, name, H5P_DEFAULT)) < 0) return PETSC_FALSE;
+  if ((space = H5Aget_space(attr)) >= 0 && (atype = H5Aget_type(attr)) >= 0) {
+    kind  = H5Tget_class(atype);
+    count = H5Sget_simple_extent_npoints(space);
+    if ((kind == H5T_INTEGER || kind == H5T_FLOAT) && H5Sget_simple_extent_ndims(space) <= 1 && count >= 1 && count <= max) ok = (PetscBool)(H5Aread(attr, type, value) >= 0);
+  }
+  if (atype >= 0) H5Tclose(atype);
+  if (space >= 0) H5Sclose(space);
   H5Aclose(attr);
-  return status;
+  if (n) *n = ok ? (int)count : 0;
+  return ok;
 }
 
-/* Rank 0: validate the file against the grid; on failure fill msg and return an error code. */
-static int CheckSnapshot(const struct _p_GFGrid *g, const char path[], char msg[], size_t len, double *time, long long *step)
+/* One number; false unless the attribute holds exactly one. */
+static PetscBool ReadScalar(hid_t loc, const char name[], hid_t type, void *value)
 {
-  hid_t     file, dset;
-  long long dim = 0, cells[3] = {0, 0, 0};
-  double    lower[3], upper[3];
-  htri_t    is_hdf5;
-  int       code = 0;
+  int n;
+  return (PetscBool)(ReadNumbers(loc, name, type, 1, value, &n) && n == 1);
+}
 
-  if (access(path, R_OK)) {
-    snprintf(msg, len, "-init_file %s: no such readable file", path);
+/* A fixed or variable length string attribute, truncated to len - 1 characters; false when absent or not a string. */
+static PetscBool ReadString(hid_t loc, const char name[], char value[], size_t len)
+{
+  hid_t     attr, space, atype, mem = -1;
+  PetscBool ok = PETSC_FALSE;
+
+  value[0] = 0;
+  if (H5Aexists(loc, name) <= 0 || (attr = H5Aopen(loc, name, H5P_DEFAULT)) < 0) return PETSC_FALSE;
+  space = H5Aget_space(attr);
+  atype = H5Aget_type(attr);
+  if (space >= 0 && atype >= 0 && H5Sget_simple_extent_npoints(space) == 1 && H5Tget_class(atype) == H5T_STRING && (mem = H5Tcopy(H5T_C_S1)) >= 0) {
+    if (H5Tis_variable_str(atype) > 0) {
+      char *s = NULL;
+      if (H5Tset_size(mem, H5T_VARIABLE) >= 0 && H5Aread(attr, mem, &s) >= 0 && s) {
+        snprintf(value, len, "%s", s);
+        ok = PETSC_TRUE;
+      }
+      if (s) H5free_memory(s);
+    } else {
+      const size_t size = H5Tget_size(atype);
+      char        *buffer;
+      if (size > 0 && size < ((size_t)1 << 24) && (buffer = (char *)calloc(size + 1, 1))) {
+        if (H5Tset_size(mem, size) >= 0 && H5Tset_strpad(mem, H5T_STR_NULLTERM) >= 0 && H5Aread(attr, mem, buffer) >= 0) {
+          snprintf(value, len, "%s", buffer);
+          ok = PETSC_TRUE;
+        }
+        free(buffer);
+      }
+    }
+    H5Tclose(mem);
+  }
+  if (atype >= 0) H5Tclose(atype);
+  if (space >= 0) H5Sclose(space);
+  H5Aclose(attr);
+  return ok;
+}
+
+/* A floating-point dataset of exactly the shape [cells[dim-1]]..[cells[0]]: 0, or what is wrong with it in msg. */
+static int CheckDensityDataset(hid_t file, const char name[], const GFSnapshotHeader *h, const char prefix[], char msg[], size_t len)
+{
+  hid_t   dset, space = -1, type = -1;
+  int     code = 0, rank;
+  hsize_t dims[H5S_MAX_RANK];
+
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0 || H5Oexists_by_name(file, name, H5P_DEFAULT) <= 0 || (dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
+    snprintf(msg, len, "%s: no dataset /%s (not a gradflow snapshot)", prefix, name);
+    return PETSC_ERR_FILE_UNEXPECTED;
+  }
+  space = H5Dget_space(dset);
+  type  = H5Dget_type(dset);
+  rank  = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  if (type < 0 || H5Tget_class(type) != H5T_FLOAT) {
+    snprintf(msg, len, "%s: /%s is not floating-point data", prefix, name);
+    code = PETSC_ERR_FILE_UNEXPECTED;
+  } else if (rank != h->dim || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+    snprintf(msg, len, "%s: /%s has %d dimensions, the grid attributes say %lld", prefix, name, rank, h->dim);
+    code = PETSC_ERR_FILE_UNEXPECTED;
+  } else {
+    for (int a = 0; a < rank && !code; a++) {
+      if (dims[rank - 1 - a] != (hsize_t)h->cells[a]) {
+        snprintf(msg, len, "%s: /%s has %llu values along %c, the snapshot's cells attribute says %lld (a damaged or foreign file)", prefix, name, (unsigned long long)dims[rank - 1 - a], 'x' + a, h->cells[a]);
+        code = PETSC_ERR_FILE_UNEXPECTED;
+      }
+    }
+  }
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  H5Dclose(dset);
+  return code;
+}
+
+/* The grid attributes, checked: dim 1-3, cells >= 2 each with a product PETSc's indices hold, a finite box with lower < upper, noflux or periodic walls. */
+static int ReadGridAttributes(hid_t file, GFSnapshotHeader *h, const char prefix[], char msg[], size_t len)
+{
+  long long cells[3] = {1, 1, 1};
+  int       ncells = 0, nlower = 0, nupper = 0;
+  double    total = 1;
+
+  if (!ReadScalar(file, "dim", H5T_NATIVE_LLONG, &h->dim) || !ReadNumbers(file, "cells", H5T_NATIVE_LLONG, 3, cells, &ncells) || !ReadNumbers(file, "domain_lower", H5T_NATIVE_DOUBLE, 3, h->lower, &nlower) ||
+      !ReadNumbers(file, "domain_upper", H5T_NATIVE_DOUBLE, 3, h->upper, &nupper)) {
+    snprintf(msg, len, "%s: missing or malformed grid attributes dim, cells, domain_lower or domain_upper (not a gradflow snapshot)", prefix);
+    return PETSC_ERR_FILE_UNEXPECTED;
+  }
+  if (h->dim < 1 || h->dim > 3 || ncells != h->dim || nlower != h->dim || nupper != h->dim) {
+    snprintf(msg, len, "%s: the grid attributes disagree: dim %lld with %d cells, %d lower and %d upper values", prefix, h->dim, ncells, nlower, nupper);
+    return PETSC_ERR_FILE_UNEXPECTED;
+  }
+  for (int a = 0; a < h->dim; a++) {
+    h->cells[a] = cells[a];
+    total *= (double)cells[a];
+    if (cells[a] < 2 || !PetscIsNormalReal(h->upper[a] - h->lower[a]) || !(h->lower[a] < h->upper[a]) || PetscIsInfOrNanReal(h->lower[a]) || PetscIsInfOrNanReal(h->upper[a])) {
+      snprintf(msg, len, "%s: axis %c has %lld cells on [%g, %g]: a grid needs at least 2 cells on a finite interval", prefix, 'x' + a, cells[a], h->lower[a], h->upper[a]);
+      return PETSC_ERR_FILE_UNEXPECTED;
+    }
+  }
+  if (total > (double)PETSC_MAX_INT) {
+    snprintf(msg, len, "%s: %.0f cells, more than this PETSc build's indices hold", prefix, total);
+    return PETSC_ERR_FILE_UNEXPECTED;
+  }
+  if (!ReadString(file, "bc", h->bc, sizeof(h->bc))) snprintf(h->bc, sizeof(h->bc), "noflux");
+  if (strcmp(h->bc, "noflux") && strcmp(h->bc, "periodic")) {
+    snprintf(msg, len, "%s: walls '%s': valid are noflux and periodic", prefix, h->bc);
+    return PETSC_ERR_FILE_UNEXPECTED;
+  }
+  return 0;
+}
+
+/* The time stepper's state, when the snapshot has one: dt, dt_next, dt_max >= 0 and finite, and up to GF_MAX_HISTORY earlier solutions. */
+static int ReadStepperState(hid_t file, hid_t dset, GFSnapshotHeader *h, const char prefix[], char msg[], size_t len)
+{
+  long long order = 0, count = 0;
+
+  if (!ReadScalar(dset, "dt", H5T_NATIVE_DOUBLE, &h->dt)) return 0;
+  h->has_state = PETSC_TRUE;
+  if (!ReadScalar(dset, "dt_next", H5T_NATIVE_DOUBLE, &h->dt_next) || !ReadScalar(dset, "dt_max", H5T_NATIVE_DOUBLE, &h->dt_max) || !ReadScalar(dset, "history_order", H5T_NATIVE_LLONG, &order) ||
+      !ReadScalar(dset, "history_length", H5T_NATIVE_LLONG, &count) || !(h->dt >= 0 && h->dt_next >= 0 && h->dt_max >= 0) || PetscIsInfOrNanReal(h->dt + h->dt_next + h->dt_max) || order < 0 || order > GF_MAX_HISTORY || count < 0 ||
+      count > GF_MAX_HISTORY) {
+    snprintf(msg, len, "%s: malformed time-stepper state (dt, dt_next, dt_max, history_order, history_length)", prefix);
+    return PETSC_ERR_FILE_UNEXPECTED;
+  }
+  h->history_order  = order;
+  h->history_length = count;
+  for (long long k = 0; k < count; k++) {
+    char  name[32];
+    hid_t prev;
+    int   code;
+    snprintf(name, sizeof(name), "previous_density_%lld", k + 1);
+    if ((code = CheckDensityDataset(file, name, h, prefix, msg, len))) return code;
+    prev = H5Dopen2(file, name, H5P_DEFAULT);
+    if (prev < 0 || !ReadScalar(prev, "time", H5T_NATIVE_DOUBLE, &h->history_time[k]) || PetscIsInfOrNanReal(h->history_time[k])) {
+      snprintf(msg, len, "%s: /%s lacks a finite time", prefix, name);
+      code = PETSC_ERR_FILE_UNEXPECTED;
+    }
+    if (prev >= 0) H5Dclose(prev);
+    if (code) return code;
+  }
+  return 0;
+}
+
+/*
+  Rank 0: everything a snapshot claims, checked (see the top of this file); what names the
+  file in messages ("-init_file", "-pde"). Returns 0 or a PETSc error code with msg.
+*/
+PETSC_INTERN int GFSnapshotReadHeader(const char path[], const char what[], GFSnapshotHeader *h, char msg[], size_t len)
+{
+  char        prefix[PETSC_MAX_PATH_LEN + 64];
+  struct stat st;
+  htri_t      is_hdf5;
+  hid_t       file, dset = -1;
+  int         code;
+
+  PetscMemzero(h, sizeof(*h));
+  snprintf(prefix, sizeof(prefix), "%s%s%s", what, what[0] ? " " : "", path);
+  if (stat(path, &st) || !S_ISREG(st.st_mode) || access(path, R_OK)) {
+    snprintf(msg, len, "%s: no such readable file%s", prefix, !stat(path, &st) && S_ISDIR(st.st_mode) ? " (it is a directory)" : "");
     return PETSC_ERR_FILE_OPEN;
   }
   H5E_BEGIN_TRY
@@ -40,209 +203,186 @@ static int CheckSnapshot(const struct _p_GFGrid *g, const char path[], char msg[
   }
   H5E_END_TRY;
   if (is_hdf5 <= 0) {
-    snprintf(msg, len, "-init_file %s: not an HDF5 file (expected a gradflow snapshot snap_NNNNN.h5)", path);
+    snprintf(msg, len, "%s: not an HDF5 file (expected a gradflow snapshot snap_NNNNN.h5)", prefix);
     return PETSC_ERR_FILE_UNEXPECTED;
   }
+  if ((code = GFHDF5Probe(path, what, msg, len))) return code;
   H5E_BEGIN_TRY
   {
     file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   }
   H5E_END_TRY;
   if (file < 0) {
-    snprintf(msg, len, "-init_file %s: HDF5 cannot open the file", path);
-    return PETSC_ERR_FILE_OPEN;
+    snprintf(msg, len, "%s: the HDF5 library cannot open it (a truncated or damaged file)", prefix);
+    return PETSC_ERR_FILE_UNEXPECTED;
   }
   H5E_BEGIN_TRY
   {
-    if (H5Lexists(file, "density", H5P_DEFAULT) <= 0) {
-      snprintf(msg, len, "-init_file %s: no dataset /density (not a gradflow snapshot)", path);
+    code = ReadGridAttributes(file, h, prefix, msg, len);
+    if (!code) code = CheckDensityDataset(file, "density", h, prefix, msg, len);
+    if (!code && (dset = H5Dopen2(file, "density", H5P_DEFAULT)) < 0) code = PETSC_ERR_FILE_UNEXPECTED;
+    if (!code && (!ReadScalar(dset, "time", H5T_NATIVE_DOUBLE, &h->time) || !ReadScalar(dset, "step", H5T_NATIVE_LLONG, &h->step))) {
+      snprintf(msg, len, "%s: /density lacks its time or step attribute", prefix);
       code = PETSC_ERR_FILE_UNEXPECTED;
-    } else if (ReadAttribute(file, "dim", H5T_NATIVE_LLONG, &dim) < 0 || ReadAttribute(file, "cells", H5T_NATIVE_LLONG, cells) < 0 || ReadAttribute(file, "domain_lower", H5T_NATIVE_DOUBLE, lower) < 0 ||
-               ReadAttribute(file, "domain_upper", H5T_NATIVE_DOUBLE, upper) < 0) {
-      snprintf(msg, len, "-init_file %s: missing grid attributes dim, cells, domain_lower or domain_upper (not a gradflow snapshot)", path);
+    }
+    if (!code && (PetscIsInfOrNanReal(h->time) || h->step < 0)) {
+      snprintf(msg, len, "%s: /density has time %g and step %lld: a snapshot's time is finite and its step >= 0", prefix, h->time, h->step);
       code = PETSC_ERR_FILE_UNEXPECTED;
-    } else if (dim != g->dim) {
-      snprintf(msg, len, "-init_file %s: the snapshot is %lldD, this run is %dD (-dim)", path, dim, (int)g->dim);
-      code = PETSC_ERR_USER_INPUT;
-    } else {
-      for (PetscInt a = 0; a < g->dim && !code; a++) {
-        const double tol = 1e-12 * (PetscAbsReal(g->upper[a]) + PetscAbsReal(g->lower[a]));
-        if (cells[a] != g->cells[a]) {
-          snprintf(msg, len, "-init_file %s: the snapshot has %lld cells along %c, this run has %d (-da_grid_%c): a different grid", path, cells[a], (int)('x' + a), (int)g->cells[a], (int)('x' + a));
-          code = PETSC_ERR_USER_INPUT;
-        } else if (PetscAbsReal(lower[a] - g->lower[a]) > tol || PetscAbsReal(upper[a] - g->upper[a]) > tol) {
-          snprintf(msg, len, "-init_file %s: the snapshot's domain along %c is [%.6g, %.6g], this run's is [%.6g, %.6g] (-domain_lower/-domain_upper)", path, (int)('x' + a), lower[a], upper[a], (double)g->lower[a], (double)g->upper[a]);
-          code = PETSC_ERR_USER_INPUT;
-        }
-      }
     }
-    if (!code) {
-      dset = H5Dopen2(file, "density", H5P_DEFAULT);
-      if (dset < 0 || ReadAttribute(dset, "time", H5T_NATIVE_DOUBLE, time) < 0 || ReadAttribute(dset, "step", H5T_NATIVE_LLONG, step) < 0) {
-        snprintf(msg, len, "-init_file %s: /density lacks its time or step attribute", path);
-        code = PETSC_ERR_FILE_UNEXPECTED;
-      }
-      if (dset >= 0) H5Dclose(dset);
-    }
+    if (!code) code = ReadStepperState(file, dset, h, prefix, msg, len);
+    if (!code) ReadString(file, "model", h->model, sizeof(h->model));
+    if (dset >= 0) H5Dclose(dset);
   }
   H5E_END_TRY;
   H5Fclose(file);
   return code;
 }
 
-/* Load a snapshot into rho (a global vector of grid's DMDA); return its time and step. */
-PetscErrorCode GFSnapshotRead(GFGrid g, const char path[], Vec rho, PetscReal *time, PetscInt *step)
+/* Rank 0 reads and checks the header, every rank gets it or the error. Collective. */
+PETSC_INTERN PetscErrorCode GFSnapshotGetHeader(MPI_Comm comm, const char path[], const char what[], GFSnapshotHeader *h)
 {
   PetscMPIInt rank;
-  int         code                          = 0;
-  char        msg[PETSC_MAX_PATH_LEN + 256] = "";
-  double      t                             = 0;
-  long long   s                             = 0;
-  PetscViewer viewer;
-  const char *name;
+  int         code                              = 0;
+  char        msg[2 * PETSC_MAX_PATH_LEN + 256] = "";
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(g->comm, &rank));
-  if (rank == 0) code = CheckSnapshot(g, path, msg, sizeof(msg), &t, &s);
-  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, g->comm));
-  if (code) {
-    PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, g->comm));
-    SETERRQ(g->comm, code, "%s", msg);
-  }
-  PetscCallMPI(MPI_Bcast(&t, 1, MPI_DOUBLE, 0, g->comm));
-  PetscCallMPI(MPI_Bcast(&s, 1, MPI_LONG_LONG, 0, g->comm));
-  PetscCall(PetscObjectGetName((PetscObject)rho, &name));
-  PetscCall(PetscObjectSetName((PetscObject)rho, "density"));
-  PetscCall(PetscViewerHDF5Open(g->comm, path, FILE_MODE_READ, &viewer));
-  PetscCall(VecLoad(rho, viewer));
-  PetscCall(PetscViewerDestroy(&viewer));
-  PetscCall(PetscObjectSetName((PetscObject)rho, name));
-  if (time) *time = t;
-  if (step) *step = (PetscInt)s;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) code = GFSnapshotReadHeader(path, what, h, msg, sizeof(msg));
+  PetscCall(GFCheckRankZero(comm, code, msg));
+  PetscCallMPI(MPI_Bcast(h, (PetscMPIInt)sizeof(*h), MPI_BYTE, 0, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A string attribute of loc into a new PetscMalloc'd buffer, or NULL when it is missing. */
-static char *ReadStringAttribute(hid_t loc, const char name[])
+/* VecLoad of dataset `name` into v (the object's own name restored afterwards). */
+static PetscErrorCode LoadNamed(Vec v, const char name[], PetscViewer viewer)
 {
-  hid_t  attr, type;
+  const char *old;
+  char       *saved;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectGetName((PetscObject)v, &old));
+  PetscCall(PetscStrallocpy(old, &saved));
+  PetscCall(PetscObjectSetName((PetscObject)v, name));
+  PetscCall(VecLoad(v, viewer));
+  PetscCall(PetscObjectSetName((PetscObject)v, saved));
+  PetscCall(PetscFree(saved));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Load a checked snapshot into rho (a global vector of g's DMDA), after checking it was
+  written on this grid; with history (GF_MAX_HISTORY vectors like rho, or NULL) also its
+  earlier solutions. what names the file in messages. Collective.
+*/
+PETSC_INTERN PetscErrorCode GFSnapshotLoad(GFGrid g, const char path[], const char what[], const GFSnapshotHeader *h, Vec rho, Vec history[])
+{
+  PetscViewer viewer;
+
+  PetscFunctionBeginUser;
+  PetscCheck(h->dim == g->dim, g->comm, PETSC_ERR_USER_INPUT, "%s %s: the snapshot is %lldD, this run is %dD (-dim)", what, path, h->dim, (int)g->dim);
+  for (PetscInt a = 0; a < g->dim; a++) {
+    const PetscReal tol = 1e-12 * (PetscAbsReal(g->upper[a]) + PetscAbsReal(g->lower[a]));
+    PetscCheck(h->cells[a] == g->cells[a], g->comm, PETSC_ERR_USER_INPUT, "%s %s: the snapshot has %lld cells along %c, this run has %d (-da_grid_%c): a different grid", what, path, h->cells[a], (int)('x' + a), (int)g->cells[a], (int)('x' + a));
+    PetscCheck(PetscAbsReal(h->lower[a] - g->lower[a]) <= tol && PetscAbsReal(h->upper[a] - g->upper[a]) <= tol, g->comm, PETSC_ERR_USER_INPUT,
+               "%s %s: the snapshot's domain along %c is [%.6g, %.6g], this run's is [%.6g, %.6g] (-domain_lower/-domain_upper)", what, path, (int)('x' + a), h->lower[a], h->upper[a], (double)g->lower[a], (double)g->upper[a]);
+  }
+  PetscCall(PetscViewerHDF5Open(g->comm, path, FILE_MODE_READ, &viewer));
+  PetscCall(LoadNamed(rho, "density", viewer));
+  for (PetscInt k = 0; history && k < h->history_length; k++) {
+    char name[32];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "previous_density_%d", (int)k + 1));
+    PetscCall(LoadNamed(history[k], name, viewer));
+  }
+  PetscCall(PetscViewerDestroy(&viewer));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Load a snapshot into rho (a global vector of grid's DMDA); return its time and step. */
+PetscErrorCode GFSnapshotRead(GFGrid g, const char path[], Vec rho, PetscReal *time, PetscInt *step)
+{
+  GFSnapshotHeader h;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSnapshotGetHeader(g->comm, path, "-init_file", &h));
+  PetscCall(GFSnapshotLoad(g, path, "-init_file", &h, rho, NULL));
+  if (time) *time = h.time;
+  if (step) *step = (PetscInt)h.step;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The options string attribute of a snapshot (rank 0), PetscMalloc'd, or NULL. */
+static char *ReadOptions(const char path[])
+{
+  hid_t  file, attr, type;
   size_t size;
   char  *value = NULL;
 
-  if (H5Aexists(loc, name) <= 0) return NULL;
-  attr = H5Aopen(loc, name, H5P_DEFAULT);
-  type = H5Aget_type(attr);
-  size = H5Tget_size(type);
-  if (!PetscMalloc1(size + 1, &value)) {
-    if (H5Aread(attr, type, value) < 0) value[0] = 0;
-    value[size] = 0;
+  H5E_BEGIN_TRY
+  {
+    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file >= 0 && H5Aexists(file, "options") > 0 && (attr = H5Aopen(file, "options", H5P_DEFAULT)) >= 0) {
+      type = H5Aget_type(attr);
+      size = type >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) <= 0 ? H5Tget_size(type) : 0;
+      if (size && size < ((size_t)1 << 24) && !PetscMalloc1(size + 1, &value)) {
+        if (H5Aread(attr, type, value) < 0) value[0] = 0;
+        value[size] = 0;
+      }
+      if (type >= 0) H5Tclose(type);
+      H5Aclose(attr);
+    }
+    if (file >= 0) H5Fclose(file);
   }
-  H5Tclose(type);
-  H5Aclose(attr);
+  H5E_END_TRY;
   return value;
 }
 
 /*
-  The grid a snapshot was written on (dim, cells, domain, walls from its file attributes),
-  set up on comm with exactly those sizes, and the run's option string (PetscFree it) when
-  options is not NULL. Collective; rank 0 reads.
+  The grid a snapshot was written on (dim, cells, domain, walls from its checked
+  attributes), set up on comm with exactly those sizes, and the run's option string
+  (PetscFree it) when options is not NULL. Collective; rank 0 reads.
 */
 PETSC_INTERN PetscErrorCode GFSnapshotReadGrid(MPI_Comm comm, const char path[], GFGrid *grid, char **options)
 {
-  PetscMPIInt rank;
-  int         code                          = 0;
-  char        msg[PETSC_MAX_PATH_LEN + 256] = "", bc[GF_NAME_LEN] = "noflux", *text = NULL;
-  long long   dim = 0, cells[3] = {1, 1, 1};
-  double      lower[3] = {0, 0, 0}, upper[3] = {1, 1, 1};
-  int         length = 0;
-  GFGrid      g;
+  GFSnapshotHeader h;
+  PetscMPIInt      rank;
+  char            *text   = NULL;
+  int              length = 0;
+  GFGrid           g;
 
   PetscFunctionBeginUser;
+  PetscCall(GFSnapshotGetHeader(comm, path, "-pde", &h));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) {
-    hid_t file;
-    H5E_BEGIN_TRY
-    {
-      file = access(path, R_OK) ? -1 : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    }
-    H5E_END_TRY;
-    if (file < 0) {
-      snprintf(msg, sizeof(msg), "%s: cannot open the snapshot (not a readable HDF5 file)", path);
-      code = PETSC_ERR_FILE_OPEN;
-    } else {
-      H5E_BEGIN_TRY
-      {
-        if (ReadAttribute(file, "dim", H5T_NATIVE_LLONG, &dim) < 0 || dim < 1 || dim > 3 || ReadAttribute(file, "cells", H5T_NATIVE_LLONG, cells) < 0 || ReadAttribute(file, "domain_lower", H5T_NATIVE_DOUBLE, lower) < 0 ||
-            ReadAttribute(file, "domain_upper", H5T_NATIVE_DOUBLE, upper) < 0) {
-          snprintf(msg, sizeof(msg), "%s: missing grid attributes dim, cells, domain_lower or domain_upper (not a gradflow snapshot)", path);
-          code = PETSC_ERR_FILE_UNEXPECTED;
-        } else {
-          char *value = ReadStringAttribute(file, "bc");
-          if (value) snprintf(bc, sizeof(bc), "%s", value);
-          PetscFree(value);
-          text = ReadStringAttribute(file, "options");
-          if (text) length = (int)strlen(text) + 1;
-        }
-      }
-      H5E_END_TRY;
-      H5Fclose(file);
-    }
+  if (rank == 0 && options) {
+    text   = ReadOptions(path);
+    length = text ? (int)strlen(text) + 1 : 0;
   }
-  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm));
-  if (code) {
-    PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm));
-    SETERRQ(comm, code, "%s", msg);
-  }
-  PetscCallMPI(MPI_Bcast(&dim, 1, MPI_LONG_LONG, 0, comm));
-  PetscCallMPI(MPI_Bcast(cells, 3, MPI_LONG_LONG, 0, comm));
-  PetscCallMPI(MPI_Bcast(lower, 3, MPI_DOUBLE, 0, comm));
-  PetscCallMPI(MPI_Bcast(upper, 3, MPI_DOUBLE, 0, comm));
-  PetscCallMPI(MPI_Bcast(bc, (int)sizeof(bc), MPI_CHAR, 0, comm));
   PetscCallMPI(MPI_Bcast(&length, 1, MPI_INT, 0, comm));
   if (options) {
     if (rank && length) PetscCall(PetscMalloc1(length, &text));
     if (length) PetscCallMPI(MPI_Bcast(text, length, MPI_CHAR, 0, comm));
     *options = text;
-  } else if (rank == 0)
-    PetscCall(PetscFree(text));
+  }
   PetscCall(GFGridCreate(comm, &g));
-  g->dim   = (PetscInt)dim;
-  g->bc    = strcmp(bc, "periodic") ? GF_BC_NOFLUX : GF_BC_PERIODIC;
+  g->dim   = (PetscInt)h.dim;
+  g->bc    = strcmp(h.bc, "periodic") ? GF_BC_NOFLUX : GF_BC_PERIODIC;
   g->fixed = PETSC_TRUE;
   for (PetscInt a = 0; a < 3; a++) {
-    g->cells[a] = a < dim ? (PetscInt)cells[a] : 1;
-    g->lower[a] = a < dim ? lower[a] : -5;
-    g->upper[a] = a < dim ? upper[a] : 5;
+    g->cells[a] = a < h.dim ? (PetscInt)h.cells[a] : 1;
+    g->lower[a] = a < h.dim ? h.lower[a] : -5;
+    g->upper[a] = a < h.dim ? h.upper[a] : 5;
   }
   PetscCall(GFGridSetUp(g));
   *grid = g;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The time attribute of a snapshot's /density, read on rank 0 alone (no data). Collective. */
+/* The time attribute of a checked snapshot. Collective. */
 PETSC_INTERN PetscErrorCode GFSnapshotReadTime(MPI_Comm comm, const char path[], PetscReal *time)
 {
-  PetscMPIInt rank;
-  int         code = 0;
-  double      t    = 0;
+  GFSnapshotHeader h;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) {
-    hid_t file, dset = -1;
-    H5E_BEGIN_TRY
-    {
-      file = access(path, R_OK) ? -1 : H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-      if (file >= 0) dset = H5Dopen2(file, "density", H5P_DEFAULT);
-      if (dset < 0 || ReadAttribute(dset, "time", H5T_NATIVE_DOUBLE, &t) < 0) code = PETSC_ERR_FILE_UNEXPECTED;
-      if (dset >= 0) H5Dclose(dset);
-      if (file >= 0) H5Fclose(file);
-    }
-    H5E_END_TRY;
-  }
-  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm));
-  PetscCheck(!code, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: not a gradflow snapshot (no /density with a time attribute)", path);
-  PetscCallMPI(MPI_Bcast(&t, 1, MPI_DOUBLE, 0, comm));
-  *time = t;
+  PetscCall(GFSnapshotGetHeader(comm, path, "-pde", &h));
+  *time = h.time;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

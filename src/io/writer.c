@@ -2,233 +2,318 @@
   GFWriter: the output contract of a run directory.
 
     snap_NNNNN.h5     dataset /density (natural ordering, shape [nz][ny]nx) with
-                      attributes time, step, mass, energy, min_density; file
-                      attributes model, dim, cells, domain_lower, domain_upper, bc,
-                      options, version. Written as snap_NNNNN.h5.tmp, then renamed.
-    run.xdmf          the time series for ParaView and VisIt (rewritten atomically).
-    diagnostics.csv   one row per step.
+                      attributes time, step, mass, energy, min_density and the time
+                      stepper's state (dt, dt_next, dt_max, history_order,
+                      history_length; /previous_density_K with a time attribute for
+                      multistep schemes); file attributes model, dim, cells,
+                      domain_lower, domain_upper, bc, options, version.
+    run.xdmf          the time series for ParaView and VisIt.
+    diagnostics.csv   one row per step, each row one write(2).
 
-  Rank 0 owns the file system operations and broadcasts their outcome, so every
-  failure is collective and reported once.
+  Every file goes through a GFRunDirectory: written as NAME.tmp and renamed into place,
+  the old run removed only at the commit (the solver's first accepted step). A restart
+  from a snapshot of the same directory continues it: earlier snapshots stay, the
+  numbering goes on, diagnostics.csv keeps its rows up to the restart step (a row cut
+  by a kill is dropped) and run.xdmf lists the kept snapshots. Rank 0 owns the file
+  system operations and broadcasts their outcome, so every failure is collective.
 */
 #include "../gradflow_impl.h"
 #include <petscviewerhdf5.h>
-#include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 struct _p_GFWriter {
-  MPI_Comm   comm;
-  GFGrid     grid;
-  char       dir[PETSC_MAX_PATH_LEN];
-  char       model[GF_NAME_LEN];
-  FILE      *csv;
-  PetscInt   nsnap, maxsnap;
-  PetscInt  *snap_index;
-  PetscReal *snap_time;
-  char      *options;
+  MPI_Comm       comm;
+  GFGrid         grid;
+  GFRunDirectory rundir;
+  char           dir[PETSC_MAX_PATH_LEN];
+  char           model[GF_NAME_LEN];
+  int            csv;       /* rank 0: descriptor of diagnostics.csv(.tmp); -1 elsewhere */
+  int            csv_errno; /* rank 0: the first failed write of a row, reported at the next snapshot */
+  PetscBool      with_error, with_stein;
+  PetscInt       next_index;   /* number of the next snapshot */
+  PetscBool      continuation; /* restarting from snap_<restart_index>.h5 of this directory */
+  PetscBool      skip_initial; /* ... whose state is the run's first snapshot already */
+  PetscInt       restart_index;
+  PetscInt       nsnap, maxsnap;
+  PetscInt      *snap_index;
+  PetscReal     *snap_time;
+  char          *options;
 };
 
-/* Broadcast rank 0's error (code and message) so that all ranks fail together. */
-static PetscErrorCode GFWriterCheckCollective(MPI_Comm comm, int code, const char msg[])
+/* The number N of snap_NNNNN.h5 (digits only); false for any other name. */
+static PetscBool SnapshotNumber(const char name[], PetscInt *index)
 {
-  char buf[PETSC_MAX_PATH_LEN + 256];
+  const char *s = name + 5;
+  char       *end;
+  long        value;
 
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm));
-  if (!code) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscStrncpy(buf, msg ? msg : "", sizeof(buf)));
-  PetscCallMPI(MPI_Bcast(buf, (int)sizeof(buf), MPI_CHAR, 0, comm));
-  SETERRQ(comm, code, "%s", buf);
-}
-
-/* mkdir -p. */
-static int MakeDirectories(const char path[])
-{
-  char tmp[PETSC_MAX_PATH_LEN];
-
-  if (strlen(path) >= sizeof(tmp)) return ENAMETOOLONG;
-  strcpy(tmp, path);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(tmp, 0775) && errno != EEXIST) return errno;
-    *p = '/';
-  }
-  if (mkdir(tmp, 0775) && errno != EEXIST) return errno;
-  return 0;
-}
-
-/* name is PREFIX*.h5 or PREFIX*.h5.tmp. */
-static PetscBool IsNumberedFile(const char name[], const char prefix[])
-{
-  const size_t n = strlen(name), p = strlen(prefix);
-
-  return (PetscBool)(!strncmp(name, prefix, p) && ((n > p + 3 && !strcmp(name + n - 3, ".h5")) || (n > p + 7 && !strcmp(name + n - 7, ".h5.tmp"))));
+  if (strncmp(name, "snap_", 5) || !isdigit((unsigned char)*s)) return PETSC_FALSE;
+  value = strtol(s, &end, 10);
+  if (strcmp(end, ".h5") || value < 0 || value > PETSC_MAX_INT) return PETSC_FALSE;
+  if (index) *index = (PetscInt)value;
+  return PETSC_TRUE;
 }
 
 /* A file of a PDE run: snap_NNNNN.h5, run.xdmf, diagnostics.csv. */
 PETSC_INTERN PetscBool GFIsPDEFile(const char name[])
 {
-  return (PetscBool)(!strcmp(name, "run.xdmf") || !strcmp(name, "diagnostics.csv") || !strcmp(name, "run.xdmf.tmp") || IsNumberedFile(name, "snap_"));
+  return (PetscBool)(!strcmp(name, "run.xdmf") || !strcmp(name, "diagnostics.csv") || SnapshotNumber(name, NULL));
 }
 
 /* A file of a particle run: particles_NNNNN.h5, particles.csv. */
 PETSC_INTERN PetscBool GFIsParticleFile(const char name[])
 {
-  return (PetscBool)(!strcmp(name, "particles.csv") || IsNumberedFile(name, "particles_"));
+  const size_t n = strlen(name);
+  return (PetscBool)(!strcmp(name, "particles.csv") || (!strncmp(name, "particles_", 10) && n > 13 && !strcmp(name + n - 3, ".h5")));
 }
 
 /* A result of gradflow compare: compare*.csv, compare*.png. */
 PETSC_INTERN PetscBool GFIsCompareFile(const char name[])
 {
   const size_t n = strlen(name);
-
   return (PetscBool)(!strncmp(name, "compare", 7) && n >= 11 && (!strcmp(name + n - 4, ".csv") || !strcmp(name + n - 4, ".png")));
 }
 
-/* What may share a directory with a PDE run: a particle run and comparisons. */
-static PetscBool IsPDECompanion(const char name[])
+/* Roles in a PDE run directory: its snapshots (kept up to the restart of a continuation), its run.xdmf and diagnostics.csv; particle and comparison files beside them. */
+static GFFileRole PDEFileRole(const char name[], void *ctx)
 {
-  return (PetscBool)(GFIsParticleFile(name) || GFIsCompareFile(name));
+  GFWriter w = (GFWriter)ctx;
+  PetscInt index;
+
+  if (SnapshotNumber(name, &index)) return w->continuation && index <= w->restart_index ? GF_FILE_KEEP : GF_FILE_OLD;
+  if (GFIsPDEFile(name)) return w->continuation ? GF_FILE_REPLACE : GF_FILE_OLD;
+  if (GFIsParticleFile(name) || GFIsCompareFile(name)) return GF_FILE_COMPANION;
+  return GF_FILE_FOREIGN;
+}
+
+/* write(2) all of buf; 0 or the errno. */
+static int WriteAll(int fd, const char buf[], size_t n)
+{
+  while (n) {
+    const ssize_t k = write(fd, buf, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return k < 0 ? errno : EIO;
+    buf += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+/* The header of diagnostics.csv: step,time,dt,mass,mass_drift,min_density,max_density,energy, then moments, error_l1, stein_discrepancy. */
+static void DiagnosticsHeader(GFWriter w, char line[], size_t len)
+{
+  const char axes[] = "xyz";
+  size_t     used   = (size_t)snprintf(line, len, "step,time,dt,mass,mass_drift,min_density,max_density,energy");
+
+  for (PetscInt a = 0; a < w->grid->dim; a++) used += (size_t)snprintf(line + used, len - used, ",mean_%c", axes[a]);
+  for (PetscInt a = 0; a < w->grid->dim; a++)
+    for (PetscInt b = a; b < w->grid->dim; b++) used += (size_t)snprintf(line + used, len - used, ",cov_%c%c", axes[a], axes[b]);
+  if (w->with_error) used += (size_t)snprintf(line + used, len - used, ",error_l1");
+  if (w->with_stein) used += (size_t)snprintf(line + used, len - used, ",stein_discrepancy");
+  snprintf(line + used, len - used, "\n");
 }
 
 /*
-  Make an output directory ready before any work: refuse an existing directory that
-  holds anything but companion() files unless overwrite (then remove only the files
-  own() claims), create it, and prove it writable by creating and removing a probe
-  file. A run directory can so hold a PDE run, a particle run of the same problem and
-  their comparison side by side. Collective.
+  Rank 0, restarting in place: the rows of the existing diagnostics.csv up to the restart
+  step, after a header equal to this run's. A last row without its newline (cut by a
+  kill) is dropped. Returns 0 or a PETSc error code with msg.
 */
-PETSC_INTERN PetscErrorCode GFPrepareDirectory(MPI_Comm comm, const char dir[], PetscBool overwrite, PetscBool (*own)(const char[]), PetscBool (*companion)(const char[]))
+static int KeptDiagnostics(GFWriter w, const char header[], PetscInt64 restart_step, char **kept, size_t *kept_len, char msg[], size_t len)
 {
-  PetscMPIInt rank;
-  int         code                          = 0;
-  char        msg[PETSC_MAX_PATH_LEN + 256] = "";
+  char   path[PETSC_MAX_PATH_LEN + 32], *line = NULL;
+  size_t capacity = 0, used = 0;
+  FILE  *f;
+
+  *kept     = NULL;
+  *kept_len = 0;
+  snprintf(path, sizeof(path), "%s/diagnostics.csv", w->dir);
+  if (!(f = fopen(path, "r"))) return 0;
+  for (PetscInt64 number = 0;; number++) {
+    const ssize_t n = getline(&line, &capacity, f);
+    long long     step;
+    if (n <= 0 || line[n - 1] != '\n') break;
+    if (number == 0) {
+      if (strcmp(line, header)) {
+        snprintf(msg, len, "-init_file restarts in place in %s, but its diagnostics.csv has the columns %.*s and this run writes %.*s: restart into another -output_dir, or with the same -exact", w->dir, (int)strcspn(line, "\n"), line,
+                 (int)strcspn(header, "\n"), header);
+        free(line);
+        free(*kept);
+        *kept = NULL;
+        fclose(f);
+        return PETSC_ERR_USER_INPUT;
+      }
+    } else if (sscanf(line, "%lld,", &step) != 1 || step > restart_step)
+      break;
+    *kept = (char *)realloc(*kept, used + (size_t)n + 1);
+    memcpy(*kept + used, line, (size_t)n);
+    used += (size_t)n;
+  }
+  free(line);
+  fclose(f);
+  *kept_len = used;
+  return 0;
+}
+
+/* Rank 0: the times of the kept snapshots 0..restart_index from run.xdmf; the restart snapshot's own time when the kill came before run.xdmf listed it. */
+static PetscErrorCode KeptSnapshots(GFWriter w, PetscReal restart_time)
+{
+  char  path[PETSC_MAX_PATH_LEN + 32], line[512];
+  FILE *f;
+  int   index = -1;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) {
-    DIR *d = opendir(dir);
-    if (d) {
-      struct dirent *e;
-      PetscInt       entries = 0;
-      while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (!companion || !companion(e->d_name)) entries++;
-        if (overwrite && own(e->d_name)) {
-          char path[2 * PETSC_MAX_PATH_LEN];
-          snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-          if (unlink(path)) {
-            code = PETSC_ERR_FILE_WRITE;
-            snprintf(msg, sizeof(msg), "-output_overwrite: cannot remove %s in %s: %s", e->d_name, dir, strerror(errno));
-          }
+  snprintf(path, sizeof(path), "%s/run.xdmf", w->dir);
+  f = fopen(path, "r");
+  while (f && fgets(line, sizeof(line), f)) {
+    char  *s;
+    double t;
+    if ((s = strstr(line, "Name=\"snap_"))) index = atoi(s + 11);
+    if ((s = strstr(line, "<Time Value=\"")) && index >= 0 && index < w->restart_index && sscanf(s + 13, "%lf", &t) == 1) {
+      char snapshot[PETSC_MAX_PATH_LEN + 32];
+      snprintf(snapshot, sizeof(snapshot), "%s/snap_%05d.h5", w->dir, index);
+      if (!access(snapshot, R_OK)) {
+        if (w->nsnap == w->maxsnap) {
+          w->maxsnap = 2 * w->maxsnap + 16;
+          PetscCall(PetscRealloc(w->maxsnap * sizeof(PetscInt), &w->snap_index));
+          PetscCall(PetscRealloc(w->maxsnap * sizeof(PetscReal), &w->snap_time));
         }
+        w->snap_index[w->nsnap] = index;
+        w->snap_time[w->nsnap]  = t;
+        w->nsnap++;
       }
-      closedir(d);
-      if (!code && entries && !overwrite) {
-        code = PETSC_ERR_USER_INPUT;
-        snprintf(msg, sizeof(msg), "-output_dir %s: the directory exists and holds other results; add -output_overwrite to replace them, or choose another -output_dir", dir);
-      }
-    }
-    if (!code) {
-      int err = MakeDirectories(dir);
-      if (err) {
-        code = PETSC_ERR_FILE_WRITE;
-        snprintf(msg, sizeof(msg), "-output_dir %s: cannot create the directory: %s", dir, strerror(err));
-      }
-    }
-    if (!code) {
-      char  probe[2 * PETSC_MAX_PATH_LEN];
-      FILE *f;
-      snprintf(probe, sizeof(probe), "%s/.gradflow_write_probe", dir);
-      f = fopen(probe, "w");
-      if (!f || fputs("probe\n", f) < 0 || fclose(f)) {
-        code = PETSC_ERR_FILE_WRITE;
-        snprintf(msg, sizeof(msg), "-output_dir %s: the directory is not writable: %s", dir, strerror(errno));
-      } else
-        unlink(probe);
+      index = -1;
     }
   }
-  PetscCall(GFWriterCheckCollective(comm, code, msg));
+  if (f) fclose(f);
+  if (w->nsnap == w->maxsnap) {
+    w->maxsnap = 2 * w->maxsnap + 16;
+    PetscCall(PetscRealloc(w->maxsnap * sizeof(PetscInt), &w->snap_index));
+    PetscCall(PetscRealloc(w->maxsnap * sizeof(PetscReal), &w->snap_time));
+  }
+  w->snap_index[w->nsnap] = w->restart_index;
+  w->snap_time[w->nsnap]  = restart_time;
+  w->nsnap++;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Open DIR/NAME with fopen's mode on rank 0 (*f NULL elsewhere); a failure is collective, with the reason. */
-PETSC_INTERN PetscErrorCode GFOpenOnRankZero(MPI_Comm comm, const char dir[], const char name[], const char mode[], FILE **f)
+/* Rank 0: whether the restart file is snap_NNNNN.h5 of the output directory (by real path); its number; or an error for another file in it. */
+static int FindContinuation(GFWriter w, const char restart_file[], char msg[], size_t len)
 {
+  char file_copy[PETSC_MAX_PATH_LEN], file_dir[PETSC_MAX_PATH_LEN], out_dir[PETSC_MAX_PATH_LEN], *base;
+
+  snprintf(file_copy, sizeof(file_copy), "%s", restart_file);
+  if (!realpath(dirname(file_copy), file_dir) || !realpath(w->dir, out_dir) || strcmp(file_dir, out_dir)) return 0;
+  snprintf(file_copy, sizeof(file_copy), "%s", restart_file);
+  base = basename(file_copy);
+  if (!SnapshotNumber(base, &w->restart_index)) {
+    snprintf(msg, len, "-init_file %s is inside -output_dir %s but is not one of its snapshots (snap_NNNNN.h5): move it, or write to another -output_dir", restart_file, w->dir);
+    return PETSC_ERR_USER_INPUT;
+  }
+  w->continuation = PETSC_TRUE;
+  return 0;
+}
+
+/*
+  A writer for the run directory s->dir: checks it (nothing changes there before the
+  commit), finds a restart in place, opens diagnostics.csv (as .tmp until the commit).
+  Collective.
+*/
+PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const GFWriterSetup *setup, GFWriter *writer)
+{
+  GFWriter    w;
   PetscMPIInt rank;
-  char        path[PETSC_MAX_PATH_LEN + 64], msg[2 * PETSC_MAX_PATH_LEN + 128] = "";
-  int         code = 0;
-
-  PetscFunctionBeginUser;
-  *f = NULL;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) {
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    *f = fopen(path, mode);
-    if (!*f) {
-      code = PETSC_ERR_FILE_WRITE;
-      snprintf(msg, sizeof(msg), "cannot open %s for writing: %s", path, strerror(errno));
-    }
-  }
-  PetscCall(GFWriterCheckCollective(comm, code, msg));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const char dir[], const char model[], PetscBool overwrite, GFWriter *writer)
-{
-  GFWriter w;
+  int         code                              = 0;
+  char        msg[2 * PETSC_MAX_PATH_LEN + 512] = "", header[1024];
+  char       *kept                              = NULL;
+  size_t      kept_len                          = 0;
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&w));
-  w->comm = grid->comm;
-  w->grid = grid;
-  PetscCall(PetscStrncpy(w->dir, dir, sizeof(w->dir)));
-  PetscCall(PetscStrncpy(w->model, model, sizeof(w->model)));
+  w->comm       = grid->comm;
+  w->grid       = grid;
+  w->csv        = -1;
+  w->with_error = setup->with_error;
+  w->with_stein = setup->with_stein;
+  w->next_index = setup->first_index;
+  PetscCall(PetscStrncpy(w->dir, setup->dir, sizeof(w->dir)));
+  PetscCall(PetscStrncpy(w->model, setup->model, sizeof(w->model)));
   PetscCall(PetscOptionsGetAll(NULL, &w->options));
-  PetscCall(GFPrepareDirectory(w->comm, w->dir, overwrite, GFIsPDEFile, IsPDECompanion));
-  PetscCall(GFOpenOnRankZero(w->comm, w->dir, "diagnostics.csv", "w", &w->csv));
+  PetscCallMPI(MPI_Comm_rank(w->comm, &rank));
+  if (rank == 0 && setup->restart_file[0]) code = FindContinuation(w, setup->restart_file, msg, sizeof(msg));
+  PetscCallMPI(MPI_Bcast(&w->continuation, 1, MPIU_BOOL, 0, w->comm));
+  PetscCallMPI(MPI_Bcast(&w->restart_index, 1, MPIU_INT, 0, w->comm));
+  if (!code && w->continuation && setup->rescaled) {
+    code = PETSC_ERR_USER_INPUT;
+    snprintf(msg, sizeof(msg), "-init_mass rescales the snapshot %s that continues in place in %s: the continued run would not be the same run; write to another -output_dir", setup->restart_file, w->dir);
+  }
+  {
+    PetscErrorCode ierr = GFCheckRankZero(w->comm, code, msg);
+    if (ierr) {
+      PetscCall(GFWriterDestroy(&w));
+      PetscCall(ierr);
+    }
+  }
+  {
+    PetscErrorCode ierr = GFRunDirectoryCreate(w->comm, w->dir, setup->overwrite, PDEFileRole, w, &w->rundir);
+    if (ierr) {
+      PetscCall(GFWriterDestroy(&w));
+      PetscCall(ierr);
+    }
+  }
+  DiagnosticsHeader(w, header, sizeof(header));
+  if (w->continuation) {
+    w->next_index   = w->restart_index + 1;
+    w->skip_initial = PETSC_TRUE;
+    if (rank == 0) {
+      code = KeptDiagnostics(w, header, setup->restart_step, &kept, &kept_len, msg, sizeof(msg));
+      PetscCall(KeptSnapshots(w, setup->restart_time));
+    }
+  }
+  if (rank == 0 && !code) {
+    char tmp[PETSC_MAX_PATH_LEN + 64];
+    PetscCall(GFRunDirectoryPaths(w->rundir, "diagnostics.csv", NULL, tmp, sizeof(tmp)));
+    w->csv = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0664);
+    if (w->csv < 0 || WriteAll(w->csv, kept ? kept : header, kept ? kept_len : strlen(header))) {
+      code = PETSC_ERR_FILE_WRITE;
+      snprintf(msg, sizeof(msg), "cannot write %s: %s", tmp, strerror(errno));
+    }
+  }
+  free(kept);
+  {
+    PetscErrorCode ierr = GFCheckRankZero(w->comm, code, msg);
+    if (ierr) {
+      PetscCall(GFWriterDestroy(&w));
+      PetscCall(ierr);
+    }
+  }
+  PetscCall(GFRunDirectoryFinish(w->rundir, "diagnostics.csv"));
   *writer = w;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The header of diagnostics.csv: step,time,dt,mass,mass_drift,min_density,max_density,energy, then moments, error_l1, stein_discrepancy. */
-PETSC_INTERN PetscErrorCode GFWriterWriteDiagnosticsHeader(GFWriter w, PetscBool with_error, PetscBool with_stein)
-{
-  const char axes[] = "xyz";
-
-  PetscFunctionBeginUser;
-  if (!w->csv) PetscFunctionReturn(PETSC_SUCCESS);
-  fprintf(w->csv, "step,time,dt,mass,mass_drift,min_density,max_density,energy");
-  for (PetscInt a = 0; a < w->grid->dim; a++) fprintf(w->csv, ",mean_%c", axes[a]);
-  for (PetscInt a = 0; a < w->grid->dim; a++)
-    for (PetscInt b = a; b < w->grid->dim; b++) fprintf(w->csv, ",cov_%c%c", axes[a], axes[b]);
-  if (with_error) fprintf(w->csv, ",error_l1");
-  if (with_stein) fprintf(w->csv, ",stein_discrepancy");
-  fprintf(w->csv, "\n");
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
+/* One row of diagnostics.csv, formatted whole and written with one write(2): a kill leaves whole rows (a cut last row is dropped on restart). */
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnostics *d)
 {
-  PetscFunctionBeginUser;
-  if (!w->csv) PetscFunctionReturn(PETSC_SUCCESS);
-  fprintf(w->csv, "%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", d->step, (double)d->time, (double)d->dt, (double)d->mass, (double)d->mass_drift, (double)d->min_density, (double)d->max_density, (double)d->energy);
-  for (PetscInt a = 0; a < w->grid->dim; a++) fprintf(w->csv, ",%.17g", (double)d->mean[a]);
-  for (PetscInt a = 0; a < w->grid->dim; a++)
-    for (PetscInt b = a; b < w->grid->dim; b++) fprintf(w->csv, ",%.17g", (double)d->covariance[a][b]);
-  if (d->has_error) fprintf(w->csv, ",%.17g", (double)d->error_l1);
-  if (d->has_stein) fprintf(w->csv, ",%.17g", (double)d->stein);
-  fprintf(w->csv, "\n");
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+  char   row[1024];
+  size_t used;
 
-PETSC_INTERN PetscErrorCode GFWriterFlush(GFWriter w)
-{
   PetscFunctionBeginUser;
-  if (w->csv) fflush(w->csv);
+  if (w->csv < 0 || w->csv_errno) PetscFunctionReturn(PETSC_SUCCESS);
+  used = (size_t)snprintf(row, sizeof(row), "%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", d->step, (double)d->time, (double)d->dt, (double)d->mass, (double)d->mass_drift, (double)d->min_density, (double)d->max_density,
+                          (double)d->energy);
+  for (PetscInt a = 0; a < w->grid->dim; a++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)d->mean[a]);
+  for (PetscInt a = 0; a < w->grid->dim; a++)
+    for (PetscInt b = a; b < w->grid->dim; b++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)d->covariance[a][b]);
+  if (w->with_error) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_error ? d->error_l1 : NAN));
+  if (w->with_stein) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_stein ? d->stein : NAN));
+  used += (size_t)snprintf(row + used, sizeof(row) - used, "\n");
+  w->csv_errno = WriteAll(w->csv, row, used);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -259,84 +344,53 @@ static PetscErrorCode WriteStringAttribute(hid_t loc, const char name[], const c
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The run.xdmf time series over every snapshot written so far. */
-static PetscErrorCode GFWriterWriteXDMF(GFWriter w)
+/* VecView of v as dataset `name` (the object's own name restored afterwards). */
+static PetscErrorCode ViewNamed(Vec v, const char name[], PetscViewer viewer)
 {
-  const struct _p_GFGrid *g = w->grid;
-  PetscMPIInt             rank;
-  char                    path[2 * PETSC_MAX_PATH_LEN], tmp[2 * PETSC_MAX_PATH_LEN + 8], topo[64], origin[128], spacing[128], dims[96];
-  FILE                   *f;
-  int                     code = 0;
+  const char *old;
+  char       *saved;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(w->comm, &rank));
-  if (rank == 0) {
-    if (g->dim == 1) {
-      snprintf(topo, sizeof(topo), "2DCoRectMesh\" Dimensions=\"2 %d", (int)g->cells[0] + 1);
-      snprintf(origin, sizeof(origin), "0 %.17g", (double)g->lower[0]);
-      snprintf(spacing, sizeof(spacing), "1 %.17g", (double)g->h[0]);
-      snprintf(dims, sizeof(dims), "1 %d", (int)g->cells[0]);
-    } else if (g->dim == 2) {
-      snprintf(topo, sizeof(topo), "2DCoRectMesh\" Dimensions=\"%d %d", (int)g->cells[1] + 1, (int)g->cells[0] + 1);
-      snprintf(origin, sizeof(origin), "%.17g %.17g", (double)g->lower[1], (double)g->lower[0]);
-      snprintf(spacing, sizeof(spacing), "%.17g %.17g", (double)g->h[1], (double)g->h[0]);
-      snprintf(dims, sizeof(dims), "%d %d", (int)g->cells[1], (int)g->cells[0]);
-    } else {
-      snprintf(topo, sizeof(topo), "3DCoRectMesh\" Dimensions=\"%d %d %d", (int)g->cells[2] + 1, (int)g->cells[1] + 1, (int)g->cells[0] + 1);
-      snprintf(origin, sizeof(origin), "%.17g %.17g %.17g", (double)g->lower[2], (double)g->lower[1], (double)g->lower[0]);
-      snprintf(spacing, sizeof(spacing), "%.17g %.17g %.17g", (double)g->h[2], (double)g->h[1], (double)g->h[0]);
-      snprintf(dims, sizeof(dims), "%d %d %d", (int)g->cells[2], (int)g->cells[1], (int)g->cells[0]);
-    }
-    snprintf(path, sizeof(path), "%s/run.xdmf", w->dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (f) {
-      const int geo_dim = g->dim == 3 ? 3 : 2;
-      fprintf(f, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n<Xdmf Version=\"2.0\">\n <Domain>\n");
-      fprintf(f, "  <Grid Name=\"%s\" GridType=\"Collection\" CollectionType=\"Temporal\">\n", w->model);
-      for (PetscInt s = 0; s < w->nsnap; s++) {
-        fprintf(f, "   <Grid Name=\"snap_%05d\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", (int)w->snap_index[s], (double)w->snap_time[s]);
-        fprintf(f, "    <Topology TopologyType=\"%s\"/>\n", topo);
-        fprintf(f, "    <Geometry GeometryType=\"ORIGIN_%s\">\n", geo_dim == 3 ? "DXDYDZ" : "DXDY");
-        fprintf(f, "     <DataItem Dimensions=\"%d\" Format=\"XML\">%s</DataItem>\n", geo_dim, origin);
-        fprintf(f, "     <DataItem Dimensions=\"%d\" Format=\"XML\">%s</DataItem>\n    </Geometry>\n", geo_dim, spacing);
-        fprintf(f, "    <Attribute Name=\"density\" AttributeType=\"Scalar\" Center=\"Cell\">\n");
-        fprintf(f, "     <DataItem Dimensions=\"%s\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">snap_%05d.h5:/density</DataItem>\n    </Attribute>\n   </Grid>\n", dims, (int)w->snap_index[s]);
-      }
-      fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
-      if (fclose(f) || rename(tmp, path)) code = PETSC_ERR_FILE_WRITE;
-    } else
-      code = PETSC_ERR_FILE_WRITE;
-  }
-  PetscCall(GFWriterCheckCollective(w->comm, code, "cannot write run.xdmf"));
+  PetscCall(PetscObjectGetName((PetscObject)v, &old));
+  PetscCall(PetscStrallocpy(old, &saved));
+  PetscCall(PetscObjectSetName((PetscObject)v, name));
+  PetscCall(VecView(v, viewer));
+  PetscCall(PetscObjectSetName((PetscObject)v, saved));
+  PetscCall(PetscFree(saved));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Write snapshot number index of the density with its diagnostics, atomically. */
-PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter w, PetscInt index, Vec rho, const GFDiagnostics *d)
+/* The whole snapshot file at path: density and its attributes, the time stepper's state, the run's attributes. */
+static PetscErrorCode WriteSnapshotFile(GFWriter w, const char path[], Vec rho, const GFDiagnostics *d, const GFRestartState *state)
 {
   const struct _p_GFGrid *g = w->grid;
-  char                    path[2 * PETSC_MAX_PATH_LEN], tmp[2 * PETSC_MAX_PATH_LEN + 8];
   PetscViewer             viewer;
   hid_t                   file;
-  const char             *name;
-  PetscMPIInt             rank;
-  int                     code = 0;
   long long               cells[3], dim = g->dim;
   double                  lower[3], upper[3];
 
   PetscFunctionBeginUser;
-  snprintf(path, sizeof(path), "%s/snap_%05d.h5", w->dir, (int)index);
-  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  PetscCall(PetscObjectGetName((PetscObject)rho, &name));
-  PetscCall(PetscObjectSetName((PetscObject)rho, "density"));
-  PetscCall(PetscViewerHDF5Open(w->comm, tmp, FILE_MODE_WRITE, &viewer));
-  PetscCall(VecView(rho, viewer));
+  PetscCall(PetscViewerHDF5Open(w->comm, path, FILE_MODE_WRITE, &viewer));
+  PetscCall(ViewNamed(rho, "density", viewer));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "time", PETSC_REAL, &d->time));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "step", PETSC_INT, &d->step));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "mass", PETSC_REAL, &d->mass));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "energy", PETSC_REAL, &d->energy));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "min_density", PETSC_REAL, &d->min_density));
+  if (state) {
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "dt", PETSC_REAL, &state->dt));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "dt_next", PETSC_REAL, &state->dt_next));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "dt_max", PETSC_REAL, &state->dt_max));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "history_order", PETSC_INT, &state->order));
+    PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "history_length", PETSC_INT, &state->length));
+    for (PetscInt k = 0; k < state->length; k++) {
+      char name[32], dataset[40];
+      PetscCall(PetscSNPrintf(name, sizeof(name), "previous_density_%d", (int)k + 1));
+      PetscCall(PetscSNPrintf(dataset, sizeof(dataset), "/%s", name));
+      PetscCall(ViewNamed(state->previous[k], name, viewer));
+      PetscCall(PetscViewerHDF5WriteAttribute(viewer, dataset, "time", PETSC_REAL, &state->previous_time[k]));
+    }
+  }
   PetscCall(PetscViewerHDF5GetFileId(viewer, &file));
   for (PetscInt a = 0; a < g->dim; a++) {
     cells[a] = g->cells[a];
@@ -352,38 +406,157 @@ PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter w, PetscInt index, Ve
   PetscCall(WriteStringAttribute(file, "options", w->options ? w->options : ""));
   PetscCall(WriteStringAttribute(file, "version", GFVersion));
   PetscCall(PetscViewerDestroy(&viewer));
-  PetscCall(PetscObjectSetName((PetscObject)rho, name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  run.xdmf over every snapshot so far. 1D and 2D grids are 3DCoRectMesh with one layer of
+  points in the missing axes (ParaView reads a 2DCoRectMesh in the y-z plane), so every
+  run opens in the x-y plane with x along the first axis.
+*/
+static PetscErrorCode GFWriterWriteXDMF(GFWriter w)
+{
+  const struct _p_GFGrid *g = w->grid;
+  PetscMPIInt             rank;
+  char                    tmp[PETSC_MAX_PATH_LEN + 64], msg[PETSC_MAX_PATH_LEN + 128] = "";
+  int                     code = 0;
+
+  PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(w->comm, &rank));
-  if (rank == 0 && rename(tmp, path)) code = PETSC_ERR_FILE_WRITE;
-  PetscCall(GFWriterCheckCollective(w->comm, code, "cannot rename a snapshot into place"));
+  PetscCall(GFRunDirectoryPaths(w->rundir, "run.xdmf", NULL, tmp, sizeof(tmp)));
+  if (rank == 0) {
+    FILE     *f = fopen(tmp, "w");
+    long long points[3], cells[3];
+    double    origin[3], spacing[3];
+
+    for (PetscInt a = 0; a < 3; a++) {
+      const PetscBool used = (PetscBool)(a < g->dim);
+      cells[a]             = used ? g->cells[a] : 1;
+      points[a]            = used ? g->cells[a] + 1 : 1;
+      origin[a]            = used ? g->lower[a] : 0;
+      spacing[a]           = used ? g->h[a] : 1;
+    }
+    if (f) {
+      fprintf(f, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n<Xdmf Version=\"2.0\">\n <Domain>\n");
+      fprintf(f, "  <Grid Name=\"%s\" GridType=\"Collection\" CollectionType=\"Temporal\">\n", w->model);
+      for (PetscInt s = 0; s < w->nsnap; s++) {
+        fprintf(f, "   <Grid Name=\"snap_%05d\" GridType=\"Uniform\">\n    <Time Value=\"%.17g\"/>\n", (int)w->snap_index[s], (double)w->snap_time[s]);
+        fprintf(f, "    <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"%lld %lld %lld\"/>\n", points[2], points[1], points[0]);
+        fprintf(f, "    <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n");
+        fprintf(f, "     <DataItem Dimensions=\"3\" Format=\"XML\">%.17g %.17g %.17g</DataItem>\n", origin[2], origin[1], origin[0]);
+        fprintf(f, "     <DataItem Dimensions=\"3\" Format=\"XML\">%.17g %.17g %.17g</DataItem>\n    </Geometry>\n", spacing[2], spacing[1], spacing[0]);
+        fprintf(f, "    <Attribute Name=\"density\" AttributeType=\"Scalar\" Center=\"Cell\">\n");
+        fprintf(f, "     <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">snap_%05d.h5:/density</DataItem>\n    </Attribute>\n   </Grid>\n", cells[2], cells[1], cells[0], (int)w->snap_index[s]);
+      }
+      fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
+      if (ferror(f) | fclose(f)) {
+        code = PETSC_ERR_FILE_WRITE;
+        snprintf(msg, sizeof(msg), "cannot write %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+      }
+    } else {
+      code = PETSC_ERR_FILE_WRITE;
+      snprintf(msg, sizeof(msg), "cannot write %s: %s", tmp, strerror(errno));
+    }
+  }
+  PetscCall(GFCheckRankZero(w->comm, code, msg));
+  PetscCall(GFRunDirectoryFinish(w->rundir, "run.xdmf"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0: refuse a snapshot of `bytes` that the file system has no room for (with the reason); 0 when it fits. */
+static int CheckRoom(GFWriter w, PetscReal bytes, char msg[], size_t len)
+{
+  struct statvfs fs;
+
+  if (w->csv_errno) {
+    snprintf(msg, len, "cannot write %s/diagnostics.csv: %s; the last good snapshot is snap_%05d.h5", w->dir, strerror(w->csv_errno), (int)(w->next_index - 1));
+    return PETSC_ERR_FILE_WRITE;
+  }
+  if (!statvfs(w->dir, &fs) && (PetscReal)fs.f_bavail * (PetscReal)fs.f_frsize < bytes) {
+    snprintf(msg, len, "cannot write snapshot %05d in %s: %.3g MB free, the snapshot needs about %.3g MB (disk full); the last good snapshot is snap_%05d.h5", (int)w->next_index, w->dir, (double)fs.f_bavail * (double)fs.f_frsize / 1e6,
+             (double)(bytes / 1e6), (int)(w->next_index - 1));
+    return PETSC_ERR_FILE_WRITE;
+  }
+  return 0;
+}
+
+/*
+  Write the next snapshot of the density with its diagnostics and the time stepper's
+  state (or NULL): as snap_NNNNN.h5.tmp, renamed into place (at once after the commit).
+  A failure removes the temporary file and names the last good snapshot.
+*/
+PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter w, Vec rho, const GFDiagnostics *d, const GFRestartState *state)
+{
+  const struct _p_GFGrid *g = w->grid;
+  char                    name[32], path[PETSC_MAX_PATH_LEN + 64], tmp[PETSC_MAX_PATH_LEN + 64], msg[PETSC_MAX_PATH_LEN + 256] = "";
+  PetscMPIInt             rank;
+  int                     code = 0;
+  PetscErrorCode          ierr;
+
+  PetscFunctionBeginUser;
+  if (w->skip_initial) {
+    w->skip_initial = PETSC_FALSE; /* restart in place: this state is snap_<restart_index>.h5 already */
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCallMPI(MPI_Comm_rank(w->comm, &rank));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "snap_%05d.h5", (int)w->next_index));
+  PetscCall(GFRunDirectoryPaths(w->rundir, name, path, tmp, sizeof(path)));
+  if (rank == 0) code = CheckRoom(w, (PetscReal)g->cells[0] * g->cells[1] * g->cells[2] * 8 * (1 + (state ? state->length : 0)) * 1.05 + 262144 + (w->options ? strlen(w->options) : 0), msg, sizeof(msg));
+  PetscCall(GFCheckRankZero(w->comm, code, msg));
+  ierr = WriteSnapshotFile(w, tmp, rho, d, state);
+  if (ierr) {
+    if (rank == 0) unlink(tmp);
+    SETERRQ(w->comm, PETSC_ERR_FILE_WRITE, "cannot write %s (the HDF5 library failed: disk full, quota or permissions?); the last good snapshot is snap_%05d.h5", path, (int)(w->next_index - 1));
+  }
+  PetscCall(GFRunDirectoryFinish(w->rundir, name));
   if (w->nsnap == w->maxsnap) {
     w->maxsnap = 2 * w->maxsnap + 16;
     PetscCall(PetscRealloc(w->maxsnap * sizeof(PetscInt), &w->snap_index));
     PetscCall(PetscRealloc(w->maxsnap * sizeof(PetscReal), &w->snap_time));
   }
-  w->snap_index[w->nsnap] = index;
+  w->snap_index[w->nsnap] = w->next_index++;
   w->snap_time[w->nsnap]  = d->time;
   w->nsnap++;
   PetscCall(GFWriterWriteXDMF(w));
-  PetscCall(GFWriterFlush(w));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PETSC_INTERN PetscErrorCode GFWriterGetDirectory(GFWriter w, const char **dir, PetscInt *nsnap)
+/* The run is good: replace the old run's files by the new ones (the first accepted step). Collective. */
+PETSC_INTERN PetscErrorCode GFWriterCommit(GFWriter w)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFRunDirectoryCommit(w->rundir));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Whether the new run replaced the old one yet, and whether there was an old one. */
+PETSC_INTERN PetscErrorCode GFWriterGetState(GFWriter w, PetscBool *committed, PetscBool *has_old)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFRunDirectoryGetState(w->rundir, committed, has_old));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The directory, the number of snapshots written or kept, and the number the next one gets. */
+PETSC_INTERN PetscErrorCode GFWriterGetDirectory(GFWriter w, const char **dir, PetscInt *nsnap, PetscInt *next_index)
 {
   PetscFunctionBeginUser;
   if (dir) *dir = w->dir;
   if (nsnap) *nsnap = w->nsnap;
+  if (next_index) *next_index = w->next_index;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Close diagnostics.csv; without a commit, the new files go and the old run stays as it was. Collective. */
 PETSC_INTERN PetscErrorCode GFWriterDestroy(GFWriter *writer)
 {
   GFWriter w = *writer;
 
   PetscFunctionBeginUser;
   if (!w) PetscFunctionReturn(PETSC_SUCCESS);
-  if (w->csv) fclose(w->csv);
+  if (w->csv >= 0) close(w->csv);
+  PetscCall(GFRunDirectoryDestroy(&w->rundir));
   PetscCall(PetscFree(w->snap_index));
   PetscCall(PetscFree(w->snap_time));
   PetscCall(PetscFree(w->options));

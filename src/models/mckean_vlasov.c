@@ -35,10 +35,12 @@ static PetscErrorCode GFModelSetFromOptions_McKeanVlasov(GFModel m, PetscOptionI
 
   PetscFunctionBeginUser;
   PetscOptionsHeadBegin(PetscOptionsObject, "McKean-Vlasov");
-  PetscCall(PetscOptionsReal("-diffusion_exponent", "1: linear diffusion sigma rho log rho; m > 1: sigma rho^m/(m-1)", "GFModelSetFromOptions", mv->m, &mv->m, NULL));
+  PetscCall(GFOptionsReal("-diffusion_exponent", "1: linear diffusion sigma rho log rho; m > 1: sigma rho^m/(m-1)", "GFModelSetFromOptions", mv->m, &mv->m, NULL, GF_REAL_ANY));
   PetscOptionsHeadEnd();
   PetscCheck(mv->m >= 1 && PetscIsNormalReal(mv->m), m->comm, PETSC_ERR_USER_INPUT, "-diffusion_exponent %.6g: the McKean-Vlasov model takes m = 1 (linear diffusion) or m > 1", (double)mv->m);
   PetscCall(GFInteractionSetFromOptions(mv->interaction, m->grid->dim, m->grid->bc));
+  PetscCall(GFInteractionIsActive(mv->interaction, &mv->interacting));
+  m->convolutions = mv->interacting ? 1 : 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

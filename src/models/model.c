@@ -35,23 +35,6 @@ PETSC_INTERN PetscErrorCode GFModelRegistryDestroy(void)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* "a, b, c" from the names in a function list. */
-PETSC_INTERN PetscErrorCode GFNameList(PetscFunctionList list, char buf[], size_t len)
-{
-  const char **names;
-  int          n;
-
-  PetscFunctionBeginUser;
-  buf[0] = 0;
-  PetscCall(PetscFunctionListGet(list, &names, &n));
-  for (int i = 0; i < n && names[i]; i++) {
-    if (i) PetscCall(PetscStrlcat(buf, ", ", len));
-    PetscCall(PetscStrlcat(buf, names[i], len));
-  }
-  PetscCall(PetscFree(names));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode GFModelListTypes(char buf[], size_t len)
 {
   PetscFunctionBeginUser;
@@ -115,7 +98,7 @@ PetscErrorCode GFModelSetFromOptions(GFModel m, GFGrid grid)
   PetscOptionsBegin(m->comm, NULL, "Model options", "GFModel");
   PetscCall(PetscOptionsFList("-model", "Equation to solve", "GFModelSetType", GFModelList, type, type, sizeof(type), NULL));
   PetscCall(GFModelSetType(m, type));
-  PetscCall(PetscOptionsReal("-diffusion", "Diffusion coefficient sigma", "GFModelSetFromOptions", m->sigma, &m->sigma, NULL));
+  PetscCall(GFOptionsReal("-diffusion", "Diffusion coefficient sigma", "GFModelSetFromOptions", m->sigma, &m->sigma, NULL, GF_REAL_ANY));
   PetscCheck(m->sigma >= 0 && PetscIsNormalReal(m->sigma + 1), m->comm, PETSC_ERR_USER_INPUT, "-diffusion %.6g: the diffusion coefficient must be a finite number >= 0", (double)m->sigma);
   if (m->ops->setfromoptions) PetscCall(m->ops->setfromoptions(m, PetscOptionsObject));
   PetscOptionsEnd();

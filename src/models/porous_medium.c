@@ -33,7 +33,7 @@ static PetscErrorCode GFModelSetFromOptions_PorousMedium(GFModel m, PetscOptionI
 
   PetscFunctionBeginUser;
   PetscOptionsHeadBegin(PetscOptionsObject, "Porous medium");
-  PetscCall(PetscOptionsReal("-diffusion_exponent", "Exponent m > 1 of d_t rho = sigma Laplace(rho^m)", "GFModelSetFromOptions", pm->m, &pm->m, NULL));
+  PetscCall(GFOptionsReal("-diffusion_exponent", "Exponent m > 1 of d_t rho = sigma Laplace(rho^m)", "GFModelSetFromOptions", pm->m, &pm->m, NULL, GF_REAL_ANY));
   PetscOptionsHeadEnd();
   PetscCheck(pm->m > 1 && PetscIsNormalReal(pm->m), m->comm, PETSC_ERR_USER_INPUT, "-diffusion_exponent %.6g: the porous medium needs m > 1 (m = 1 is linear diffusion: -model fokker_planck)", (double)pm->m);
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -198,9 +198,14 @@ PetscErrorCode GFPotentialSetFromOptions(GFPotential p, PetscInt dim)
   PetscCall(GFPotentialSetType(p, type));
   PetscCall(GFOptionsAxisReals("-potential_stiffness", "Per-axis stiffness a_k", dim, p->params.stiffness, NULL));
   PetscCall(GFOptionsAxisReals("-potential_center", "Per-axis centre c_k", dim, p->params.center, NULL));
-  PetscCall(PetscOptionsRealArray("-potential_params", "Extra parameters of the potential", "GFPotentialSetParams", p->params.param, &nparam, &set));
+  PetscCall(GFOptionsRealArray("-potential_params", "Extra parameters of the potential", "GFPotentialSetParams", p->params.param, &nparam, &set, GF_REAL_ANY));
   if (set) p->params.nparam = nparam;
   PetscOptionsEnd();
+  {
+    /* the built-in potentials' parameter counts (a user's registered potential may take up to 8) */
+    const PetscInt most = p->value == GFPotential_GaussianMixture || p->value == GFPotential_Banana ? 2 : (p->value == GFPotential_None || p->value == GFPotential_Quadratic || p->value == GFPotential_DoubleWell ? 0 : 8);
+    PetscCheck(!set || nparam <= most, p->comm, PETSC_ERR_USER_INPUT, "-potential_params has %" PetscInt_FMT " values, but -potential %s takes %s%" PetscInt_FMT, nparam, p->type, most ? "at most " : "", most);
+  }
   if (p->value == GFPotential_GaussianMixture) {
     PetscCheck(p->params.nparam < 1 || p->params.param[0] > 0, p->comm, PETSC_ERR_USER_INPUT, "-potential_params s = %.6g: the gaussian_mixture components need a positive width s", (double)p->params.param[0]);
     PetscCheck(p->params.nparam < 2 || (p->params.param[1] > 0 && p->params.param[1] < 1), p->comm, PETSC_ERR_USER_INPUT, "-potential_params w = %.6g: the gaussian_mixture weight must be in (0, 1)", (double)p->params.param[1]);

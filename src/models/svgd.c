@@ -100,11 +100,18 @@ static PetscErrorCode GFModelSetFromOptions_SVGD(GFModel m, PetscOptionItems *Pe
 
   PetscFunctionBeginUser;
   PetscOptionsHeadBegin(PetscOptionsObject, "SVGD");
-  PetscCall(GFOptionsChoice(PetscOptionsObject, "-kernel", "SVGD kernel", "GFModelSetFromOptions", GFKernelTypes, 3, &kernel));
+  PetscCall(GFOptionsChoice("-kernel", "SVGD kernel", "GFModelSetFromOptions", GFKernelTypes, 3, &kernel, NULL));
   sv->kernel = (GFKernelType)kernel;
-  PetscCall(PetscOptionsReal("-kernel_bandwidth", "Bandwidth l of the gaussian and imq kernels", "GFModelSetFromOptions", sv->bandwidth, &sv->bandwidth, NULL));
+  PetscCall(GFOptionsReal("-kernel_bandwidth", "Bandwidth l of the gaussian and imq kernels", "GFModelSetFromOptions", sv->bandwidth, &sv->bandwidth, NULL, GF_REAL_ANY));
   PetscOptionsHeadEnd();
   PetscCheck(sv->bandwidth > 0 && PetscIsNormalReal(sv->bandwidth), m->comm, PETSC_ERR_USER_INPUT, "-kernel_bandwidth %.6g: the bandwidth must be positive", (double)sv->bandwidth);
+  if (sv->kernel != GF_KERNEL_BILINEAR) {
+    PetscReal h = PETSC_MAX_REAL;
+    for (PetscInt a = 0; a < m->grid->dim; a++) h = PetscMin(h, (m->grid->upper[a] - m->grid->lower[a]) / m->grid->cells[a]);
+    PetscCheck(sv->bandwidth >= h / 4, m->comm, PETSC_ERR_USER_INPUT, "-kernel_bandwidth %.6g is narrower than a quarter of a cell (h = %.6g): the grid cannot resolve the kernel; use a bandwidth of at least %.6g, or a finer grid",
+               (double)sv->bandwidth, (double)h, (double)(h / 4));
+  }
+  m->convolutions = sv->kernel == GF_KERNEL_BILINEAR ? 0 : 2 + m->grid->dim;
   PetscCheck(sv->kernel != GF_KERNEL_BILINEAR || m->grid->bc != GF_BC_PERIODIC, m->comm, PETSC_ERR_USER_INPUT, "-kernel bilinear with -bc periodic: the bilinear kernel 1 + x.y needs positions, which a periodic box does not have; use noflux walls");
   PetscFunctionReturn(PETSC_SUCCESS);
 }

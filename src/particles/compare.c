@@ -126,34 +126,29 @@ PetscErrorCode GFCompareSetFromOptions(GFCompare c)
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(c->comm, NULL, "Particles against the PDE (gradflow compare)", "GFCompare");
-  PetscCall(PetscOptionsString("-pde", "Directory of the PDE run (snap_NNNNN.h5)", "GFCompareSetFromOptions", c->pde_dir, c->pde_dir, sizeof(c->pde_dir), NULL));
-  PetscCall(PetscOptionsString("-particles", "Particle clouds: a gradflow particle run, a directory or comma list of .h5/.csv/.npy files, or one file (default: the -pde directory)", "GFCompareSetFromOptions", c->source, c->source, sizeof(c->source),
-                               NULL));
-  PetscCall(PetscOptionsString("-particles_dataset", "Dataset of the particles in HDF5 files", "GFCompareSetFromOptions", c->dataset, c->dataset, sizeof(c->dataset), NULL));
-  PetscCall(PetscOptionsRealArray("-particles_time", "Times of the particle files, one per file in order (else from the file or its name)", "GFCompareSetFromOptions", c->file_time, &ntimes, &set));
+  PetscCall(GFOptionsString("-pde", "Directory of the PDE run (snap_NNNNN.h5)", "GFCompareSetFromOptions", c->pde_dir, c->pde_dir, sizeof(c->pde_dir), NULL));
+  PetscCall(
+      GFOptionsString("-particles", "Particle clouds: a gradflow particle run, a directory or comma list of .h5/.csv/.npy files, or one file (default: the -pde directory)", "GFCompareSetFromOptions", c->source, c->source, sizeof(c->source), NULL));
+  PetscCall(GFOptionsString("-particles_dataset", "Dataset of the particles in HDF5 files", "GFCompareSetFromOptions", c->dataset, c->dataset, sizeof(c->dataset), NULL));
+  PetscCall(GFOptionsRealArray("-particles_time", "Times of the particle files, one per file in order (else from the file or its name)", "GFCompareSetFromOptions", c->file_time, &ntimes, &set, GF_REAL_ANY));
   c->nfile_time = set ? ntimes : 0;
-  PetscCall(PetscOptionsIntArray("-particle_counts", "N-sweep: run the particle system for these N (instead of reading -particles)", "GFCompareSetFromOptions", c->counts, &ncounts, &counts_set));
+  PetscCall(GFOptionsIntArray("-particle_counts", "N-sweep: run the particle system for these N (instead of reading -particles)", "GFCompareSetFromOptions", c->counts, &ncounts, &counts_set, 1, PETSC_MAX_INT));
   c->ncounts = counts_set ? ncounts : 0;
-  PetscCall(PetscOptionsInt("-particle_replicas", "N-sweep: independent replicas per N (mean and standard error of every metric)", "GFCompareSetFromOptions", c->replicas, &c->replicas, NULL));
-  PetscCall(PetscOptionsReal("-compare_stationary", "N-sweep: average the one-particle marginal over every step from this time to the end (stationary statistics)", "GFCompareSetFromOptions", c->stationary_from, &c->stationary_from, NULL));
-  PetscCall(PetscOptionsReal("-compare_mmd_bandwidth", "Bandwidth l of the MMD's Gaussian kernel exp(-|x-y|^2/(2 l^2))", "GFCompareSetFromOptions", c->settings.mmd_bandwidth, &c->settings.mmd_bandwidth, NULL));
-  PetscCall(PetscOptionsInt("-compare_mmd_max", "MMD: particle pairs over a seeded subsample of at most this many particles (0: all)", "GFCompareSetFromOptions", c->settings.mmd_max, &c->settings.mmd_max, NULL));
-  PetscCall(PetscOptionsInt("-compare_slices", "2D/3D: random directions of the sliced W2", "GFCompareSetFromOptions", c->settings.slices, &c->settings.slices, NULL));
-  PetscCall(PetscOptionsInt("-compare_seed", "Seed of the slice directions and the MMD subsample", "GFCompareSetFromOptions", c->settings.seed, &c->settings.seed, NULL));
-  PetscCall(PetscOptionsString("-output_dir", "Directory of compare.csv (default: the -pde directory)", "GFCompareSetFromOptions", c->dir, c->dir, sizeof(c->dir), NULL));
-  PetscCall(PetscOptionsBool("-output_overwrite", "Replace the compare*.csv of an earlier comparison", "GFCompareSetFromOptions", c->overwrite, &c->overwrite, NULL));
+  PetscCall(GFOptionsInt("-particle_replicas", "N-sweep: independent replicas per N (mean and standard error of every metric)", "GFCompareSetFromOptions", c->replicas, &c->replicas, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(GFOptionsReal("-compare_stationary", "N-sweep: average the one-particle marginal over every step from this time to the end (stationary statistics)", "GFCompareSetFromOptions", c->stationary_from, &c->stationary_from, NULL, GF_REAL_ANY));
+  PetscCall(GFOptionsReal("-compare_mmd_bandwidth", "Bandwidth l of the MMD's Gaussian kernel exp(-|x-y|^2/(2 l^2))", "GFCompareSetFromOptions", c->settings.mmd_bandwidth, &c->settings.mmd_bandwidth, NULL, GF_REAL_POSITIVE));
+  PetscCall(GFOptionsInt("-compare_mmd_max", "MMD: particle pairs over a seeded subsample of at most this many particles (0: all)", "GFCompareSetFromOptions", c->settings.mmd_max, &c->settings.mmd_max, NULL, 0, PETSC_MAX_INT));
+  PetscCall(GFOptionsInt("-compare_slices", "2D/3D: random directions of the sliced W2", "GFCompareSetFromOptions", c->settings.slices, &c->settings.slices, NULL, 1, PETSC_MAX_INT));
+  PetscCall(GFOptionsInt("-compare_seed", "Seed of the slice directions and the MMD subsample", "GFCompareSetFromOptions", c->settings.seed, &c->settings.seed, NULL, 0, PETSC_MAX_INT));
+  PetscCall(GFOptionsString("-output_dir", "Directory of compare.csv (default: the -pde directory)", "GFCompareSetFromOptions", c->dir, c->dir, sizeof(c->dir), NULL));
+  PetscCall(GFOptionsBool("-output_overwrite", "Replace the compare*.csv of an earlier comparison", "GFCompareSetFromOptions", c->overwrite, &c->overwrite, NULL));
   PetscOptionsEnd();
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(c->pde_dir[0], c->comm, PETSC_ERR_USER_INPUT, "gradflow compare needs -pde DIR, the directory of a PDE run (snap_NNNNN.h5)");
-  PetscCheck(c->settings.mmd_bandwidth > 0 && PetscIsNormalReal(c->settings.mmd_bandwidth), c->comm, PETSC_ERR_USER_INPUT, "-compare_mmd_bandwidth %.6g must be positive", (double)c->settings.mmd_bandwidth);
-  PetscCheck(c->settings.mmd_max >= 0, c->comm, PETSC_ERR_USER_INPUT, "-compare_mmd_max %" PetscInt_FMT " must be >= 0 (0: every particle)", c->settings.mmd_max);
-  PetscCheck(c->settings.slices >= 1, c->comm, PETSC_ERR_USER_INPUT, "-compare_slices %" PetscInt_FMT " must be >= 1", c->settings.slices);
-  PetscCheck(c->settings.seed >= 0, c->comm, PETSC_ERR_USER_INPUT, "-compare_seed %" PetscInt_FMT " must be >= 0", c->settings.seed);
   if (c->ncounts) {
     PetscCheck(!c->source[0], c->comm, PETSC_ERR_USER_INPUT, "-particles %s and -particle_counts: give either particle files to compare or counts to run, not both", c->source);
     PetscCheck(c->replicas >= 1, c->comm, PETSC_ERR_USER_INPUT, "-particle_replicas %" PetscInt_FMT " must be >= 1", c->replicas);
-    for (PetscInt k = 0; k < c->ncounts; k++) PetscCheck(c->counts[k] >= 1, c->comm, PETSC_ERR_USER_INPUT, "-particle_counts: %" PetscInt_FMT " is not a number of particles (>= 1)", c->counts[k]);
     PetscCheck(c->stationary_from < 0 || c->replicas >= 2, c->comm, PETSC_ERR_USER_INPUT, "-compare_stationary needs -particle_replicas >= 2: the one-particle marginal's standard error comes from independent replicas");
   } else {
     PetscCheck(c->stationary_from < 0, c->comm, PETSC_ERR_USER_INPUT, "-compare_stationary belongs to an N-sweep (-particle_counts)");
@@ -392,16 +387,19 @@ PETSC_INTERN PetscReal GFCompareMetricValue(const GFParticleMetrics *m, GFCompar
   }
 }
 
-/* What compare writes next to the runs it compares. */
-static PetscBool IsCompareCompanion(const char name[])
+/* Roles in compare's output directory: its own compare*.csv/png, the PDE and particle runs it compares beside them. */
+static GFFileRole CompareFileRole(const char name[], void *ctx)
 {
-  return (PetscBool)(GFIsPDEFile(name) || GFIsParticleFile(name));
+  (void)ctx;
+  if (GFIsCompareFile(name)) return GF_FILE_OLD;
+  if (GFIsPDEFile(name) || GFIsParticleFile(name)) return GF_FILE_COMPANION;
+  return GF_FILE_FOREIGN;
 }
 
 PETSC_INTERN PetscErrorCode GFComparePrepareOutput(GFCompare c)
 {
   PetscFunctionBeginUser;
-  PetscCall(GFPrepareDirectory(c->comm, c->dir, c->overwrite, GFIsCompareFile, IsCompareCompanion));
+  if (!c->rundir) PetscCall(GFRunDirectoryCreate(c->comm, c->dir, c->overwrite, CompareFileRole, NULL, &c->rundir));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -471,7 +469,7 @@ static PetscErrorCode GFCompareFiles(GFCompare c)
   for (PetscInt k = 0; k < ncol; k++) PetscCall(PetscPrintf(c->comm, " %11s", names[k]));
   if (d == 1) PetscCall(PetscPrintf(c->comm, " %11s", "w1_floor"));
   PetscCall(PetscPrintf(c->comm, "\n"));
-  PetscCall(GFOpenOnRankZero(c->comm, c->dir, "compare.csv", "w", &csv));
+  PetscCall(GFRunDirectoryOpen(c->rundir, "compare.csv", "w", &csv));
   if (csv) {
     fprintf(csv, "time,n_particles");
     for (PetscInt k = 0; k < ncol; k++) fprintf(csv, ",%s", names[k]);
@@ -496,11 +494,10 @@ static PetscErrorCode GFCompareFiles(GFCompare c)
       fprintf(csv, "%.17g,%" PetscInt_FMT, (double)times[f], info.n);
       GFCompareWriteValues(csv, ncol + (d == 1), values);
       fprintf(csv, "\n");
-      fflush(csv);
     }
     if (m.mmd_n < info.n && f == nfiles - 1) PetscCall(PetscPrintf(c->comm, "(mmd: particle pairs over a seeded subsample of %" PetscInt_FMT " of the %" PetscInt_FMT " particles; -compare_mmd_max 0 takes all)\n", m.mmd_n, info.n));
   }
-  if (csv) fclose(csv);
+  PetscCall(GFRunDirectoryClose(c->rundir, "compare.csv", &csv));
   PetscCall(PetscPrintf(c->comm, "compare: %s/compare.csv\n", c->dir));
   PetscCall(PetscFree2(times, snapshot));
   PetscCall(GFParticleSourceFree(nfiles, &files));
@@ -514,6 +511,7 @@ PetscErrorCode GFCompareRun(GFCompare c)
     PetscCall(GFCompareSweep(c));
   else
     PetscCall(GFCompareFiles(c));
+  PetscCall(GFRunDirectoryCommit(c->rundir));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -530,6 +528,7 @@ PetscErrorCode GFCompareDestroy(GFCompare *compare)
 
   PetscFunctionBeginUser;
   if (!c) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(GFRunDirectoryDestroy(&c->rundir));
   PetscCall(PetscFree2(c->snap_number, c->snap_time));
   PetscCall(PetscFree(c->pde_options));
   PetscCall(GFGridDestroy(&c->grid));

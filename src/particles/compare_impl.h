@@ -30,6 +30,7 @@ struct _p_GFCompare {
   PetscInt          nfile_time;
   GFCompareSettings settings;
   PetscBool         overwrite;
+  GFRunDirectory    rundir; /* where compare*.csv go: nothing of an earlier comparison changes before the new one is complete */
   /* the PDE run: its snapshots' numbers and times, its grid, its options */
   PetscInt   nsnap, *snap_number;
   PetscReal *snap_time;

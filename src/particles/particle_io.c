@@ -156,23 +156,21 @@ static herr_t WriteParticleHDF5(MPI_Comm comm, const char tmp[], PetscInt n, Pet
 
 /*
   Write the n x dim particles (this rank's rows [start, start + nlocal) in x) and the run's
-  attributes as path.tmp with parallel HDF5, then rename it to path. Collective on comm.
+  attributes as the file tmp with parallel HDF5; on failure the file is removed. Collective.
 */
-PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n, PetscInt dim, PetscInt start, PetscInt nlocal, const PetscReal x[], const GFParticleFileAttributes *attributes)
+PETSC_INTERN PetscErrorCode GFParticleFileWriteAs(MPI_Comm comm, const char tmp[], PetscInt n, PetscInt dim, PetscInt start, PetscInt nlocal, const PetscReal x[], const GFParticleFileAttributes *attributes)
 {
-  char        tmp[PETSC_MAX_PATH_LEN + 8];
   FileProblem problem = {0, ""};
   PetscMPIInt rank;
   int         bad, failed;
   herr_t      status;
 
   PetscFunctionBeginUser;
-  PetscCheck(attributes && attributes->grid, comm, PETSC_ERR_ARG_NULL, "GFParticleFileWrite %s: the attributes and their grid are required", path);
-  PetscCheck(dim >= 1 && dim <= 3 && dim == attributes->grid->dim, comm, PETSC_ERR_ARG_INCOMP, "GFParticleFileWrite %s: particles in %" PetscInt_FMT "D on a %" PetscInt_FMT "D grid", path, dim, attributes->grid->dim);
+  PetscCheck(attributes && attributes->grid, comm, PETSC_ERR_ARG_NULL, "GFParticleFileWrite %s: the attributes and their grid are required", tmp);
+  PetscCheck(dim >= 1 && dim <= 3 && dim == attributes->grid->dim, comm, PETSC_ERR_ARG_INCOMP, "GFParticleFileWrite %s: particles in %" PetscInt_FMT "D on a %" PetscInt_FMT "D grid", tmp, dim, attributes->grid->dim);
   bad = start < 0 || nlocal < 0 || start > n - nlocal || (nlocal > 0 && !x);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm));
-  PetscCheck(!bad, comm, PETSC_ERR_ARG_OUTOFRANGE, "GFParticleFileWrite %s: a rank's rows [start, start + nlocal) are not within [0, %" PetscInt_FMT ") or it has no positions", path, n);
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCheck(!bad, comm, PETSC_ERR_ARG_OUTOFRANGE, "GFParticleFileWrite %s: a rank's rows [start, start + nlocal) are not within [0, %" PetscInt_FMT ") or it has no positions", tmp, n);
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
     FILE *probe = fopen(tmp, "w");
@@ -190,13 +188,26 @@ PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n,
   H5E_END_TRY;
   failed = status < 0;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm));
-  if (rank == 0) {
-    if (failed) {
-      Fail(&problem, PETSC_ERR_FILE_WRITE, "cannot write the particle file %s: %s", tmp, errno ? strerror(errno) : "the HDF5 library failed");
-      unlink(tmp);
-    } else if (rename(tmp, path))
-      Fail(&problem, PETSC_ERR_FILE_WRITE, "cannot rename the particle file %s to %s: %s", tmp, path, strerror(errno));
+  if (rank == 0 && failed) {
+    Fail(&problem, PETSC_ERR_FILE_WRITE, "cannot write the particle file %s: %s", tmp, errno ? strerror(errno) : "the HDF5 library failed");
+    unlink(tmp);
   }
+  PetscCall(CheckCollective(comm, &problem));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The particles as path.tmp, then renamed to path (see GFParticleFileWriteAs). Collective. */
+PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n, PetscInt dim, PetscInt start, PetscInt nlocal, const PetscReal x[], const GFParticleFileAttributes *attributes)
+{
+  char        tmp[PETSC_MAX_PATH_LEN + 8];
+  FileProblem problem = {0, ""};
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(GFParticleFileWriteAs(comm, tmp, n, dim, start, nlocal, x, attributes));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0 && rename(tmp, path)) Fail(&problem, PETSC_ERR_FILE_WRITE, "cannot rename the particle file %s to %s: %s", tmp, path, strerror(errno));
   PetscCall(CheckCollective(comm, &problem));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

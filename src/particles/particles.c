@@ -59,20 +59,21 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
   PetscCall(GFSolverSetFromOptions(s));
   max_time = s->max_time;
   PetscOptionsBegin(p->comm, NULL, "Particle system (gradflow particles)", "GFParticles");
-  PetscCall(PetscOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, NULL));
+  PetscCall(GFOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCheck(p->n >= 1, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": a particle system needs at least one particle", p->n);
-  PetscCall(PetscOptionsInt("-particles_seed", "Seed of the noise and of the initial sample (an integer >= 0)", "GFParticlesSetFromOptions", seed, &seed, NULL));
+  PetscCall(GFOptionsInt("-particles_seed", "Seed of the noise and of the initial sample (an integer >= 0)", "GFParticlesSetFromOptions", seed, &seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   PetscCheck(seed >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_seed %" PetscInt_FMT ": the seed must be >= 0", seed);
-  PetscCall(PetscOptionsInt("-particles_replica", "Replica number: independent noise and initial sample for the same seed (gradflow compare -particle_replicas runs 0, 1, ...)", "GFParticlesSetFromOptions", replica, &replica, NULL));
+  PetscCall(GFOptionsInt("-particles_replica", "Replica number: independent noise and initial sample for the same seed (gradflow compare -particle_replicas runs 0, 1, ...)", "GFParticlesSetFromOptions", replica, &replica, NULL, PETSC_MIN_INT,
+                         PETSC_MAX_INT));
   PetscCheck(replica >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_replica %" PetscInt_FMT ": the replica number must be >= 0", replica);
   p->seed = GFRandomReplicaSeed((uint64_t)seed, replica);
-  PetscCall(PetscOptionsReal("-particles_max_time", "End time of the particle run (default -ts_max_time)", "GFParticlesSetFromOptions", max_time, &max_time, NULL));
+  PetscCall(GFOptionsReal("-particles_max_time", "End time of the particle run (default -ts_max_time)", "GFParticlesSetFromOptions", max_time, &max_time, NULL, GF_REAL_ANY));
   p->dt_max = s->fixed_dt;
-  PetscCall(PetscOptionsReal("-particles_dt", "Particle time step (default -ts_dt, else 1/1000 of the run); steps land on the output times", "GFParticlesSetFromOptions", p->dt_max, &p->dt_max, &set));
+  PetscCall(GFOptionsReal("-particles_dt", "Particle time step (default -ts_dt, else 1/1000 of the run); steps land on the output times", "GFParticlesSetFromOptions", p->dt_max, &p->dt_max, &set, GF_REAL_ANY));
   PetscCheck(!set || (p->dt_max > 0 && PetscIsNormalReal(p->dt_max)), p->comm, PETSC_ERR_USER_INPUT, "-particles_dt %.6g must be positive", (double)p->dt_max);
-  PetscCall(GFOptionsChoice(PetscOptionsObject, "-particles_interaction", "Interaction sums of mckean_vlasov: direct pair sums, particle-mesh (deposit, FFT, interpolate), or auto (mesh above -particles_mesh_above)", "GFParticlesSetFromOptions",
-                            GFParticleInteractions, 3, &interaction));
-  PetscCall(PetscOptionsInt("-particles_mesh_above", "-particles_interaction auto: particle-mesh above this many particles", "GFParticlesSetFromOptions", p->mesh_above, &p->mesh_above, NULL));
+  PetscCall(GFOptionsChoice("-particles_interaction", "Interaction sums of mckean_vlasov: direct pair sums, particle-mesh (deposit, FFT, interpolate), or auto (mesh above -particles_mesh_above)", "GFParticlesSetFromOptions", GFParticleInteractions,
+                            3, &interaction, NULL));
+  PetscCall(GFOptionsInt("-particles_mesh_above", "-particles_interaction auto: particle-mesh above this many particles", "GFParticlesSetFromOptions", p->mesh_above, &p->mesh_above, NULL, 0, PETSC_MAX_INT));
   PetscOptionsEnd();
   PetscCheck(PetscIsNormalReal(max_time) || max_time == 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_max_time %.6g is not a finite number", (double)max_time);
   p->t_end           = max_time;
@@ -153,25 +154,31 @@ static PetscErrorCode GFParticlesSample(GFParticles p)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* What may share a directory with a particle run: the PDE run of the same problem and comparisons. */
-static PetscBool IsParticleCompanion(const char name[])
+/* Roles in a particle run's directory: its particle files, the PDE run of the same problem and comparisons beside them. */
+static GFFileRole ParticleFileRole(const char name[], void *ctx)
 {
-  return (PetscBool)(GFIsPDEFile(name) || GFIsCompareFile(name));
+  (void)ctx;
+  if (GFIsParticleFile(name)) return GF_FILE_OLD;
+  if (GFIsPDEFile(name) || GFIsCompareFile(name)) return GF_FILE_COMPANION;
+  return GF_FILE_FOREIGN;
 }
 
-/* The header of particles.csv: step,time,dt,mean_x..,cov_xx.. (one row per particle file). */
-static PetscErrorCode GFParticlesOpenCSV(GFParticles p)
+/* The run directory (checked, nothing changed) and particles.csv with its header (renamed into place at the commit): step,time,dt,mean_x..,cov_xx... */
+static PetscErrorCode GFParticlesOpenOutput(GFParticles p)
 {
   const char axes[] = "xyz";
 
   PetscFunctionBeginUser;
-  PetscCall(GFOpenOnRankZero(p->comm, p->output_dir, "particles.csv", "w", &p->csv));
+  PetscCall(GFRunDirectoryCreate(p->comm, p->output_dir, p->overwrite, ParticleFileRole, NULL, &p->rundir));
+  PetscCall(GFRunDirectoryOpen(p->rundir, "particles.csv", "w", &p->csv));
+  PetscCall(GFRunDirectoryFinish(p->rundir, "particles.csv"));
   if (!p->csv) PetscFunctionReturn(PETSC_SUCCESS);
   fprintf(p->csv, "step,time,dt");
   for (PetscInt a = 0; a < p->dim; a++) fprintf(p->csv, ",mean_%c", axes[a]);
   for (PetscInt a = 0; a < p->dim; a++)
     for (PetscInt b = a; b < p->dim; b++) fprintf(p->csv, ",cov_%c%c", axes[a], axes[b]);
   fprintf(p->csv, "\n");
+  fflush(p->csv);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -227,10 +234,7 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
     PetscCall(PetscMalloc2(p->n * p->dim, &p->all, p->n * p->dim, &p->all_extra));
   }
   PetscCall(GFParticlesSample(p));
-  if (p->output) {
-    PetscCall(GFPrepareDirectory(p->comm, p->output_dir, p->overwrite, GFIsParticleFile, IsParticleCompanion));
-    PetscCall(GFParticlesOpenCSV(p));
-  }
+  if (p->output) PetscCall(GFParticlesOpenOutput(p));
   p->rank   = rank;
   p->is_tty = (PetscBool)isatty(fileno(stdout));
   p->set_up = PETSC_TRUE;
@@ -379,16 +383,18 @@ static PetscErrorCode GFParticlesComputeMoments(GFParticles p, PetscReal mean[],
 /* particles_NNNNN.h5 (index) and its row of particles.csv. */
 static PetscErrorCode GFParticlesWrite(GFParticles p, PetscInt index)
 {
-  char                     path[PETSC_MAX_PATH_LEN + 32], *options;
+  char                     name[32], tmp[PETSC_MAX_PATH_LEN + 64], *options;
   PetscReal                mean[3], covariance[3][3];
   GFParticleFileAttributes attributes;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/particles_%05d.h5", p->output_dir, (int)index));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "particles_%05d.h5", (int)index));
+  PetscCall(GFRunDirectoryPaths(p->rundir, name, NULL, tmp, sizeof(tmp)));
   PetscCall(PetscOptionsGetAll(NULL, &options));
   attributes = (GFParticleFileAttributes){p->model->type, options, (PetscInt64)p->seed, p->t, (PetscInt)p->step, p->grid};
-  PetscCall(GFParticleFileWrite(p->comm, path, p->n, p->dim, p->start, p->nlocal, p->x, &attributes));
+  PetscCall(GFParticleFileWriteAs(p->comm, tmp, p->n, p->dim, p->start, p->nlocal, p->x, &attributes));
   PetscCall(PetscFree(options));
+  PetscCall(GFRunDirectoryFinish(p->rundir, name));
   PetscCall(GFParticlesComputeMoments(p, mean, covariance));
   if (p->csv) {
     fprintf(p->csv, "%" PetscInt64_FMT ",%.17g,%.17g", p->step, (double)p->t, (double)p->dt);
@@ -446,9 +452,11 @@ PetscErrorCode GFParticlesRun(GFParticles p)
   while (p->t < p->t_end - 1e-12 * PetscMax(1, PetscAbsReal(p->t_end))) {
     const PetscReal t_out = p->output_interval > 0 ? PetscMin(next * p->output_interval, p->t_end) : p->t_end;
     PetscCall(GFParticlesAdvance(p, t_out));
+    if (p->rundir) PetscCall(GFRunDirectoryCommit(p->rundir)); /* the new run has taken good steps: now it replaces the old one */
     if (p->output_interval > 0 && p->t >= next * p->output_interval - 1e-12 * PetscMax(1, p->t)) next++;
     if (p->output) PetscCall(GFParticlesWrite(p, index++));
   }
+  if (p->rundir) PetscCall(GFRunDirectoryCommit(p->rundir));
   PetscCall(PetscTime(&stop));
   if (p->summary) PetscCall(GFParticlesPrintSummary(p, stop - p->wall_start));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -488,6 +496,7 @@ PetscErrorCode GFParticlesDestroy(GFParticles *particles)
   PetscFunctionBeginUser;
   if (!p) PetscFunctionReturn(PETSC_SUCCESS);
   if (p->csv) fclose(p->csv);
+  PetscCall(GFRunDirectoryDestroy(&p->rundir));
   PetscCall(PetscFree5(p->x, p->x_stage, p->v, p->v_stage, p->spare));
   PetscCall(PetscFree2(p->all, p->all_extra));
   PetscCall(PetscFree2(p->counts, p->displs));

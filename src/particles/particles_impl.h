@@ -86,6 +86,7 @@ typedef struct {
   truncated file. Collective on comm.
 */
 PETSC_INTERN PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n, PetscInt dim, PetscInt start, PetscInt nlocal, const PetscReal x[], const GFParticleFileAttributes *attributes);
+PETSC_INTERN PetscErrorCode GFParticleFileWriteAs(MPI_Comm comm, const char tmp[], PetscInt n, PetscInt dim, PetscInt start, PetscInt nlocal, const PetscReal x[], const GFParticleFileAttributes *attributes);
 /*
   Read a particle file: HDF5 (.h5, .hdf5: the dataset named dataset, [n][dim] or [n]), CSV
   (.csv, .txt: one particle per row, an optional header row, '#' comments) or NumPy (.npy:
@@ -141,7 +142,8 @@ struct _p_GFParticles {
   PetscMPIInt    rank;
   PetscReal      output_interval;
   PetscInt       files_written;
-  FILE          *csv;
+  FILE          *csv;    /* particles.csv (rank 0) */
+  GFRunDirectory rundir; /* the run directory: nothing of an earlier particle run changes before this one has taken its first steps */
   PetscLogDouble wall_start, last_progress;
   PetscReal      progress_mark;
   PetscInt64     steps_taken;

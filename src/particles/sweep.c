@@ -320,8 +320,8 @@ static PetscErrorCode GFSweepReport(GFSweep *w, const GFCompareDensity q[])
   PetscReal      *mean, *se, *marg, *marg_se, *first, *second;
 
   PetscFunctionBeginUser;
-  PetscCall(GFOpenOnRankZero(c->comm, c->dir, "compare.csv", "w", &csv));
-  PetscCall(GFOpenOnRankZero(c->comm, c->dir, "compare_rates.csv", "w", &rates));
+  PetscCall(GFRunDirectoryOpen(c->rundir, "compare.csv", "w", &csv));
+  PetscCall(GFRunDirectoryOpen(c->rundir, "compare_rates.csv", "w", &rates));
   if (csv) {
     fprintf(csv, "time,n_particles");
     for (PetscInt k = 0; k < ncol; k++) fprintf(csv, ",%s", names[k]);
@@ -382,8 +382,8 @@ static PetscErrorCode GFSweepReport(GFSweep *w, const GFCompareDensity q[])
   }
   if (w->mmd_n < c->counts[nc - 1]) PetscCall(PetscPrintf(c->comm, "  (mmd: particle pairs over a seeded subsample of at most %" PetscInt_FMT " particles; -compare_mmd_max 0 takes all)\n", c->settings.mmd_max));
   PetscCall(PetscFree6(mean, se, marg, marg_se, first, second));
-  if (csv) fclose(csv);
-  if (rates) fclose(rates);
+  PetscCall(GFRunDirectoryClose(c->rundir, "compare.csv", &csv));
+  PetscCall(GFRunDirectoryClose(c->rundir, "compare_rates.csv", &rates));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -411,8 +411,8 @@ static PetscErrorCode GFSweepReportStationary(GFSweep *w, const GFCompareDensity
     PetscCall(GFSweepMarginal(d, R, first, second, 3, q->mean, q->covariance, marg[ci], marg_se[ci]));
   }
   PetscCall(PetscFree2(first, second));
-  PetscCall(GFOpenOnRankZero(c->comm, c->dir, "compare_stationary.csv", "w", &csv));
-  PetscCall(GFOpenOnRankZero(c->comm, c->dir, "compare_rates.csv", "a", &rates));
+  PetscCall(GFRunDirectoryOpen(c->rundir, "compare_stationary.csv", "w", &csv));
+  PetscCall(GFRunDirectoryOpen(c->rundir, "compare_rates.csv", "a", &rates));
   if (csv) {
     fprintf(csv, "n_particles,replicas,t_from,t_to,samples,marginal_mean_bias,marginal_mean_bias_stderr,marginal_cov_bias,marginal_cov_bias_stderr");
     for (PetscInt a = 0; a < d; a++) fprintf(csv, ",marginal_var_%c,marginal_var_%c_stderr,pde_var_%c", axes[a], axes[a], axes[a]);
@@ -427,8 +427,8 @@ static PetscErrorCode GFSweepReportStationary(GFSweep *w, const GFCompareDensity
       }
       fprintf(csv, "\n");
     }
-    fclose(csv);
   }
+  PetscCall(GFRunDirectoryClose(c->rundir, "compare_stationary.csv", &csv));
   PetscCall(PetscSNPrintf(what, sizeof(what), "[sweep] stationary one-particle marginal, every step of t in [%.6g, %.6g], against the PDE at t = %.6g (%" PetscInt_FMT " replicas)", (double)c->stationary_from, (double)w->t_end,
                           (double)c->snap_time[c->nsnap - 1], R));
   PetscCall(GFSweepPrintHeader(w, what));
@@ -455,7 +455,7 @@ static PetscErrorCode GFSweepReportStationary(GFSweep *w, const GFCompareDensity
     if (j >= 2) PetscCall(PetscSNPrintf(name, sizeof(name), "variance_%c (PDE %.6g)", axes[j - 2], (double)q->covariance[j - 2][j - 2]));
     PetscCall(GFSweepPrintRow(c->comm, name, nc, v, e, rate, rate_se));
   }
-  if (rates) fclose(rates);
+  PetscCall(GFRunDirectoryClose(c->rundir, "compare_rates.csv", &rates));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -18,7 +18,16 @@
 #define GF_STUDY_MAX_LEVELS 16
 
 typedef enum { GF_REFINE_SPACE, GF_REFINE_TIME, GF_REFINE_BOTH } GFRefine;
-static const char *const GFRefines[] = {"space", "time", "both"};
+
+/*
+  How a level's step follows from the coarsest level's: the explicit CFL step of each grid
+  (dt ~ h^2 with diffusion, ~ h without); the coarsest step dt0 scaled by (h/h0)^2 (space
+  refinement with a given step: the time error of any scheme of order >= 1 then falls at
+  least as fast as a second-order space error); dt0 / 2^l (time refinement, and both).
+*/
+typedef enum { GF_DT_CFL, GF_DT_SCALED_H2, GF_DT_HALVED } GFStudyDtRule;
+static const char *const GFStudyDtRules[] = {"cfl", "h2", "halved"};
+static const char *const GFRefines[]      = {"space", "time", "both"};
 
 enum { E_L1, E_L2, E_LINF, E_MASS, E_W1, E_W2, E_COUNT };
 static const char *const GFErrorNames[E_COUNT] = {"l1", "l2", "linf", "mass", "w1", "w2"};
@@ -37,16 +46,20 @@ typedef struct {
 } GFStudyLevel;
 
 struct _p_GFStudy {
-  MPI_Comm     comm;
-  PetscInt     levels, coarsest, dim;
-  GFRefine     refine;
-  PetscReal    dt0;                           /* time refinement: the coarsest step */
-  PetscBool    every_output, overwrite, self; /* self: -study_reference self */
-  char         problem[GF_NAME_LEN], dir[PETSC_MAX_PATH_LEN];
-  char        *options; /* the user's options, replayed for every level */
-  GFStudyLevel level[GF_STUDY_MAX_LEVELS];
-  PetscBool    exact;      /* errors against the exact solution (else self-convergence) */
-  PetscReal   *richardson; /* self-convergence: estimated error of the finest level, per time and norm */
+  MPI_Comm       comm;
+  PetscInt       levels, coarsest, dim;
+  GFRefine       refine;
+  PetscReal      dt0;                           /* time refinement: the coarsest step */
+  PetscBool      every_output, overwrite, self; /* self: -study_reference self */
+  char           problem[GF_NAME_LEN], dir[PETSC_MAX_PATH_LEN];
+  char          *options; /* the user's options, replayed for every level */
+  GFStudyLevel   level[GF_STUDY_MAX_LEVELS];
+  PetscBool      exact;      /* errors against the exact solution (else self-convergence) */
+  PetscReal     *richardson; /* self-convergence: estimated error of the finest level, per time and norm */
+  GFStudyDtRule  dt_rule;    /* how each level's time step follows from the coarsest */
+  char           scheme[GF_NAME_LEN];
+  PetscOptions   probe;  /* the options as the coarsest level reads them: checked before any level runs */
+  GFRunDirectory rundir; /* study.csv: nothing of an earlier study changes before the new table is ready */
 };
 
 static PetscErrorCode GFStudyLevelReset(GFStudyLevel *L)
@@ -82,6 +95,8 @@ PetscErrorCode GFStudyDestroy(GFStudy *study)
   for (PetscInt l = 0; l < GF_STUDY_MAX_LEVELS; l++) PetscCall(GFStudyLevelReset(&(*study)->level[l]));
   PetscCall(PetscFree((*study)->richardson));
   PetscCall(PetscFree((*study)->options));
+  PetscCall(PetscOptionsDestroy(&(*study)->probe));
+  PetscCall(GFRunDirectoryDestroy(&(*study)->rundir));
   PetscCall(PetscFree(*study));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -93,127 +108,175 @@ PetscErrorCode GFStudySetProblemName(GFStudy study, const char name[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/*
-  Bytes a level of n cells per axis needs, from what a run allocates per cell: 24
-  vectors of 8 bytes (density, ghosts, stages, drift, diagnostics), and the densities
-  kept for self-convergence (each measured time, all levels: under twice the finest);
-  implicit runs add the Jacobian (1 + 4d nonzeros a row at 12 bytes, a third more for
-  the multigrid hierarchy) and Krylov vectors; interactions add the FFT's padded arrays
-  (2^d cells a cell, 8 of them). At 1024^2 cells this gives 201, 425 and 457 MB where
-  the measured maximum resident sizes are 210 (explicit Fokker-Planck), 381 (implicit
-  porous medium) and 483 MB (McKean-Vlasov), some 50 MB of which is MPI and PETSc.
-*/
-static PetscReal GFStudyBytes(PetscInt dim, PetscInt n, PetscBool implicit, PetscBool nonlocal, PetscInt times)
+/* Measured times: the final one, or every output time up to the final one (of a level's solver s). */
+static PetscInt GFStudyMeasuredTimes(GFStudy study, GFSolver s)
 {
-  PetscReal cells = PetscPowReal((PetscReal)n, (PetscReal)dim), per_cell = (24 + 2.0 * times) * 8;
-
-  if (implicit) per_cell += (1 + 4 * dim) * 12 * 4.0 / 3 + 10 * 8;
-  if (nonlocal) per_cell += 8 * (1 << dim) * 8;
-  return cells * per_cell;
+  if (!study->every_output || s->output_interval <= 0) return 1;
+  return (PetscInt)PetscCeilReal((s->max_time - s->init.time) / s->output_interval) + 1;
 }
 
-/* Measured times: the final one, or every output time up to the final one. */
-static PetscInt GFStudyMeasuredTimes(GFStudy study)
+/* Roles in a study's directory: its own study.csv, study_times.csv and study.png. */
+static GFFileRole GFStudyFileRole(const char name[], void *ctx)
 {
-  PetscReal interval = 0.1, t_end = 1; /* the solver's defaults */
-
-  if (!study->every_output) return 1;
-  PetscCallAbort(study->comm, PetscOptionsGetReal(NULL, NULL, "-output_interval", &interval, NULL));
-  PetscCallAbort(study->comm, PetscOptionsGetReal(NULL, NULL, "-ts_max_time", &t_end, NULL));
-  return interval > 0 ? (PetscInt)PetscCeilReal(t_end / interval) + 1 : 1;
+  (void)ctx;
+  return !strcmp(name, "study.csv") || !strcmp(name, "study_times.csv") || !strcmp(name, "study.png") ? GF_FILE_OLD : GF_FILE_FOREIGN;
 }
 
-/* Memory this rank may use: MemAvailable of its node shared by the node's ranks. */
-static PetscErrorCode GFStudyAvailableBytes(MPI_Comm comm, PetscReal *bytes)
+/* The step of level l under the study's rule (0 for the CFL step). */
+static PetscReal GFStudyLevelDt(GFStudy study, PetscInt l)
 {
-  MPI_Comm    node;
-  PetscMPIInt node_size;
-  FILE       *f = fopen("/proc/meminfo", "r");
-  char        line[256];
-  PetscReal   kb = 0;
+  switch (study->dt_rule) {
+  case GF_DT_SCALED_H2: return study->dt0 / PetscPowReal(4, (PetscReal)l);
+  case GF_DT_HALVED: return study->dt0 / PetscPowReal(2, (PetscReal)l);
+  default: return 0;
+  }
+}
+
+/* The options database of level l: the study's defaults, the user's options, the level's grid, step and scheme, what a level must have. */
+static PetscErrorCode GFStudyLevelOptions(GFStudy study, PetscInt l, PetscOptions *db)
+{
+  char extra[512] = "";
 
   PetscFunctionBeginUser;
-  while (f && fgets(line, sizeof(line), f)) {
-    double value;
-    if (sscanf(line, "MemAvailable: %lf kB", &value) == 1) kb = value;
+  if (study->refine != GF_REFINE_TIME) {
+    const PetscInt n = study->coarsest << l;
+    PetscCall(PetscSNPrintf(extra, sizeof(extra), " -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -da_grid_z %" PetscInt_FMT, n, n, n));
   }
-  if (f) fclose(f);
-  if (kb == 0) kb = (PetscReal)sysconf(_SC_PHYS_PAGES) * (PetscReal)sysconf(_SC_PAGE_SIZE) / 1024;
-  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-  PetscCallMPI(MPI_Comm_size(node, &node_size));
-  PetscCallMPI(MPI_Comm_free(&node));
-  *bytes = kb * 1024 / node_size;
-  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, bytes, 1, MPIU_REAL, MPIU_MIN, comm));
+  if (study->dt_rule != GF_DT_CFL) {
+    const size_t len = strlen(extra);
+    PetscCall(PetscSNPrintf(extra + len, sizeof(extra) - len, " -ts_dt %.17g -dt_adapt 0", (double)GFStudyLevelDt(study, l)));
+  }
+  PetscCall(PetscStrlcat(extra, study->scheme, sizeof(extra)));
+  PetscCall(PetscOptionsCreate(db));
+  PetscCall(PetscOptionsInsertString(*db, "-progress 0"));
+  PetscCall(PetscOptionsInsertString(*db, study->options));
+  PetscCall(PetscOptionsInsertString(*db, extra));
+  PetscCall(PetscOptionsInsertString(*db, "-output 0 -summary 0 -exact 0"));
+  if (!study->every_output) PetscCall(PetscOptionsInsertString(*db, "-output_interval 0"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscBool GFStudyIsOwnFile(const char name[])
+/* A solver under the options of level l, set from them (and set up when setup): what the study asks before any level runs. */
+static PetscErrorCode GFStudyProbeLevel(GFStudy study, PetscInt l, PetscBool setup, GFSolver *solver)
 {
-  return (PetscBool)(!strcmp(name, "study.csv") || !strcmp(name, "study_times.csv") || !strcmp(name, "study.png"));
-}
-
-/* -study_levels, -study_coarsest, -study_refine, -study_dt, checked before anything runs. */
-PetscErrorCode GFStudySetFromOptions(GFStudy study)
-{
-  PetscInt    refine = GF_REFINE_SPACE, da_grid = 0;
-  PetscMPIInt size;
-  char        model[GF_NAME_LEN] = "fokker_planck", ts_type[GF_NAME_LEN] = "", interaction[GF_NAME_LEN] = "none";
-  PetscBool   set, implicit, help;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-dim", &study->dim, &set));
-  if (!set) study->dim = 1;
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-da_grid_x", &da_grid, NULL));
+  PetscCall(PetscOptionsDestroy(&study->probe));
+  PetscCall(GFStudyLevelOptions(study, l, &study->probe));
+  PetscCall(PetscOptionsPush(study->probe));
+  PetscCall(GFSolverCreate(study->comm, solver));
+  ierr = GFSolverSetFromOptions(*solver);
+  if (!ierr && setup) ierr = GFSolverSetUp(*solver);
+  PetscCall(PetscOptionsPop());
+  if (ierr) PetscCall(GFSolverDestroy(solver));
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The coarsest level under the user's options, before anything runs: every option read and
+  checked, the time-step rule chosen from what the solver decides (not guessed from option
+  strings), the finest level's memory estimated from what the model needs.
+*/
+static PetscErrorCode GFStudyProbe(GFStudy study)
+{
+  GFSolver    s;
+  PetscBool   ts_type_given, dt_given = (PetscBool)(study->dt0 > 0);
+  PetscReal   cells, per_cell;
+  PetscMPIInt size;
+  char        what[128];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_type", &ts_type_given));
+  if (!dt_given) PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &study->dt0, &dt_given));
+  if (study->refine == GF_REFINE_SPACE) {
+    study->dt_rule = dt_given ? GF_DT_SCALED_H2 : GF_DT_CFL;
+    PetscCall(GFStudyProbeLevel(study, 0, PETSC_FALSE, &s));
+    if (!dt_given && s->implicit) {
+      const PetscBool default_scheme = (PetscBool)(s->model->implicit_default && !ts_type_given);
+      TSType          type;
+      char            name[GF_NAME_LEN];
+      PetscCall(TSGetType(s->ts, &type));
+      PetscCall(PetscStrncpy(name, type, sizeof(name)));
+      PetscCall(GFSolverDestroy(&s));
+      PetscCheck(default_scheme, study->comm, PETSC_ERR_USER_INPUT,
+                 "-study_refine space with the implicit -ts_type %s needs a step that shrinks with the grid: give -study_dt (the coarsest level's step; level l takes it times 4^-l), or use an explicit -ts_type (each level then takes its CFL step)",
+                 name);
+      /* the model's implicit default (backward Euler, first order) would measure its own time error: the explicit scheme at its step bound instead */
+      PetscCall(PetscStrncpy(study->scheme, " -ts_type rk -ts_rk_type ssprk43", sizeof(study->scheme)));
+    } else
+      PetscCall(GFSolverDestroy(&s));
+  } else {
+    PetscCheck(dt_given, study->comm, PETSC_ERR_USER_INPUT, "-study_refine %s needs the coarsest step: -study_dt or -ts_dt", GFRefines[study->refine]);
+    study->dt_rule = GF_DT_HALVED;
+  }
+  /* the coarsest level as it will run, set up: its options read, the time span and the data checked */
+  PetscCall(GFStudyProbeLevel(study, 0, PETSC_TRUE, &s));
+  study->dim = s->grid->dim;
+  cells      = study->refine == GF_REFINE_TIME ? (PetscReal)s->grid->cells[0] * s->grid->cells[1] * s->grid->cells[2] : PetscPowReal((PetscReal)(study->coarsest << (study->levels - 1)), (PetscReal)study->dim);
+  /* ... and the densities kept for self-convergence: each measured time, all levels (under twice the finest) */
+  per_cell = GFRunBytesPerCell(study->dim, s->implicit, s->model->convolutions) + 2.0 * 8 * GFStudyMeasuredTimes(study, s);
+  PetscCall(GFSolverDestroy(&s));
+  PetscCallMPI(MPI_Comm_size(study->comm, &size));
+  if (study->refine == GF_REFINE_TIME)
+    PetscCall(PetscSNPrintf(what, sizeof(what), "each level, %.0f cells,", (double)cells));
+  else
+    PetscCall(PetscSNPrintf(what, sizeof(what), "the finest level, %" PetscInt_FMT "^%" PetscInt_FMT " cells,", study->coarsest << (study->levels - 1), study->dim));
+  PetscCall(GFMemoryCheck(study->comm, cells / size * per_cell, what, "use fewer levels (-study_levels), a coarser start (-study_coarsest) or more ranks"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -study_levels, -study_coarsest, -study_refine, -study_dt; then the coarsest level under the user's options and the output directory, checked before anything runs. */
+PetscErrorCode GFStudySetFromOptions(GFStudy study)
+{
+  PetscInt  refine = GF_REFINE_SPACE;
+  PetscBool help;
+
+  PetscFunctionBeginUser;
   PetscOptionsBegin(study->comm, NULL, "Convergence study", "GFStudy");
-  PetscCall(PetscOptionsInt("-study_levels", "Levels of the ladder (>= 2)", "GFStudySetFromOptions", study->levels, &study->levels, NULL));
-  PetscCall(PetscOptionsInt("-study_coarsest", "Cells per axis of the coarsest level (space refinement)", "GFStudySetFromOptions", study->coarsest, &study->coarsest, NULL));
-  PetscCall(GFOptionsChoice(PetscOptionsObject, "-study_refine", "Refine space (n, 2n, ...), time (dt, dt/2, ... on -da_grid_x cells) or both", "GFStudySetFromOptions", GFRefines, 3, &refine));
+  PetscCall(GFOptionsInt("-study_levels", "Levels of the ladder (>= 2)", "GFStudySetFromOptions", study->levels, &study->levels, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(GFOptionsInt("-study_coarsest", "Cells per axis of the coarsest level (space refinement)", "GFStudySetFromOptions", study->coarsest, &study->coarsest, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(GFOptionsChoice("-study_refine", "Refine space (n, 2n, ...), time (dt, dt/2, ... on -da_grid_x cells) or both", "GFStudySetFromOptions", GFRefines, 3, &refine, NULL));
   study->refine = (GFRefine)refine;
-  PetscCall(PetscOptionsReal("-study_dt", "Time refinement: the coarsest level's step (default -ts_dt)", "GFStudySetFromOptions", study->dt0, &study->dt0, NULL));
+  PetscCall(GFOptionsReal("-study_dt", "The coarsest level's step: halved per level in time refinement, times 4^-l in space refinement (default -ts_dt)", "GFStudySetFromOptions", study->dt0, &study->dt0, NULL, GF_REAL_POSITIVE));
   {
     const char *const refs[] = {"exact", "self"};
     PetscInt          ref    = study->self;
-    PetscCall(GFOptionsChoice(PetscOptionsObject, "-study_reference", "Measure against the exact solution (when the problem has one) or the finest level", "GFStudySetFromOptions", refs, 2, &ref));
+    PetscCall(GFOptionsChoice("-study_reference", "Measure against the exact solution (when the problem has one) or the finest level", "GFStudySetFromOptions", refs, 2, &ref, NULL));
     study->self = (PetscBool)(ref == 1);
   }
-  PetscCall(PetscOptionsBool("-study_every_output", "Measure at every -output_interval time, not only the final one", "GFStudySetFromOptions", study->every_output, &study->every_output, NULL));
-  PetscCall(PetscOptionsString("-output_dir", "Directory of study.csv and study.png (default output/study_NAME)", "GFStudySetFromOptions", study->dir, study->dir, sizeof(study->dir), NULL));
-  PetscCall(PetscOptionsBool("-output_overwrite", "Replace an existing study directory", "GFStudySetFromOptions", study->overwrite, &study->overwrite, NULL));
+  PetscCall(GFOptionsBool("-study_every_output", "Measure at every -output_interval time, not only the final one", "GFStudySetFromOptions", study->every_output, &study->every_output, NULL));
+  PetscCall(GFOptionsString("-output_dir", "Directory of study.csv and study.png (default output/study_NAME)", "GFStudySetFromOptions", study->dir, study->dir, sizeof(study->dir), NULL));
+  PetscCall(GFOptionsBool("-output_overwrite", "Replace an existing study directory (once the new table is ready)", "GFStudySetFromOptions", study->overwrite, &study->overwrite, NULL));
   PetscOptionsEnd();
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS); /* -help lists the options; nothing is checked or created */
   PetscCheck(study->levels >= 2, study->comm, PETSC_ERR_USER_INPUT, "-study_levels %" PetscInt_FMT ": a study needs at least 2 levels to observe an order", study->levels);
   PetscCheck(study->levels <= GF_STUDY_MAX_LEVELS, study->comm, PETSC_ERR_USER_INPUT, "-study_levels %" PetscInt_FMT ": at most %d levels", study->levels, GF_STUDY_MAX_LEVELS);
-  if (study->refine != GF_REFINE_TIME)
+  if (study->refine != GF_REFINE_TIME) {
     PetscCheck(study->coarsest >= 4, study->comm, PETSC_ERR_USER_INPUT, "-study_coarsest %" PetscInt_FMT ": a grid of %" PetscInt_FMT " cells per axis is too small for the stencil (width 2 on each side of a cell): need at least 4", study->coarsest,
                study->coarsest);
-  if (study->refine != GF_REFINE_SPACE) {
-    if (study->dt0 == 0) PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &study->dt0, NULL));
-    PetscCheck(study->dt0 > 0, study->comm, PETSC_ERR_USER_INPUT, "-study_refine %s needs the coarsest step: -study_dt or -ts_dt", GFRefines[study->refine]);
+    PetscCheck((PetscReal)study->coarsest * PetscPowReal(2, (PetscReal)(study->levels - 1)) <= PETSC_MAX_INT, study->comm, PETSC_ERR_USER_INPUT,
+               "-study_coarsest %" PetscInt_FMT " with -study_levels %" PetscInt_FMT ": the finest level has more cells per axis than this PETSc build's indices hold", study->coarsest, study->levels);
   }
   if (!study->dir[0]) {
     const char *name = study->problem[0] ? study->problem : "run";
     PetscCall(PetscSNPrintf(study->dir, sizeof(study->dir), strncmp(name, "study_", 6) ? "output/study_%s" : "output/%s", name));
   }
-
-  /* refuse a ladder whose finest level cannot fit, before anything runs */
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-model", model, sizeof(model), NULL));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", ts_type, sizeof(ts_type), NULL));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-interaction", interaction, sizeof(interaction), NULL));
-  implicit = (PetscBool)((ts_type[0] && strcmp(ts_type, "rk") && strcmp(ts_type, "ssp") && strcmp(ts_type, "euler")) || (!ts_type[0] && !strcmp(model, "porous_medium")));
-  {
-    const PetscInt  finest   = study->refine == GF_REFINE_TIME ? (da_grid ? da_grid : 128) : study->coarsest << (study->levels - 1);
-    const PetscBool nonlocal = (PetscBool)(strcmp(interaction, "none") || !strcmp(model, "svgd"));
-    PetscReal       need, available;
-    PetscCallMPI(MPI_Comm_size(study->comm, &size));
-    need = GFStudyBytes(study->dim, finest, implicit, nonlocal, GFStudyMeasuredTimes(study)) / size;
-    PetscCall(GFStudyAvailableBytes(study->comm, &available));
-    PetscCheck(need <= 0.8 * available, study->comm, PETSC_ERR_USER_INPUT,
-               "the finest level, %" PetscInt_FMT "^%" PetscInt_FMT " cells, needs about %.3g GB on each of the %d ranks, which have about %.3g GB each free: use fewer levels (-study_levels), a coarser start (-study_coarsest) or more ranks", finest,
-               study->dim, need / 1e9, size, available / 1e9);
-  }
   PetscCall(PetscOptionsGetAll(NULL, &study->options));
-  PetscCall(GFPrepareDirectory(study->comm, study->dir, study->overwrite, GFStudyIsOwnFile, NULL));
+  PetscCall(GFStudyProbe(study));
+  PetscCall(GFRunDirectoryCreate(study->comm, study->dir, study->overwrite, GFStudyFileRole, NULL, &study->rundir));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The databases whose options the study reads: its own and the coarsest level's (for the check of unused options). */
+PetscErrorCode GFStudyGetOptions(GFStudy study, PetscInt *n, PetscOptions dbs[])
+{
+  PetscFunctionBeginUser;
+  dbs[0] = NULL;
+  dbs[1] = study->probe;
+  *n     = study->probe ? 2 : 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -350,6 +413,8 @@ static PetscErrorCode GFStudySolveLevel(GFStudy study, PetscInt l, GFSolver solv
   PetscCall(GFSolverSolve(solver));
   PetscCall(PetscTime(&stop));
   *seconds = stop - start;
+  PetscCheck(PetscAbsReal(solver->diag.time - solver->max_time) <= 1e-9 * PetscMax(1, PetscAbsReal(solver->max_time)), study->comm, PETSC_ERR_USER_INPUT,
+             "level %" PetscInt_FMT " stopped at t = %.9g before -ts_max_time %.9g (%s): levels must reach the same time", l + 1, (double)solver->diag.time, (double)solver->max_time, solver->blowup_time >= 0 ? "a blow-up" : "-ts_max_steps");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -365,28 +430,13 @@ static PetscErrorCode GFStudyRunLevel(GFStudy study, PetscInt l)
   PetscOptions    db;
   GFSolver        solver;
   GFRunStatistics st;
-  char            extra[512] = "";
-  PetscLogDouble  seconds    = 0;
+  PetscLogDouble  seconds = 0;
   PetscErrorCode  ierr;
   PetscInt        cells[3];
   PetscReal       lower[3], upper[3], t0 = 0;
 
   PetscFunctionBeginUser;
-  if (study->refine != GF_REFINE_TIME) {
-    const PetscInt n = study->coarsest << l;
-    PetscCall(PetscSNPrintf(extra, sizeof(extra), " -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -da_grid_z %" PetscInt_FMT, n, n, n));
-  }
-  if (study->refine != GF_REFINE_SPACE) {
-    const size_t len = strlen(extra);
-    PetscCall(PetscSNPrintf(extra + len, sizeof(extra) - len, " -ts_dt %.17g -dt_adapt 0", (double)(study->dt0 / (1 << l))));
-  }
-  /* the study's defaults, then the user's options, then what a level must have */
-  PetscCall(PetscOptionsCreate(&db));
-  PetscCall(PetscOptionsInsertString(db, "-progress 0"));
-  PetscCall(PetscOptionsInsertString(db, study->options));
-  PetscCall(PetscOptionsInsertString(db, extra));
-  PetscCall(PetscOptionsInsertString(db, "-output 0 -summary 0 -exact 0"));
-  if (!study->every_output) PetscCall(PetscOptionsInsertString(db, "-output_interval 0"));
+  PetscCall(GFStudyLevelOptions(study, l, &db));
   PetscCall(PetscOptionsPush(db));
   PetscCall(GFSolverCreate(study->comm, &solver));
   ierr = GFStudySolveLevel(study, l, solver, &recorder, &t0, &seconds);
@@ -493,6 +543,16 @@ static PetscBool GFStudyHasOrder(GFStudy study, PetscInt l)
   return (PetscBool)(l > 0 && (study->exact || l < study->levels - 1));
 }
 
+/* What the dt column means, for the table. */
+static const char *GFStudyDtRuleText(GFStudy study)
+{
+  switch (study->dt_rule) {
+  case GF_DT_CFL: return study->scheme[0] ? "the explicit CFL step of each level (SSP-RK3 in place of the model's implicit default, whose first-order time error would dominate)" : "the explicit CFL step of each level";
+  case GF_DT_SCALED_H2: return "dt0 (h/h0)^2: the coarsest level's step scaled with the square of the grid size";
+  default: return "dt0 / 2^level on a fixed grid";
+  }
+}
+
 /* The table at measured time r, on stdout. */
 static PetscErrorCode GFStudyPrintTable(GFStudy study, PetscInt r)
 {
@@ -501,6 +561,7 @@ static PetscErrorCode GFStudyPrintTable(GFStudy study, PetscInt r)
   PetscFunctionBeginUser;
   PetscCall(
       PetscPrintf(study->comm, "\nconvergence study at t = %.6g: %s refinement, errors against %s\n", (double)study->level[0].t[r], GFRefines[study->refine], study->exact ? "the exact solution" : "the finest level (orders from successive levels)"));
+  PetscCall(PetscPrintf(study->comm, "time steps: %s\n", GFStudyDtRuleText(study)));
   PetscCall(PetscPrintf(study->comm, "%5s %10s %10s %10s", "level", "cells", "h", "dt"));
   for (PetscInt k = 0; k < nerr; k++) PetscCall(PetscPrintf(study->comm, k == E_MASS ? " %10s" : " %10s %6s", GFErrorNames[k], "order"));
   PetscCall(PetscPrintf(study->comm, " %9s\n", "seconds"));
@@ -546,42 +607,33 @@ static void GFStudyWriteRows(GFStudy study, FILE *csv, PetscInt r, PetscBool wit
     }
     fprintf(csv, err ? ",%.17g" : ",", (double)L->error[r][E_MASS]);
     if (!with_time) fprintf(csv, ",%.17g", (double)L->t[r]);
-    fprintf(csv, "\n");
+    fprintf(csv, ",%s\n", GFStudyDtRules[study->dt_rule]);
   }
 }
 
-/* study.csv (the final time) and, with -study_every_output, study_times.csv (every measured time), from rank 0. */
+/* study.csv (the final time) and, with -study_every_output, study_times.csv (every measured time), from rank 0; then they replace an earlier study's. */
 static PetscErrorCode GFStudyWriteCSV(GFStudy study)
 {
-  const char *w = study->dim == 1 ? ",error_w1,error_w2,order_w1,order_w2" : "";
-  PetscMPIInt rank;
-  int         failed = 0;
-  char        path[PETSC_MAX_PATH_LEN + 32];
+  const char    *w    = study->dim == 1 ? ",error_w1,error_w2,order_w1,order_w2" : "";
+  const PetscInt last = study->level[0].ntimes - 1;
+  FILE          *csv;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(study->comm, &rank));
-  if (rank == 0) {
-    const PetscInt last = study->level[0].ntimes - 1;
-    FILE          *csv;
-    PetscCall(PetscSNPrintf(path, sizeof(path), "%s/study.csv", study->dir));
-    if ((csv = fopen(path, "w"))) {
-      fprintf(csv, "level,cells,h,dt,error_l1,error_l2,error_linf,order_l1,order_l2,order_linf,seconds%s,error_mass,time\n", w);
-      GFStudyWriteRows(study, csv, last, PETSC_FALSE);
-      failed = fclose(csv) != 0;
-    } else
-      failed = 1;
-    if (!failed && study->every_output) {
-      PetscCall(PetscSNPrintf(path, sizeof(path), "%s/study_times.csv", study->dir));
-      if ((csv = fopen(path, "w"))) {
-        fprintf(csv, "time,level,cells,h,dt,error_l1,error_l2,error_linf,order_l1,order_l2,order_linf,seconds%s,error_mass\n", w);
-        for (PetscInt r = 0; r <= last; r++) GFStudyWriteRows(study, csv, r, PETSC_TRUE);
-        failed = fclose(csv) != 0;
-      } else
-        failed = 1;
-    }
+  PetscCall(GFRunDirectoryOpen(study->rundir, "study.csv", "w", &csv));
+  if (csv) {
+    fprintf(csv, "level,cells,h,dt,error_l1,error_l2,error_linf,order_l1,order_l2,order_linf,seconds%s,error_mass,time,dt_rule\n", w);
+    GFStudyWriteRows(study, csv, last, PETSC_FALSE);
   }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, study->comm));
-  PetscCheck(!failed, study->comm, PETSC_ERR_FILE_WRITE, "cannot write the study's CSV files in %s", study->dir);
+  PetscCall(GFRunDirectoryClose(study->rundir, "study.csv", &csv));
+  if (study->every_output) {
+    PetscCall(GFRunDirectoryOpen(study->rundir, "study_times.csv", "w", &csv));
+    if (csv) {
+      fprintf(csv, "time,level,cells,h,dt,error_l1,error_l2,error_linf,order_l1,order_l2,order_linf,seconds%s,error_mass,dt_rule\n", w);
+      for (PetscInt r = 0; r <= last; r++) GFStudyWriteRows(study, csv, r, PETSC_TRUE);
+    }
+    PetscCall(GFRunDirectoryClose(study->rundir, "study_times.csv", &csv));
+  }
+  PetscCall(GFRunDirectoryCommit(study->rundir));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -608,9 +660,9 @@ PetscErrorCode GFStudyRun(GFStudy study)
     GFStudyLevel *L        = &study->level[l];
     char          what[64] = "";
     if (study->refine != GF_REFINE_TIME) PetscCall(PetscSNPrintf(what, sizeof(what), "%" PetscInt_FMT " cells per axis", study->coarsest << l));
-    if (study->refine != GF_REFINE_SPACE) {
+    if (study->dt_rule != GF_DT_CFL) {
       const size_t len = strlen(what);
-      PetscCall(PetscSNPrintf(what + len, sizeof(what) - len, "%sdt %.6g", len ? ", " : "", (double)(study->dt0 / (1 << l))));
+      PetscCall(PetscSNPrintf(what + len, sizeof(what) - len, "%sdt %.6g", len ? ", " : "", (double)GFStudyLevelDt(study, l)));
     }
     PetscCall(PetscPrintf(study->comm, "[study] level %" PetscInt_FMT "/%" PetscInt_FMT ": %s (%.0f%% of the work; %.0f%% done)\n", l + 1, study->levels, what, (double)(100 * work[l] / total), (double)(100 * done / total)));
     ierr = GFStudyRunLevel(study, l);

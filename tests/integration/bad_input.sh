@@ -53,7 +53,7 @@ expect 2 "the Barenblatt solution exists for t > 0 only, got t = 0 (use -init_ti
 expect 2 "-init barenblatt: the Barenblatt profile belongs to -model porous_medium, not fokker_planck" -init barenblatt -init_time 1
 expect 2 "-ts_dt 0.1 exceeds the explicit stability bound" -ts_type rk -ts_dt 0.1
 expect 2 "-potential harmonic: unknown potential; valid are" -potential harmonic
-expect 2 "-init blob: unknown initial data; valid are gaussian, uniform, file, exact, gibbs, barenblatt" -init blob
+expect 2 "-init blob: valid are gaussian, uniform, file, exact, gibbs, barenblatt" -init blob
 expect 2 "-da_grid_x 1: need at least 2 cells per axis" -da_grid_x 1
 expect 2 "-da_grid_y 1: need at least 2 cells per axis" -dim 2 -da_grid_y 1
 expect 2 "-domain_lower 3 is not below -domain_upper 2 on axis x" -domain_lower 3 -domain_upper 2
@@ -73,7 +73,7 @@ expect 2 "-init file needs -init_file PATH" -init file
 ranks=2
 expect 2 "-cfl 0: the Courant number must be in (0, 1]" -cfl 0
 expect 2 "-cfl 1.5: the Courant number must be in (0, 1]" -cfl 1.5
-expect 2 "-bc wrap: unknown wall type; valid are noflux, periodic" -bc wrap
+expect 2 "-bc wrap: valid are noflux, periodic" -bc wrap
 ranks=1
 expect 2 "-ts_type glee is not supported" -ts_type glee
 expect 2 "-exact: model fokker_planck with potential double_well has no exact solution" -potential double_well -exact

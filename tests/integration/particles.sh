@@ -207,8 +207,8 @@ bad)
   expect "gradflow compare needs -pde DIR" -particles pde
   expect "give either particle files to compare or counts to run, not both" -pde pde -particles pde -particle_counts 10
   expect "-compare_stationary needs -particle_replicas >= 2" -pde pde -particle_counts 10 -compare_stationary 0.5
-  expect "-particle_counts: 0 is not a number of particles" -pde pde -particle_counts 10,0
-  expect "-compare_mmd_bandwidth 0 must be positive" -pde pde -compare_mmd_bandwidth 0
+  expect "-particle_counts 10,0: out of range (valid: an integer >= 1)" -pde pde -particle_counts 10,0
+  expect "-compare_mmd_bandwidth 0: out of range (valid: > 0)" -pde pde -compare_mmd_bandwidth 0
   expect "-model porous_medium has no particle system" -pde pde -particle_counts 10 -model porous_medium -exact 0
   # an explicit step beyond its stability bound is an error (status 1), not particles folded back by the walls
   set +e

@@ -20,7 +20,7 @@ ou)
   cat ou.log
   grep -q "errors against the exact solution" ou.log
   grep -q "^\[study\] level 5/5: 1024 cells per axis" ou.log
-  head -n 1 ou/study.csv | grep -q '^level,cells,h,dt,error_l1,error_l2,error_linf,order_l1,order_l2,order_linf,seconds,error_w1,error_w2,order_w1,order_w2,error_mass,time$'
+  head -n 1 ou/study.csv | grep -q '^level,cells,h,dt,error_l1,error_l2,error_linf,order_l1,order_l2,order_linf,seconds,error_w1,error_w2,order_w1,order_w2,error_mass,time,dt_rule$'
   test "$(column ou/study.csv cells 4)" = 1024
   for level in 1 2 3 4; do
     check "L1 order, level $level" "$(column ou/study.csv order_l1 $level)" 1.8 2.2
@@ -116,7 +116,7 @@ bad)
   expect "-study_levels 1: a study needs at least 2 levels" -study_levels 1
   expect "-study_levels 17: at most 16 levels" -study_levels 17
   expect "the finest level, 262144^2 cells, needs about" -dim 2 -study_coarsest 64 -study_levels 13
-  expect "GB on each of the 1 ranks, which have about" -dim 3 -study_coarsest 64 -study_levels 7
+  expect "the finest level, 4096^3 cells, needs about" -dim 3 -study_coarsest 64 -study_levels 7
   expect "-study_coarsest 3: a grid of 3 cells per axis is too small for the stencil" -study_coarsest 3
   expect "-study_levels 2: this problem has no exact solution, so errors are measured against the finest level (self-convergence), which needs at least 3 levels" -potential double_well -study_levels 2 -study_coarsest 8
   expect "-study_levels 2: -study_reference self" -study_reference self -study_levels 2 -study_coarsest 8
@@ -127,13 +127,13 @@ bad)
   expect "-output_dir taken: the directory exists and holds other results" -output_dir taken -study_coarsest 8
   test -f taken/notes.txt
   [ "$failures" -eq 0 ] || exit 1
-  # a level that fails (here a fixed step above the 128-cell stability bound) keeps the finished levels' table
+  # a level that fails (here: the 128-cell level needs 112 CFL steps, more than -ts_max_steps) keeps the finished levels' table
   set +e
-  gf_run 1 study -options_file "$problems/study_fokker_planck_1d.yaml" -study_coarsest 8 -study_levels 5 -ts_dt 0.02 -output_dir partial -study_plot 0 > partial.log 2> partial.err
+  gf_run 1 study -options_file "$problems/study_fokker_planck_1d.yaml" -study_coarsest 8 -study_levels 5 -ts_max_steps 100 -output_dir partial -study_plot 0 > partial.log 2> partial.err
   status=$?
   set -e
   cat partial.log partial.err
-  test $status -eq 2 && grep -q "exceeds the explicit stability bound" partial.err && grep -q "level 5 failed; the table of levels 1 to 4 follows" partial.log
+  test $status -eq 2 && grep -q "level 5 stopped at t = .* before -ts_max_time 1 (-ts_max_steps)" partial.err && grep -q "level 5 failed; the table of levels 1 to 4 follows" partial.log
   test "$(wc -l < partial/study.csv)" -eq 5 && test "$(column partial/study.csv cells 3)" = 64
   echo "ok: a failed level keeps the table of the levels before it"
   # -study_every_output: a table per output time in study_times.csv

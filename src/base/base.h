@@ -1,0 +1,55 @@
+/*
+  The base layer of the library: what every other layer uses and that uses none of
+  them. Strict option reading (numbers parsed whole, ranges, unknown and unused options),
+  option and mesh files checked before PETSc reads them, work that may crash run in a
+  child process (HDF5 on damaged files), and memory estimates against the node.
+*/
+#ifndef GRADFLOW_BASE_H
+#define GRADFLOW_BASE_H
+
+#include <gradflow.h>
+
+#define GF_NAME_LEN 64
+
+/* Bounds of a real option: closed [min, max] unless these flags open a side. */
+typedef enum { GF_RANGE_CLOSED = 0, GF_RANGE_OPEN_MIN = 1, GF_RANGE_OPEN_MAX = 2 } GFRangeFlags;
+#define GF_REAL_ANY -PETSC_MAX_REAL, PETSC_MAX_REAL, GF_RANGE_CLOSED
+#define GF_REAL_POSITIVE 0, PETSC_MAX_REAL, GF_RANGE_OPEN_MIN
+#define GF_REAL_NONNEGATIVE 0, PETSC_MAX_REAL, GF_RANGE_CLOSED
+
+PETSC_INTERN PetscErrorCode GFOptionsInt_Private(PetscOptionItems *, const char[], const char[], const char[], PetscInt, PetscInt *, PetscBool *, PetscInt, PetscInt);
+PETSC_INTERN PetscErrorCode GFOptionsReal_Private(PetscOptionItems *, const char[], const char[], const char[], PetscReal, PetscReal *, PetscBool *, PetscReal, PetscReal, int);
+PETSC_INTERN PetscErrorCode GFOptionsBool_Private(PetscOptionItems *, const char[], const char[], const char[], PetscBool, PetscBool *, PetscBool *);
+PETSC_INTERN PetscErrorCode GFOptionsString_Private(PetscOptionItems *, const char[], const char[], const char[], const char[], char[], size_t, PetscBool *);
+PETSC_INTERN PetscErrorCode GFOptionsRealArray_Private(PetscOptionItems *, const char[], const char[], const char[], PetscReal[], PetscInt *, PetscBool *, PetscReal, PetscReal, int);
+PETSC_INTERN PetscErrorCode GFOptionsIntArray_Private(PetscOptionItems *, const char[], const char[], const char[], PetscInt[], PetscInt *, PetscBool *, PetscInt, PetscInt);
+PETSC_INTERN PetscErrorCode GFOptionsChoice_Private(PetscOptionItems *, const char[], const char[], const char[], const char *const[], PetscInt, PetscInt *, PetscBool *);
+
+/* Inside PetscOptionsBegin/End: read an option strictly (the whole value a number, finite, in range), else a user-input error naming it. */
+#define GFOptionsInt(...) GFOptionsInt_Private(PetscOptionsObject, __VA_ARGS__)
+#define GFOptionsReal(...) GFOptionsReal_Private(PetscOptionsObject, __VA_ARGS__)
+#define GFOptionsBool(...) GFOptionsBool_Private(PetscOptionsObject, __VA_ARGS__)
+#define GFOptionsString(...) GFOptionsString_Private(PetscOptionsObject, __VA_ARGS__)
+#define GFOptionsRealArray(...) GFOptionsRealArray_Private(PetscOptionsObject, __VA_ARGS__)
+#define GFOptionsIntArray(...) GFOptionsIntArray_Private(PetscOptionsObject, __VA_ARGS__)
+#define GFOptionsChoice(...) GFOptionsChoice_Private(PetscOptionsObject, __VA_ARGS__)
+
+PETSC_INTERN PetscErrorCode GFOptionsCheckReal(MPI_Comm, const char[], PetscReal, PetscReal, int);
+PETSC_INTERN PetscErrorCode GFOptionsCheckInt(MPI_Comm, const char[], PetscInt, PetscInt);
+PETSC_INTERN PetscErrorCode GFOptionsSuggest(const char[], char[], size_t);
+PETSC_INTERN PetscErrorCode GFNameList(PetscFunctionList, char[], size_t);
+PETSC_INTERN int            GFOptionsFileCheck(const char[], PetscBool, char[], size_t);
+PETSC_INTERN int            GFOptionsFilesCheckArgs(int, char **, char[], size_t);
+PETSC_INTERN PetscBool      GFParseReal(const char[], PetscReal *);
+PETSC_INTERN PetscBool      GFParseInt(const char[], PetscInt64 *);
+
+/* Run fn(ctx, result) in a child process with a time limit: a crash or hang there is reported, not suffered. */
+typedef enum { GF_SANDBOX_OK, GF_SANDBOX_FAILED, GF_SANDBOX_CRASHED, GF_SANDBOX_TIMEOUT, GF_SANDBOX_UNAVAILABLE } GFSandboxOutcome;
+PETSC_INTERN GFSandboxOutcome GFSandboxRun(int (*)(void *, void *), void *, void *, size_t, double, int *);
+PETSC_INTERN int              GFHDF5Probe(const char[], const char[], char[], size_t);
+
+/* Memory: what a rank may use on its node, and a refusal that names the estimate. */
+PETSC_INTERN PetscErrorCode GFMemoryAvailable(MPI_Comm, PetscReal *);
+PETSC_INTERN PetscErrorCode GFMemoryCheck(MPI_Comm, PetscReal, const char[], const char[]);
+
+#endif
