@@ -147,7 +147,7 @@ typedef struct {
   long long dim, cells[3];
   double    lower[3], upper[3];
   char      bc[16], model[GF_NAME_LEN];
-  double    time;
+  double    time, initial_mass; /* initial_mass: of the run the snapshot belongs to (0: unknown) */
   long long step;
   PetscBool has_state; /* the time stepper's state follows */
   double    dt, dt_next, dt_max, history_time[GF_MAX_HISTORY];

@@ -766,8 +766,9 @@ PetscErrorCode GFSolverSolve(GFSolver s)
   s->diag.dt   = 0;
   s->diag.step = step;
   PetscCall(GFSolverComputeDiagnostics(s, s->rho, &s->diag));
-  s->diag.mass_initial = s->diag.mass;
-  s->diag.mass_drift   = 0;
+  /* a restart measures the drift from its run's initial mass */
+  s->diag.mass_initial = s->init.type == GF_INIT_FILE && !s->init_mass_set && s->init_header.initial_mass > 0 ? s->init_header.initial_mass : s->diag.mass;
+  s->diag.mass_drift   = (s->diag.mass - s->diag.mass_initial) / s->diag.mass_initial;
   s->lowest_density    = s->diag.min_density;
   PetscCall(GFSolverMonitorStep(s, PETSC_TRUE));
   if (s->writer) PetscCall(GFSolverWriteSnapshot(s));

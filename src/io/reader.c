@@ -225,10 +225,11 @@ PETSC_INTERN int GFSnapshotReadHeader(const char path[], const char what[], GFSn
       snprintf(msg, len, "%s: /density lacks its time or step attribute", prefix);
       code = PETSC_ERR_FILE_UNEXPECTED;
     }
-    if (!code && (PetscIsInfOrNanReal(h->time) || h->step < 0)) {
+    if (!code && (PetscIsInfOrNanReal(h->time) || h->step < 0 || h->step > PETSC_MAX_INT)) {
       snprintf(msg, len, "%s: /density has time %g and step %lld: a snapshot's time is finite and its step >= 0", prefix, h->time, h->step);
       code = PETSC_ERR_FILE_UNEXPECTED;
     }
+    if (!code && (!ReadScalar(dset, "initial_mass", H5T_NATIVE_DOUBLE, &h->initial_mass) || !(h->initial_mass > 0) || PetscIsInfOrNanReal(h->initial_mass))) h->initial_mass = 0;
     if (!code) code = ReadStepperState(file, dset, h, prefix, msg, len);
     if (!code) ReadString(file, "model", h->model, sizeof(h->model));
     if (dset >= 0) H5Dclose(dset);

@@ -39,6 +39,7 @@ struct _p_GFWriter {
   PetscInt       next_index;   /* number of the next snapshot */
   PetscBool      continuation; /* restarting from snap_<restart_index>.h5 of this directory */
   PetscBool      skip_initial; /* ... whose state is the run's first snapshot already */
+  PetscBool      skip_row;     /* ... and the last kept row of diagnostics.csv its first row */
   PetscInt       restart_index;
   PetscInt       nsnap, maxsnap;
   PetscInt      *snap_index;
@@ -270,6 +271,7 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const GFWriterSetup *set
   if (w->continuation) {
     w->next_index   = w->restart_index + 1;
     w->skip_initial = PETSC_TRUE;
+    w->skip_row     = PETSC_TRUE;
     if (rank == 0) {
       code = KeptDiagnostics(w, header, setup->restart_step, &kept, &kept_len, msg, sizeof(msg));
       PetscCall(KeptSnapshots(w, setup->restart_time));
@@ -304,6 +306,10 @@ PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnos
   size_t used;
 
   PetscFunctionBeginUser;
+  if (w->skip_row) {
+    w->skip_row = PETSC_FALSE; /* restart in place: this row is the last one kept */
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (w->csv < 0 || w->csv_errno) PetscFunctionReturn(PETSC_SUCCESS);
   used = (size_t)snprintf(row, sizeof(row), "%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", d->step, (double)d->time, (double)d->dt, (double)d->mass, (double)d->mass_drift, (double)d->min_density, (double)d->max_density,
                           (double)d->energy);
@@ -377,6 +383,7 @@ static PetscErrorCode WriteSnapshotFile(GFWriter w, const char path[], Vec rho, 
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "mass", PETSC_REAL, &d->mass));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "energy", PETSC_REAL, &d->energy));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "min_density", PETSC_REAL, &d->min_density));
+  PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "initial_mass", PETSC_REAL, &d->mass_initial));
   if (state) {
     PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "dt", PETSC_REAL, &state->dt));
     PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "dt_next", PETSC_REAL, &state->dt_next));

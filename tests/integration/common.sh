@@ -16,15 +16,9 @@ gf_run() {
   fi
 }
 
-# same_density A B [TOLERANCE]: the /density datasets of two snapshots agree to TOLERANCE (max abs difference, default 1e-12).
+# same_density A B [TOLERANCE]: the /density datasets of two snapshots agree to TOLERANCE (max abs difference, default 1e-12; 0: bitwise).
 same_density() {
-  local tolerance=${3:-1e-12}
-  if ! "$GF_H5DIFF" -d "$tolerance" "$1" "$2" /density /density > h5diff.log; then
-    echo "FAIL: $1 and $2 differ by more than $tolerance:"
-    head -20 h5diff.log
-    exit 1
-  fi
-  echo "ok: $(basename "$(dirname "$1")")/$(basename "$1") == $(basename "$(dirname "$2")")/$(basename "$2") to $tolerance"
+  "$GF_TOOL" diff "$1" "$2" "${3:-1e-12}" || exit 1
 }
 
 # check DESCRIPTION VALUE LOW HIGH: LOW <= VALUE <= HIGH

@@ -8,6 +8,8 @@
     gf_testtool last RUN_DIR COLUMN...      print the last row's values of these columns
     gf_testtool corrupt SRC DST VALUE INDEX copy snapshot SRC to DST with density[INDEX] = VALUE
                                             (INDEX -1: every entry)
+    gf_testtool diff A B TOLERANCE          the /density datasets of two snapshots agree to TOLERANCE
+                                            (max abs difference; 0: bitwise), their attributes aside
     gf_testtool export SRC DST              the /particles of a gradflow particle file as a user's
                                             file: DST.csv (%.17g, a header row), DST.npy (float64,
                                             C order) or DST.h5 (dataset "cloud", time attribute)
@@ -125,6 +127,48 @@ static int CheckReference(const Table *t, const char reference[])
     failures++;
   }
   return failures;
+}
+
+/* The /density of an HDF5 file as n doubles (malloc'd), or NULL. */
+static double *ReadDensity(const char path[], hssize_t *n)
+{
+  hid_t   file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), dset = -1, space = -1;
+  double *data = NULL;
+
+  if (file >= 0) dset = H5Dopen2(file, "density", H5P_DEFAULT);
+  if (dset >= 0) space = H5Dget_space(dset);
+  if (space >= 0 && (*n = H5Sget_simple_extent_npoints(space)) > 0 && (data = malloc(sizeof(double) * (size_t)*n)) && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    free(data);
+    data = NULL;
+  }
+  if (space >= 0) H5Sclose(space);
+  if (dset >= 0) H5Dclose(dset);
+  if (file >= 0) H5Fclose(file);
+  return data;
+}
+
+/* The largest difference of the /density datasets of two snapshots (their attributes aside); 0 when it is <= tolerance (0: bitwise). */
+static int Diff(const char a[], const char b[], double tolerance)
+{
+  hssize_t na = 0, nb = 0;
+  double  *x = ReadDensity(a, &na), *y = ReadDensity(b, &nb), worst = 0;
+  int      bad;
+
+  if (!x || !y || na != nb) {
+    fprintf(stderr, "diff: cannot read /density of %s and %s, or their sizes differ\n", a, b);
+    free(x);
+    free(y);
+    return 1;
+  }
+  for (hssize_t i = 0; i < na; i++) {
+    const double d = fabs(x[i] - y[i]);
+    if (!(d <= worst)) worst = d;
+  }
+  bad = !(worst <= tolerance);
+  printf("%s: %s and %s differ by at most %.3g (tolerance %.3g)\n", bad ? "FAIL" : "ok", a, b, worst, tolerance);
+  free(x);
+  free(y);
+  return bad;
 }
 
 static int Corrupt(const char src[], const char dst[], double value, long index)
@@ -245,6 +289,7 @@ int main(int argc, char **argv)
   }
   if (argc == 6 && !strcmp(argv[1], "corrupt")) return Corrupt(argv[2], argv[3], strtod(argv[4], NULL), strtol(argv[5], NULL, 10));
   if (argc == 4 && !strcmp(argv[1], "export")) return Export(argv[2], argv[3]);
-  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX | export SRC DST.{csv,npy,h5}\n");
+  if (argc == 5 && !strcmp(argv[1], "diff")) return Diff(argv[2], argv[3], strtod(argv[4], NULL));
+  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX | export SRC DST.{csv,npy,h5} | diff A B TOLERANCE\n");
   return 2;
 }
