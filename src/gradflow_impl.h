@@ -209,7 +209,6 @@ PETSC_INTERN PetscErrorCode GFInternalPotentialDerivative(PetscReal, PetscReal, 
 PETSC_INTERN PetscErrorCode GFMaxInternalDiffusivity(PetscReal, PetscReal, Vec, PetscReal *);
 PETSC_INTERN void           GFOrnsteinUhlenbeck(PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal *, PetscReal *);
 PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);
-PETSC_INTERN PetscReal      GFRunBytesPerCell(PetscInt, PetscBool, PetscInt);
 
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
 PETSC_INTERN PetscErrorCode GFGridGatherNatural(GFGrid, Vec, Vec *);
@@ -254,6 +253,7 @@ typedef struct {
 } GFWriterSetup;
 
 PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid, const GFWriterSetup *, GFWriter *);
+PETSC_INTERN PetscErrorCode GFVecViewNamed(Vec, const char[], PetscViewer, PetscBool);
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter, const GFDiagnostics *);
 PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter, Vec, const GFDiagnostics *, const GFRestartState *);
 PETSC_INTERN PetscErrorCode GFWriterCommit(GFWriter);

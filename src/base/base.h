@@ -23,6 +23,7 @@ PETSC_INTERN PetscErrorCode GFOptionsBool_Private(PetscOptionItems *, const char
 PETSC_INTERN PetscErrorCode GFOptionsString_Private(PetscOptionItems *, const char[], const char[], const char[], const char[], char[], size_t, PetscBool *);
 PETSC_INTERN PetscErrorCode GFOptionsRealArray_Private(PetscOptionItems *, const char[], const char[], const char[], PetscReal[], PetscInt *, PetscBool *, PetscReal, PetscReal, int);
 PETSC_INTERN PetscErrorCode GFOptionsIntArray_Private(PetscOptionItems *, const char[], const char[], const char[], PetscInt[], PetscInt *, PetscBool *, PetscInt, PetscInt);
+PETSC_INTERN PetscErrorCode GFOptionsFList_Private(PetscOptionItems *, const char[], const char[], const char[], PetscFunctionList, const char[], char[], size_t, PetscBool *);
 PETSC_INTERN PetscErrorCode GFOptionsChoice_Private(PetscOptionItems *, const char[], const char[], const char[], const char *const[], PetscInt, PetscInt *, PetscBool *);
 
 /* Inside PetscOptionsBegin/End: read an option strictly (the whole value a number, finite, in range), else a user-input error naming it. */
@@ -33,6 +34,22 @@ PETSC_INTERN PetscErrorCode GFOptionsChoice_Private(PetscOptionItems *, const ch
 #define GFOptionsRealArray(...) GFOptionsRealArray_Private(PetscOptionsObject, __VA_ARGS__)
 #define GFOptionsIntArray(...) GFOptionsIntArray_Private(PetscOptionsObject, __VA_ARGS__)
 #define GFOptionsChoice(...) GFOptionsChoice_Private(PetscOptionsObject, __VA_ARGS__)
+#define GFOptionsFList(...) GFOptionsFList_Private(PetscOptionsObject, __VA_ARGS__)
+
+/*
+  Errors inside a PetscOptionsBegin/End block: PetscOptionsBegin copies the block's title and
+  prefix, which only PetscOptionsEnd frees, so these end the block before returning the error
+  (ending twice is harmless). GFOptionsCheck is PetscCheck, GFOptionsEndOnError(o, call())
+  passes call()'s error on.
+*/
+PETSC_INTERN PetscErrorCode GFOptionsEndOnError(PetscOptionItems *, PetscErrorCode);
+#define GFOptionsCheck(cond, comm, code, ...)            \
+  do {                                                   \
+    if (PetscUnlikely(!(cond))) {                        \
+      (void)PetscOptionsEnd_Private(PetscOptionsObject); \
+      SETERRQ(comm, code, __VA_ARGS__);                  \
+    }                                                    \
+  } while (0)
 
 PETSC_INTERN PetscErrorCode GFOptionsCheckReal(MPI_Comm, const char[], PetscReal, PetscReal, int);
 PETSC_INTERN PetscErrorCode GFOptionsCheckInt(MPI_Comm, const char[], PetscInt, PetscInt);
@@ -50,6 +67,8 @@ PETSC_INTERN int              GFHDF5Probe(const char[], const char[], char[], si
 
 /* Memory: what a rank may use on its node, and a refusal that names the estimate. */
 PETSC_INTERN PetscErrorCode GFMemoryAvailable(MPI_Comm, PetscReal *);
+PETSC_INTERN PetscReal      GFMemoryAvailableLocal(void);
 PETSC_INTERN PetscErrorCode GFMemoryCheck(MPI_Comm, PetscReal, const char[], const char[]);
+PETSC_INTERN PetscReal      GFRunBytesPerCell(PetscInt, PetscBool, PetscInt);
 
 #endif

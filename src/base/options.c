@@ -94,6 +94,17 @@ static void IntRangeText(PetscInt64 min, PetscInt64 max, char text[], size_t len
     snprintf(text, len, "an integer <= %lld", (long long)max);
 }
 
+/*
+  Pass ierr on, ending the caller's PetscOptionsBegin block first when it is an error:
+  PetscOptionsBegin copies the block's title and prefix, which only PetscOptionsEnd frees,
+  and an error returned from inside the block skips it.
+*/
+PETSC_INTERN PetscErrorCode GFOptionsEndOnError(PetscOptionItems *o, PetscErrorCode ierr)
+{
+  if (ierr) (void)PetscOptionsEnd_Private(o);
+  return ierr;
+}
+
 /* The raw text of an option (NULL when it has none) and whether it is given at all. */
 static PetscErrorCode RawValue(PetscOptionItems *o, const char name[], const char **raw, PetscBool *given)
 {
@@ -134,7 +145,8 @@ static PetscErrorCode CheckIntText(MPI_Comm comm, const char name[], const char 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PETSC_INTERN PetscErrorCode GFOptionsInt_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscInt current, PetscInt *value, PetscBool *set, PetscInt min, PetscInt max)
+/* The text of an integer option, when given: an integer in [min, max]. */
+static PetscErrorCode ValidateInt(PetscOptionItems *o, const char name[], PetscInt min, PetscInt max)
 {
   const char *raw;
   PetscBool   given;
@@ -142,16 +154,15 @@ PETSC_INTERN PetscErrorCode GFOptionsInt_Private(PetscOptionItems *o, const char
 
   PetscFunctionBeginUser;
   PetscCall(RawValue(o, name, &raw, &given));
+  if (!given) PetscFunctionReturn(PETSC_SUCCESS);
   IntRangeText(min, max, valid, sizeof(valid));
-  if (given) {
-    PetscCheck(raw && raw[0], o->comm, PETSC_ERR_USER_INPUT, "%s needs a value (%s)", name, valid);
-    PetscCall(CheckIntText(o->comm, name, raw, raw, min, max));
-  }
-  PetscCall(PetscOptionsInt_Private(o, name, help, manual, current, value, set, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCheck(raw && raw[0], o->comm, PETSC_ERR_USER_INPUT, "%s needs a value (%s)", name, valid);
+  PetscCall(CheckIntText(o->comm, name, raw, raw, min, max));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PETSC_INTERN PetscErrorCode GFOptionsReal_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscReal current, PetscReal *value, PetscBool *set, PetscReal min, PetscReal max, int flags)
+/* The text of a real option, when given: a finite number in the range. */
+static PetscErrorCode ValidateReal(PetscOptionItems *o, const char name[], PetscReal min, PetscReal max, int flags)
 {
   const char *raw;
   PetscBool   given;
@@ -159,16 +170,15 @@ PETSC_INTERN PetscErrorCode GFOptionsReal_Private(PetscOptionItems *o, const cha
 
   PetscFunctionBeginUser;
   PetscCall(RawValue(o, name, &raw, &given));
+  if (!given) PetscFunctionReturn(PETSC_SUCCESS);
   RealRangeText(min, max, flags, valid, sizeof(valid));
-  if (given) {
-    PetscCheck(raw && raw[0], o->comm, PETSC_ERR_USER_INPUT, "%s needs a value (%s)", name, valid);
-    PetscCall(CheckRealText(o->comm, name, raw, raw, min, max, flags, NULL));
-  }
-  PetscCall(PetscOptionsReal_Private(o, name, help, manual, current, value, set));
+  PetscCheck(raw && raw[0], o->comm, PETSC_ERR_USER_INPUT, "%s needs a value (%s)", name, valid);
+  PetscCall(CheckRealText(o->comm, name, raw, raw, min, max, flags, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PETSC_INTERN PetscErrorCode GFOptionsBool_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscBool current, PetscBool *value, PetscBool *set)
+/* The text of a truth-value option, when given with a value: one PETSc understands. */
+static PetscErrorCode ValidateBool(PetscOptionItems *o, const char name[])
 {
   const char *const valid[] = {"1", "0", "true", "false", "yes", "no", "on", "off"};
   const char       *raw;
@@ -176,46 +186,46 @@ PETSC_INTERN PetscErrorCode GFOptionsBool_Private(PetscOptionItems *o, const cha
 
   PetscFunctionBeginUser;
   PetscCall(RawValue(o, name, &raw, &given));
-  if (given && raw && raw[0]) {
-    for (size_t k = 0; k < sizeof(valid) / sizeof(valid[0]); k++) ok = (PetscBool)(ok || !strcasecmp(raw, valid[k]));
-    PetscCheck(ok, o->comm, PETSC_ERR_USER_INPUT, "%s %s: not a truth value (valid: true or false, 1 or 0, yes or no, on or off; alone it means true)", name, raw);
-  }
-  PetscCall(PetscOptionsBool_Private(o, name, help, manual, current, value, set));
+  if (!given || !raw || !raw[0]) PetscFunctionReturn(PETSC_SUCCESS);
+  for (size_t k = 0; k < sizeof(valid) / sizeof(valid[0]); k++) ok = (PetscBool)(ok || !strcasecmp(raw, valid[k]));
+  PetscCheck(ok, o->comm, PETSC_ERR_USER_INPUT, "%s %s: not a truth value (valid: true or false, 1 or 0, yes or no, on or off; alone it means true)", name, raw);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PETSC_INTERN PetscErrorCode GFOptionsString_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], const char current[], char value[], size_t len, PetscBool *set)
+/* A string option's text, when given: not empty, and short enough for a buffer of len characters. */
+static PetscErrorCode ValidateString(PetscOptionItems *o, const char name[], size_t len)
 {
   const char *raw;
   PetscBool   given;
 
   PetscFunctionBeginUser;
   PetscCall(RawValue(o, name, &raw, &given));
-  if (given) {
-    PetscCheck(raw && raw[0], o->comm, PETSC_ERR_USER_INPUT, "%s needs a value", name);
-    PetscCheck(strlen(raw) < len, o->comm, PETSC_ERR_USER_INPUT, "%s: the value has %zu characters, more than the %zu this option holds", name, strlen(raw), len - 1);
-  }
-  PetscCall(PetscOptionsString_Private(o, name, help, manual, current, value, len, set));
+  if (!given) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(raw && raw[0], o->comm, PETSC_ERR_USER_INPUT, "%s needs a value", name);
+  PetscCheck(strlen(raw) < len, o->comm, PETSC_ERR_USER_INPUT, "%s: the value has %zu characters, more than the %zu this option holds", name, strlen(raw), len - 1);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Split a list option's text at commas and check each entry with check(); *count the number of entries. */
-static PetscErrorCode CheckList(MPI_Comm comm, const char name[], const char raw[], PetscInt capacity, PetscInt *count, PetscErrorCode (*check)(MPI_Comm, const char[], const char[], const char[], const void *), const void *ctx)
+/* Split a list option's text at commas and check each entry with check(): at most capacity of them. */
+static PetscErrorCode ValidateList(PetscOptionItems *o, const char name[], PetscInt capacity, PetscErrorCode (*check)(MPI_Comm, const char[], const char[], const char[], const void *), const void *ctx)
 {
-  char    *copy, *item, *rest;
-  PetscInt n = 0;
+  const char *raw;
+  PetscBool   given;
+  char       *copy, *item, *rest;
+  PetscInt    n = 0;
 
   PetscFunctionBeginUser;
-  PetscCheck(raw && raw[0], comm, PETSC_ERR_USER_INPUT, "%s needs a value: a comma-separated list", name);
+  PetscCall(RawValue(o, name, &raw, &given));
+  if (!given) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(raw && raw[0], o->comm, PETSC_ERR_USER_INPUT, "%s needs a value: a comma-separated list", name);
   PetscCall(PetscStrallocpy(raw, &copy));
   for (rest = copy; rest;) {
     char *comma = strchr(rest, ',');
     item        = rest;
     if (comma) *comma = 0;
     rest = comma ? comma + 1 : NULL;
-    n++;
-    if (n <= capacity) {
-      PetscErrorCode ierr = check(comm, name, raw, item, ctx);
+    if (++n <= capacity) {
+      PetscErrorCode ierr = check(o->comm, name, raw, item, ctx);
       if (ierr) {
         PetscCall(PetscFree(copy));
         PetscCall(ierr);
@@ -223,8 +233,7 @@ static PetscErrorCode CheckList(MPI_Comm comm, const char name[], const char raw
     }
   }
   PetscCall(PetscFree(copy));
-  PetscCheck(n <= capacity, comm, PETSC_ERR_USER_INPUT, "%s %s: %" PetscInt_FMT " values, more than the %" PetscInt_FMT " this option takes", name, raw, n, capacity);
-  *count = n;
+  PetscCheck(n <= capacity, o->comm, PETSC_ERR_USER_INPUT, "%s %s: %" PetscInt_FMT " values, more than the %" PetscInt_FMT " this option takes", name, raw, n, capacity);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -251,33 +260,78 @@ static PetscErrorCode CheckIntItem(MPI_Comm comm, const char name[], const char 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PETSC_INTERN PetscErrorCode GFOptionsInt_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscInt current, PetscInt *value, PetscBool *set, PetscInt min, PetscInt max)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFOptionsEndOnError(o, ValidateInt(o, name, min, max)));
+  PetscCall(PetscOptionsInt_Private(o, name, help, manual, current, value, set, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFOptionsReal_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscReal current, PetscReal *value, PetscBool *set, PetscReal min, PetscReal max, int flags)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFOptionsEndOnError(o, ValidateReal(o, name, min, max, flags)));
+  PetscCall(PetscOptionsReal_Private(o, name, help, manual, current, value, set));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFOptionsBool_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscBool current, PetscBool *value, PetscBool *set)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFOptionsEndOnError(o, ValidateBool(o, name)));
+  PetscCall(PetscOptionsBool_Private(o, name, help, manual, current, value, set));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFOptionsString_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], const char current[], char value[], size_t len, PetscBool *set)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFOptionsEndOnError(o, ValidateString(o, name, len)));
+  PetscCall(PetscOptionsString_Private(o, name, help, manual, current, value, len, set));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A name from a function list (-model, -potential): an unknown name is refused by the list's SetType. */
+PETSC_INTERN PetscErrorCode GFOptionsFList_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscFunctionList list, const char current[], char value[], size_t len, PetscBool *set)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFOptionsEndOnError(o, ValidateString(o, name, len)));
+  PetscCall(PetscOptionsFList_Private(o, name, help, manual, list, current, value, len, set));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* A comma list of at most *n reals; on return *n is the number given. */
 PETSC_INTERN PetscErrorCode GFOptionsRealArray_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscReal values[], PetscInt *n, PetscBool *set, PetscReal min, PetscReal max, int flags)
 {
-  const char      *raw;
-  PetscBool        given;
   const RealBounds bounds = {min, max, flags};
-  PetscInt         count;
 
   PetscFunctionBeginUser;
-  PetscCall(RawValue(o, name, &raw, &given));
-  if (given) PetscCall(CheckList(o->comm, name, raw, *n, &count, CheckRealItem, &bounds));
+  PetscCall(GFOptionsEndOnError(o, ValidateList(o, name, *n, CheckRealItem, &bounds)));
   PetscCall(PetscOptionsRealArray_Private(o, name, help, manual, values, n, set));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PETSC_INTERN PetscErrorCode GFOptionsIntArray_Private(PetscOptionItems *o, const char name[], const char help[], const char manual[], PetscInt values[], PetscInt *n, PetscBool *set, PetscInt min, PetscInt max)
 {
-  const char    *raw;
-  PetscBool      given;
   const PetscInt bounds[2] = {min, max};
-  PetscInt       count;
 
   PetscFunctionBeginUser;
-  PetscCall(RawValue(o, name, &raw, &given));
-  if (given) PetscCall(CheckList(o->comm, name, raw, *n, &count, CheckIntItem, bounds));
+  PetscCall(GFOptionsEndOnError(o, ValidateList(o, name, *n, CheckIntItem, bounds)));
   PetscCall(PetscOptionsIntArray_Private(o, name, help, manual, values, n, set));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The index of value among names, or an error listing them. */
+static PetscErrorCode FindChoice(MPI_Comm comm, const char option[], const char value[], const char *const names[], PetscInt n, const char valid[], PetscInt *choice)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < n; k++)
+    if (!strcmp(value, names[k])) {
+      *choice = k;
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
+  SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s: valid are %s", option, value, valid);
 }
 
 /*
@@ -297,13 +351,8 @@ PETSC_INTERN PetscErrorCode GFOptionsChoice_Private(PetscOptionItems *o, const c
   PetscCall(PetscSNPrintf(text, sizeof(text), "%s: %s", help, valid));
   PetscCall(GFOptionsString_Private(o, option, text, manual, names[*choice], value, sizeof(value), &given));
   if (set) *set = given;
-  if (!given) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt k = 0; k < n; k++)
-    if (!strcmp(value, names[k])) {
-      *choice = k;
-      PetscFunctionReturn(PETSC_SUCCESS);
-    }
-  SETERRQ(o->comm, PETSC_ERR_USER_INPUT, "%s %s: valid are %s", option, value, valid);
+  if (given) PetscCall(GFOptionsEndOnError(o, FindChoice(o->comm, option, value, names, n, valid, choice)));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Levenshtein distance of two short strings (at most GF_NAME_LEN characters are compared). */
@@ -469,7 +518,7 @@ PetscErrorCode GFOptionsAxisReals_Private(PetscOptionItems *PetscOptionsObject, 
   PetscCall(GFOptionsRealArray(name, help, "", read, &n, &found, GF_REAL_ANY));
   if (set) *set = found;
   if (!found) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCheck(n == 1 || n == dim, PetscOptionsObject->comm, PETSC_ERR_USER_INPUT, "%s has %" PetscInt_FMT " entries, but -dim %" PetscInt_FMT " needs %" PetscInt_FMT " (one per axis) or 1 (the same for every axis)", name, n, dim, dim);
+  GFOptionsCheck(n == 1 || n == dim, PetscOptionsObject->comm, PETSC_ERR_USER_INPUT, "%s has %" PetscInt_FMT " entries, but -dim %" PetscInt_FMT " needs %" PetscInt_FMT " (one per axis) or 1 (the same for every axis)", name, n, dim, dim);
   for (PetscInt a = 0; a < dim; a++) values[a] = read[n == 1 ? 0 : a];
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -143,8 +143,11 @@ static int CheckYAML(const char path[], const char text[], size_t size, char msg
   while (!code) {
     yaml_node_t *root;
     if (!yaml_parser_load(&parser, &doc)) {
-      snprintf(msg, len, "%s: line %lu, column %lu: not valid YAML: %s%s%s", path, (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
-               parser.context ? " " : "", parser.context ? parser.context : "");
+      if (parser.context)
+        snprintf(msg, len, "%s: line %lu, column %lu: not valid YAML: %s %s that begins on line %lu", path, (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
+                 parser.context, (unsigned long)parser.context_mark.line + 1);
+      else
+        snprintf(msg, len, "%s: line %lu, column %lu: not valid YAML: %s", path, (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error");
       code = PETSC_ERR_USER_INPUT;
       break;
     }

@@ -41,30 +41,33 @@ static void ProblemName(int argc, char **argv, char name[], size_t len)
 }
 
 /*
-  PETSc's own parsers name the value but not the option ("Input string abc has no numeric
-  value"): find the option that holds the value and name it, " (-snes_max_it abc)".
+  PETSc's own messages name the value but not the option ("Input string abc has no numeric
+  value", "Unable to find requested PC type nonsense"): find the one option whose value the
+  message names, as a whole word, and name it: " (-pc_type nonsense)". "" when none or several.
 */
 static void GFOptionForMessage(const char message[], char option[], size_t len)
 {
-  const char *start = message ? strstr(message, "Input string ") : NULL;
-  char        value[128];
-  PetscInt    n;
-  char      **names, **values;
+  char    *all, *token, *save = NULL, *previous = NULL;
+  PetscInt found = 0;
+  char     match[256];
 
   option[0] = 0;
-  if (!start || sscanf(start, "Input string %127s", value) != 1) return;
-  if (PetscOptionsLeftGet(NULL, &n, &names, &values)) return;
-  for (PetscInt k = 0; k < n && !option[0]; k++)
-    if (values[k] && !strcmp(values[k], value)) snprintf(option, len, " (-%s %s)", names[k], value);
-  PetscOptionsLeftRestore(NULL, &n, &names, &values);
-  if (option[0]) return;
-  {
-    char *all, *token, *save = NULL, *previous = NULL;
-    if (PetscOptionsGetAll(NULL, &all)) return;
-    for (token = strtok_r(all, " ", &save); token && !option[0]; previous = token, token = strtok_r(NULL, " ", &save))
-      if (previous && previous[0] == '-' && !strcmp(token, value)) snprintf(option, len, " (%s %s)", previous, value);
-    PetscFree(all);
+  if (!message || PetscOptionsGetAll(NULL, &all)) return;
+  for (token = strtok_r(all, " ", &save); token; previous = token, token = strtok_r(NULL, " ", &save)) {
+    const char  *at;
+    const size_t n = strlen(token);
+    if (!previous || previous[0] != '-' || token[0] == '-' || n < 2) continue;
+    for (at = strstr(message, token); at; at = strstr(at + 1, token)) {
+      const char before = at == message ? ' ' : at[-1], after = at[n];
+      if ((before == ' ' || before == '\'') && (after == 0 || after == ' ' || after == '\'' || after == '.' || after == ',')) break;
+    }
+    if (at && !strstr(message, previous)) {
+      snprintf(match, sizeof(match), " (%s %s)", previous, token);
+      found++;
+    }
   }
+  PetscFree(all);
+  if (found == 1) snprintf(option, len, "%s", match);
 }
 
 /* Run one subcommand; errors come back as codes, their message kept by PETSc. */
@@ -115,8 +118,9 @@ int main(int argc, char **argv)
     PetscErrorMessage(ierr, &text, &message);
     MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
     if (GFErrorIsCollective(ierr)) {
-      char option[256];
-      GFOptionForMessage(message, option, sizeof(option));
+      char option[256] = "";
+      /* gradflow's own messages name their option or file; PETSc's (other codes) may not */
+      if (ierr != PETSC_ERR_USER_INPUT && ierr != PETSC_ERR_FILE_OPEN && ierr != PETSC_ERR_FILE_READ && ierr != PETSC_ERR_FILE_WRITE && ierr != PETSC_ERR_FILE_UNEXPECTED) GFOptionForMessage(message, option, sizeof(option));
       if (rank == 0) fprintf(stderr, "gradflow: error: %s%s\n", message && message[0] ? message : text, option);
       fflush(stderr);
       GFFinalize();

@@ -41,8 +41,9 @@ static PetscErrorCode GFGridFindMesh(MPI_Comm comm, const char name[], char path
   PetscCall(PetscSNPrintf(user, sizeof(user), "%s/meshes", env ? env : "."));
   PetscCall(PetscStrendswith(name, ".yaml", &is_path));
   if (is_path) {
+    /* a path is taken as it is: the file check names what is wrong with it */
     PetscCall(PetscStrncpy(path, name, len));
-    PetscCall(PetscTestFile(path, 'r', &found));
+    PetscFunctionReturn(PETSC_SUCCESS);
   }
   for (size_t d = 0; !found && d < sizeof(dirs) / sizeof(dirs[0]); d++) {
     PetscCall(PetscSNPrintf(path, len, "%s/%s.yaml", dirs[d], name));
@@ -66,8 +67,8 @@ static PetscErrorCode GFGridLoadMesh(MPI_Comm comm, const char name[])
   PetscCall(GFGridFindMesh(comm, name, path, sizeof(path)));
   {
     PetscMPIInt rank;
-    int         code                          = 0;
-    char        msg[PETSC_MAX_PATH_LEN + 512] = "", detail[PETSC_MAX_PATH_LEN + 512] = "";
+    int         code                               = 0;
+    char        msg[2 * PETSC_MAX_PATH_LEN + 1024] = "", detail[PETSC_MAX_PATH_LEN + 512] = "";
     PetscCallMPI(MPI_Comm_rank(comm, &rank));
     if (rank == 0 && (code = GFOptionsFileCheck(path, PETSC_TRUE, detail, sizeof(detail)))) snprintf(msg, sizeof(msg), "-mesh %s: %s", name, detail);
     PetscCall(GFCheckRankZero(comm, code, msg));
@@ -84,22 +85,19 @@ static PetscErrorCode GFGridLoadMesh(MPI_Comm comm, const char name[])
     if (in_mesh && !already) PetscCall(PetscOptionsSetValue(NULL, keys[k], value));
   }
   {
-    char *token, *rest = all;
+    char *token, *rest = all, unknown[GF_NAME_LEN] = "";
     /* every key in a mesh file must be a grid key: a typo must not pass silently */
-    while ((token = strtok(rest, " ")) != NULL) {
+    while (!unknown[0] && (token = strtok(rest, " ")) != NULL) {
       PetscBool known = PETSC_FALSE;
       rest            = NULL;
       if (token[0] != '-' || (token[1] >= '0' && token[1] <= '9') || token[1] == '.') continue;
-      for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-        PetscBool same;
-        PetscCall(PetscStrcmp(token, keys[k], &same));
-        known = (PetscBool)(known || same);
-      }
-      PetscCheck(known, comm, PETSC_ERR_USER_INPUT, "-mesh %s: %s sets %s, but a mesh may only set dim, da_grid_x/y/z, domain_lower, domain_upper and bc", name, path, token);
+      for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) known = (PetscBool)(known || !strcmp(token, keys[k]));
+      if (!known) PetscCall(PetscStrncpy(unknown, token, sizeof(unknown)));
     }
+    PetscCall(PetscFree(all));
+    PetscCall(PetscOptionsDestroy(&mesh));
+    PetscCheck(!unknown[0], comm, PETSC_ERR_USER_INPUT, "-mesh %s: %s sets %s, but a mesh may only set dim, da_grid_x/y/z, domain_lower, domain_upper and bc", name, path, unknown);
   }
-  PetscCall(PetscFree(all));
-  PetscCall(PetscOptionsDestroy(&mesh));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -112,21 +110,21 @@ PetscErrorCode GFGridSetFromOptions(GFGrid g)
   PetscFunctionBeginUser;
   PetscOptionsBegin(g->comm, NULL, "Grid options", "GFGrid");
   PetscCall(GFOptionsString("-mesh", "Grid preset: loads meshes/NAME.yaml (dim, cells, domain, walls) as defaults", "GFGridSetFromOptions", mesh, mesh, sizeof(mesh), &set));
-  if (set) PetscCall(GFGridLoadMesh(g->comm, mesh));
+  if (set) PetscCall(GFOptionsEndOnError(PetscOptionsObject, GFGridLoadMesh(g->comm, mesh)));
   PetscCall(GFOptionsInt("-dim", "Space dimension: 1, 2 or 3", "GFGridSetFromOptions", dim, &dim, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
-  PetscCheck(dim >= 1 && dim <= 3, g->comm, PETSC_ERR_USER_INPUT, "-dim %" PetscInt_FMT ": the dimension must be 1, 2 or 3", dim);
+  GFOptionsCheck(dim >= 1 && dim <= 3, g->comm, PETSC_ERR_USER_INPUT, "-dim %" PetscInt_FMT ": the dimension must be 1, 2 or 3", dim);
   g->dim = dim;
   for (PetscInt a = 0; a < dim; a++) {
     PetscInt n = g->cells[0];
     PetscCall(GFOptionsInt(axis_grid_option[a], "Cells along the axis", "GFGridSetFromOptions", n, &n, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
-    PetscCheck(n >= 2, g->comm, PETSC_ERR_USER_INPUT, "%s %" PetscInt_FMT ": need at least 2 cells per axis", axis_grid_option[a], n);
+    GFOptionsCheck(n >= 2, g->comm, PETSC_ERR_USER_INPUT, "%s %" PetscInt_FMT ": need at least 2 cells per axis", axis_grid_option[a], n);
     g->cells[a] = n;
   }
   for (PetscInt a = dim; a < 3; a++) g->cells[a] = 1;
   PetscCall(GFOptionsAxisReals("-domain_lower", "Lower corner of the box: one value per axis (or one for all)", dim, g->lower, NULL));
   PetscCall(GFOptionsAxisReals("-domain_upper", "Upper corner of the box: one value per axis (or one for all)", dim, g->upper, NULL));
   for (PetscInt a = 0; a < dim; a++) {
-    PetscCheck(PetscIsNormalReal(g->upper[a] - g->lower[a]) && g->lower[a] < g->upper[a], g->comm, PETSC_ERR_USER_INPUT, "-domain_lower %.6g is not below -domain_upper %.6g on axis %c", (double)g->lower[a], (double)g->upper[a], (int)('x' + a));
+    GFOptionsCheck(PetscIsNormalReal(g->upper[a] - g->lower[a]) && g->lower[a] < g->upper[a], g->comm, PETSC_ERR_USER_INPUT, "-domain_lower %.6g is not below -domain_upper %.6g on axis %c", (double)g->lower[a], (double)g->upper[a], (int)('x' + a));
   }
   PetscCall(GFOptionsChoice("-bc", "Walls", "GFGridSetFromOptions", GFBoundaries, 2, &bc, NULL));
   g->bc = (GFBoundary)bc;

@@ -84,6 +84,7 @@ PetscBool GFErrorIsCollective(PetscErrorCode code)
   case PETSC_ERR_NOT_CONVERGED:
   case PETSC_ERR_ARG_UNKNOWN_TYPE:
   case PETSC_ERR_ARG_OUTOFRANGE:
+  case PETSC_ERR_USER: /* PETSc's "Unknown option X for -ts_rk_type" */
   case PETSC_ERR_ARG_WRONG: return PETSC_TRUE;
   default: return PETSC_FALSE;
   }
@@ -101,6 +102,7 @@ int GFExitCode(PetscErrorCode code)
   case PETSC_ERR_FILE_UNEXPECTED:
   case PETSC_ERR_ARG_UNKNOWN_TYPE:
   case PETSC_ERR_ARG_OUTOFRANGE: /* PETSc's parsers of its own options */
+  case PETSC_ERR_USER:
   case PETSC_ERR_ARG_WRONG: return 2;
   default: return 1;
   }

@@ -25,10 +25,10 @@ PETSC_INTERN PetscErrorCode GFInitialDataSetFromOptions(MPI_Comm comm, PetscInt 
   PetscCall(GFOptionsChoice("-init", "Initial density", "GFSolverSetFromOptions", GFInitTypes, GF_INIT_BARENBLATT + 1, &type, &type_set));
   PetscCall(GFOptionsAxisReals("-init_mean", "Mean of the Gaussian (per axis)", dim, init->mean, NULL));
   PetscCall(GFOptionsAxisReals("-init_variance", "Variance of the Gaussian (per axis)", dim, init->variance, NULL));
-  for (PetscInt a = 0; a < dim; a++) PetscCheck(init->variance[a] > 0 && PetscIsNormalReal(init->variance[a]), comm, PETSC_ERR_USER_INPUT, "-init_variance %.6g on axis %c: a variance must be positive", (double)init->variance[a], (int)('x' + a));
+  for (PetscInt a = 0; a < dim; a++) GFOptionsCheck(init->variance[a] > 0 && PetscIsNormalReal(init->variance[a]), comm, PETSC_ERR_USER_INPUT, "-init_variance %.6g on axis %c: a variance must be positive", (double)init->variance[a], (int)('x' + a));
   PetscCall(GFOptionsReal("-init_mass", "Total mass of the initial density", "GFSolverSetFromOptions", init->mass, &init->mass, mass_set, GF_REAL_ANY));
-  PetscCheck(init->mass > 0, comm, PETSC_ERR_USER_INPUT, "-init_mass %.6g: the mass must be positive", (double)init->mass);
-  PetscCheck(init->mass <= 1e100, comm, PETSC_ERR_USER_INPUT, "-init_mass %.6g: too large (at most 1e100; densities, energies and moments must stay finite)", (double)init->mass);
+  GFOptionsCheck(init->mass > 0, comm, PETSC_ERR_USER_INPUT, "-init_mass %.6g: the mass must be positive", (double)init->mass);
+  GFOptionsCheck(init->mass <= 1e100, comm, PETSC_ERR_USER_INPUT, "-init_mass %.6g: too large (at most 1e100; densities, energies and moments must stay finite)", (double)init->mass);
   PetscCall(GFOptionsReal("-init_time", "Start time (and time of the exact solution used as data)", "GFSolverSetFromOptions", init->time, &init->time, NULL, GF_REAL_ANY));
   PetscCall(GFOptionsString("-init_file", "Snapshot to start from (restart; implies -init file)", "GFSolverSetFromOptions", init->file, init->file, sizeof(init->file), &file_set));
   PetscCall(GFOptionsBool("-init_file_model_check", "Refuse a snapshot written by another model", "GFSolverSetFromOptions", *model_check, model_check, NULL));

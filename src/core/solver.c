@@ -203,7 +203,7 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   if (!s->problem[0]) PetscCall(PetscStrncpy(s->problem, s->model->type, sizeof(s->problem)));
   PetscOptionsBegin(s->comm, NULL, "Time stepping and output", "GFSolver");
   PetscCall(GFOptionsReal("-cfl", "Courant number: dt = cfl h / max|u| (positivity needs <= 0.5)", "GFSolverSetFromOptions", s->cfl, &s->cfl, NULL, GF_REAL_ANY));
-  PetscCheck(s->cfl > 0 && s->cfl <= 1, s->comm, PETSC_ERR_USER_INPUT, "-cfl %.6g: the Courant number must be in (0, 1]", (double)s->cfl);
+  GFOptionsCheck(s->cfl > 0 && s->cfl <= 1, s->comm, PETSC_ERR_USER_INPUT, "-cfl %.6g: the Courant number must be in (0, 1]", (double)s->cfl);
   PetscCall(GFOptionsChoice("-fv_reconstruction", "Face reconstruction of the upwind fluxes (minmod: second order, constant: first order)", "GFTransportSetReconstruction", GFReconstructions, 2, &reconstruction, NULL));
   s->reconstruction = (GFReconstruction)reconstruction;
   PetscCall(GFOptionsBool("-exact", "Report the error against the exact solution", "GFSolverSetFromOptions", s->exact_requested, &s->exact_requested, NULL));
@@ -211,14 +211,14 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(PetscSNPrintf(s->output_dir, sizeof(s->output_dir), "output/%s", s->problem));
   PetscCall(GFOptionsString("-output_dir", "Run directory", "GFSolverSetFromOptions", s->output_dir, s->output_dir, sizeof(s->output_dir), NULL));
   PetscCall(GFOptionsReal("-output_interval", "Model time between snapshots (0: first and last only)", "GFSolverSetFromOptions", s->output_interval, &s->output_interval, NULL, GF_REAL_ANY));
-  PetscCheck(s->output_interval >= 0, s->comm, PETSC_ERR_USER_INPUT, "-output_interval %.6g must be >= 0", (double)s->output_interval);
+  GFOptionsCheck(s->output_interval >= 0, s->comm, PETSC_ERR_USER_INPUT, "-output_interval %.6g must be >= 0", (double)s->output_interval);
   PetscCall(GFOptionsInt("-output_max", "Most snapshots a run may write (a smaller -output_interval is refused)", "GFSolverSetFromOptions", s->output_max, &s->output_max, NULL, 2, PETSC_MAX_INT));
   PetscCall(GFOptionsBool("-output_overwrite", "Replace the run in an existing output directory (once the new run has taken its first step)", "GFSolverSetFromOptions", s->overwrite, &s->overwrite, NULL));
   PetscCall(GFOptionsBool("-progress", "Print a progress line on rank 0", "GFSolverSetFromOptions", s->progress, &s->progress, NULL));
   PetscCall(GFOptionsBool("-summary", "Print the closing summary", "GFSolverSetFromOptions", s->summary, &s->summary, NULL));
   PetscCall(GFOptionsInt("-max_step_retries", "Halvings of a rejected step before giving up", "GFSolverSetFromOptions", s->max_retries, &s->max_retries, NULL, 0, 60));
   PetscCall(GFOptionsReal("-blowup_fraction", "Stop when one cell holds this fraction of the mass (interacting models: concentration below the grid scale)", "GFSolverSetFromOptions", s->blowup_fraction, &s->blowup_fraction, NULL, GF_REAL_ANY));
-  PetscCheck(s->blowup_fraction > 0 && s->blowup_fraction <= 1, s->comm, PETSC_ERR_USER_INPUT, "-blowup_fraction %.6g must be in (0, 1]", (double)s->blowup_fraction);
+  GFOptionsCheck(s->blowup_fraction > 0 && s->blowup_fraction <= 1, s->comm, PETSC_ERR_USER_INPUT, "-blowup_fraction %.6g must be in (0, 1]", (double)s->blowup_fraction);
   PetscCall(GFOptionsBool("-jacobian_fd", "Implicit steps: Jacobian by coloured finite differences instead of the assembled one", "GFSolverSetFromOptions", s->jacobian_fd, &s->jacobian_fd, NULL));
   PetscOptionsEnd();
   /* PETSc's own time options, strictly: it would take -ts_max_time nan or -ts_max_steps 4294967360 */
@@ -391,24 +391,6 @@ static PetscErrorCode GFSolverSetUpNewton(GFSolver s)
 }
 
 /*
-  Bytes a run needs per cell, from what it allocates: 24 vectors of 8 bytes (density,
-  ghosts, stages, drift, diagnostics); implicit runs add the Jacobian (1 + 4d nonzeros a
-  row at 12 bytes, a third more for the multigrid hierarchy) and Krylov vectors; each FFT
-  kernel of a convolution its padded transform (2^d cells a cell, complex), plus the padded
-  work arrays. At 1024^2 cells this gives 201, 425 and 457 MB where the measured maximum
-  resident sizes are 210 (explicit Fokker-Planck), 381 (implicit porous medium) and 483 MB
-  (McKean-Vlasov), some 50 MB of which is MPI and PETSc.
-*/
-PETSC_INTERN PetscReal GFRunBytesPerCell(PetscInt dim, PetscBool implicit, PetscInt convolutions)
-{
-  PetscReal per_cell = 24 * 8;
-
-  if (implicit) per_cell += (1 + 4 * dim) * 12 * 4.0 / 3 + 10 * 8;
-  if (convolutions) per_cell += (1 << dim) * 8 * (6 + 2.0 * convolutions);
-  return per_cell;
-}
-
-/*
   What the time span asks, refused before any work: an end after the start, a fixed step
   that makes fewer than 1e9 steps and advances t in floating point, at most -output_max
   snapshots.
@@ -428,8 +410,8 @@ static PetscErrorCode GFSolverCheckTimeSpan(GFSolver s)
   }
   if (s->output && s->output_interval > 0) {
     const PetscReal snapshots = span / s->output_interval + 2;
-    PetscCheck(snapshots <= s->output_max, s->comm, PETSC_ERR_USER_INPUT, "-output_interval %.6g would write %.3g snapshots from t = %.6g to %.6g, more than -output_max %" PetscInt_FMT ": choose a larger interval, or raise -output_max",
-               (double)s->output_interval, (double)snapshots, (double)t0, (double)s->max_time, s->output_max);
+    PetscCheck(snapshots <= s->output_max, s->comm, PETSC_ERR_USER_INPUT, "-output_interval %.6g would write %.3g snapshots from t = %.6g%s%s to %.6g, more than -output_max %" PetscInt_FMT ": choose a larger interval, or raise -output_max",
+               (double)s->output_interval, (double)snapshots, (double)t0, s->init.type == GF_INIT_FILE ? " of -init_file " : "", s->init.type == GF_INIT_FILE ? s->init.file : "", (double)s->max_time, s->output_max);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -767,9 +749,10 @@ PetscErrorCode GFSolverSolve(GFSolver s)
   s->diag.step = step;
   PetscCall(GFSolverComputeDiagnostics(s, s->rho, &s->diag));
   /* a restart measures the drift from its run's initial mass */
-  s->diag.mass_initial = s->init.type == GF_INIT_FILE && !s->init_mass_set && s->init_header.initial_mass > 0 ? s->init_header.initial_mass : s->diag.mass;
-  s->diag.mass_drift   = (s->diag.mass - s->diag.mass_initial) / s->diag.mass_initial;
-  s->lowest_density    = s->diag.min_density;
+  s->diag.mass_initial = s->diag.mass;
+  if (s->init.type == GF_INIT_FILE && !s->init_mass_set && PetscAbsReal(s->init_header.initial_mass - s->diag.mass) <= 1e-8 * s->diag.mass) s->diag.mass_initial = s->init_header.initial_mass; /* conserved to round-off, else not this state's run */
+  s->diag.mass_drift = (s->diag.mass - s->diag.mass_initial) / s->diag.mass_initial;
+  s->lowest_density  = s->diag.min_density;
   PetscCall(GFSolverMonitorStep(s, PETSC_TRUE));
   if (s->writer) PetscCall(GFSolverWriteSnapshot(s));
   if (s->output_hook) PetscCall(s->output_hook(s, t, s->rho, s->output_hook_ctx));

@@ -2,8 +2,9 @@
   Reading snapshots back (-init file, restart, gradflow compare). Rank 0 checks a file for
   what it claims before anything is loaded: a readable HDF5 file that the HDF5 library
   survives (read once in a child process, GFHDF5Probe), the grid attributes of the right
-  type and count (dim 1-3, cells >= 2 per axis, a finite box, noflux or periodic walls),
-  a floating-point /density of exactly the grid's shape, a finite time and a step >= 0,
+  type and count (whole numbers where they count: dim 1-3, cells >= 2 per axis; a box whose
+  coordinates square without overflow; noflux or periodic walls), a floating-point /density
+  of exactly the grid's shape with all its values written, a finite time and a step >= 0,
   and the time stepper's state where there is one. Every rank then loads its part of the
   natural-ordered dataset, so a snapshot written on any number of ranks reads on any other.
 */
@@ -12,7 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Numbers of an attribute converted to type: false unless it exists, is integer or floating point, and holds between 1 and max values (*n of them). */
+/*
+  Numbers of an attribute converted to type: false unless it exists, is integer or floating
+  point, and holds between 1 and max values (*n of them). Into long long only whole numbers
+  convert (dim 1.5 or step NaN is damage, not 1 or 0).
+*/
 static PetscBool ReadNumbers(hid_t loc, const char name[], hid_t type, int max, void *value, int *n)
 {
   hid_t       attr, space = -1, atype = -1;
@@ -24,7 +29,17 @@ static PetscBool ReadNumbers(hid_t loc, const char name[], hid_t type, int max, 
   if ((space = H5Aget_space(attr)) >= 0 && (atype = H5Aget_type(attr)) >= 0) {
     kind  = H5Tget_class(atype);
     count = H5Sget_simple_extent_npoints(space);
-    if ((kind == H5T_INTEGER || kind == H5T_FLOAT) && H5Sget_simple_extent_ndims(space) <= 1 && count >= 1 && count <= max) ok = (PetscBool)(H5Aread(attr, type, value) >= 0);
+    if ((kind == H5T_INTEGER || kind == H5T_FLOAT) && H5Sget_simple_extent_ndims(space) <= 1 && count >= 1 && count <= max) {
+      if (kind == H5T_FLOAT && H5Tequal(type, H5T_NATIVE_LLONG) > 0) {
+        double whole[3];
+        ok = (PetscBool)(count <= 3 && H5Aread(attr, H5T_NATIVE_DOUBLE, whole) >= 0);
+        for (hssize_t k = 0; ok && k < count; k++) {
+          ok                      = (PetscBool)(whole[k] == PetscFloorReal(whole[k]) && PetscAbsReal(whole[k]) < 9e18);
+          ((long long *)value)[k] = ok ? (long long)whole[k] : 0;
+        }
+      } else
+        ok = (PetscBool)(H5Aread(attr, type, value) >= 0);
+    }
   }
   if (atype >= 0) H5Tclose(atype);
   if (space >= 0) H5Sclose(space);
@@ -80,9 +95,10 @@ static PetscBool ReadString(hid_t loc, const char name[], char value[], size_t l
 /* A floating-point dataset of exactly the shape [cells[dim-1]]..[cells[0]]: 0, or what is wrong with it in msg. */
 static int CheckDensityDataset(hid_t file, const char name[], const GFSnapshotHeader *h, const char prefix[], char msg[], size_t len)
 {
-  hid_t   dset, space = -1, type = -1;
-  int     code = 0, rank;
-  hsize_t dims[H5S_MAX_RANK];
+  hid_t              dset, space = -1, type = -1;
+  int                code = 0, rank;
+  hsize_t            dims[H5S_MAX_RANK];
+  H5D_space_status_t allocation = H5D_SPACE_STATUS_ERROR;
 
   if (H5Lexists(file, name, H5P_DEFAULT) <= 0 || H5Oexists_by_name(file, name, H5P_DEFAULT) <= 0 || (dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
     snprintf(msg, len, "%s: no dataset /%s (not a gradflow snapshot)", prefix, name);
@@ -105,18 +121,23 @@ static int CheckDensityDataset(hid_t file, const char name[], const GFSnapshotHe
       }
     }
   }
+  if (!code && (H5Dget_space_status(dset, &allocation) < 0 || allocation != H5D_SPACE_STATUS_ALLOCATED)) {
+    snprintf(msg, len, "%s: /%s has %s of its values written (a damaged or incomplete file)", prefix, name, allocation == H5D_SPACE_STATUS_PART_ALLOCATED ? "only some" : "none");
+    code = PETSC_ERR_FILE_UNEXPECTED;
+  }
   if (type >= 0) H5Tclose(type);
   if (space >= 0) H5Sclose(space);
   H5Dclose(dset);
   return code;
 }
 
-/* The grid attributes, checked: dim 1-3, cells >= 2 each with a product PETSc's indices hold, a finite box with lower < upper, noflux or periodic walls. */
+/* The grid attributes, checked: dim 1-3, cells >= 2 each with a product PETSc's indices hold, a box with lower < upper within sqrt(PETSC_MAX_REAL), noflux or periodic walls. */
 static int ReadGridAttributes(hid_t file, GFSnapshotHeader *h, const char prefix[], char msg[], size_t len)
 {
-  long long cells[3] = {1, 1, 1};
-  int       ncells = 0, nlower = 0, nupper = 0;
-  double    total = 1;
+  const double limit    = PetscSqrtReal(PETSC_MAX_REAL);
+  long long    cells[3] = {1, 1, 1};
+  int          ncells = 0, nlower = 0, nupper = 0;
+  double       total = 1;
 
   if (!ReadScalar(file, "dim", H5T_NATIVE_LLONG, &h->dim) || !ReadNumbers(file, "cells", H5T_NATIVE_LLONG, 3, cells, &ncells) || !ReadNumbers(file, "domain_lower", H5T_NATIVE_DOUBLE, 3, h->lower, &nlower) ||
       !ReadNumbers(file, "domain_upper", H5T_NATIVE_DOUBLE, 3, h->upper, &nupper)) {
@@ -134,12 +155,21 @@ static int ReadGridAttributes(hid_t file, GFSnapshotHeader *h, const char prefix
       snprintf(msg, len, "%s: axis %c has %lld cells on [%g, %g]: a grid needs at least 2 cells on a finite interval", prefix, 'x' + a, cells[a], h->lower[a], h->upper[a]);
       return PETSC_ERR_FILE_UNEXPECTED;
     }
+    if (PetscMax(PetscAbsReal(h->lower[a]), PetscAbsReal(h->upper[a])) > limit || h->upper[a] - h->lower[a] > limit) {
+      snprintf(msg, len, "%s: axis %c spans [%g, %g], beyond %.3g: squares of its coordinates (variances, W2) overflow (a damaged file)", prefix, 'x' + a, h->lower[a], h->upper[a], limit);
+      return PETSC_ERR_FILE_UNEXPECTED;
+    }
   }
   if (total > (double)PETSC_MAX_INT) {
     snprintf(msg, len, "%s: %.0f cells, more than this PETSc build's indices hold", prefix, total);
     return PETSC_ERR_FILE_UNEXPECTED;
   }
-  if (!ReadString(file, "bc", h->bc, sizeof(h->bc))) snprintf(h->bc, sizeof(h->bc), "noflux");
+  if (H5Aexists(file, "bc") <= 0)
+    snprintf(h->bc, sizeof(h->bc), "noflux");
+  else if (!ReadString(file, "bc", h->bc, sizeof(h->bc))) {
+    snprintf(msg, len, "%s: the walls attribute bc is not a string (noflux or periodic)", prefix);
+    return PETSC_ERR_FILE_UNEXPECTED;
+  }
   if (strcmp(h->bc, "noflux") && strcmp(h->bc, "periodic")) {
     snprintf(msg, len, "%s: walls '%s': valid are noflux and periodic", prefix, h->bc);
     return PETSC_ERR_FILE_UNEXPECTED;
@@ -147,7 +177,7 @@ static int ReadGridAttributes(hid_t file, GFSnapshotHeader *h, const char prefix
   return 0;
 }
 
-/* The time stepper's state, when the snapshot has one: dt, dt_next, dt_max >= 0 and finite, and up to GF_MAX_HISTORY earlier solutions. */
+/* The time stepper's state, when the snapshot has one: dt, dt_next, dt_max >= 0 and finite, steps above the round-off of the time, and up to GF_MAX_HISTORY earlier solutions. */
 static int ReadStepperState(hid_t file, hid_t dset, GFSnapshotHeader *h, const char prefix[], char msg[], size_t len)
 {
   long long order = 0, count = 0;
@@ -158,6 +188,10 @@ static int ReadStepperState(hid_t file, hid_t dset, GFSnapshotHeader *h, const c
       !ReadScalar(dset, "history_length", H5T_NATIVE_LLONG, &count) || !(h->dt >= 0 && h->dt_next >= 0 && h->dt_max >= 0) || PetscIsInfOrNanReal(h->dt + h->dt_next + h->dt_max) || order < 0 || order > GF_MAX_HISTORY || count < 0 ||
       count > GF_MAX_HISTORY) {
     snprintf(msg, len, "%s: malformed time-stepper state (dt, dt_next, dt_max, history_order, history_length)", prefix);
+    return PETSC_ERR_FILE_UNEXPECTED;
+  }
+  if (PetscMax(h->dt, h->dt_next) > 0 && !(PetscMax(h->dt, h->dt_next) > 1e-14 * PetscAbsReal(h->time))) {
+    snprintf(msg, len, "%s: /density has time %g, but its time steps (dt %g, dt_next %g) are below the round-off of that time: a damaged time", prefix, h->time, h->dt, h->dt_next);
     return PETSC_ERR_FILE_UNEXPECTED;
   }
   h->history_order  = order;
@@ -254,30 +288,46 @@ PETSC_INTERN PetscErrorCode GFSnapshotGetHeader(MPI_Comm comm, const char path[]
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* VecLoad of dataset `name` into v (the object's own name restored afterwards). */
-static PetscErrorCode LoadNamed(Vec v, const char name[], PetscViewer viewer)
+/*
+  Values of dataset name loaded into v that no run can step: beyond sqrt(PETSC_MAX_REAL),
+  where the square (the porous medium's rho^m, the energies, the fluxes) overflows; with
+  all, also NaN, infinite or negative ones (the density's own are left to the initial-data
+  checks, which name them). Collective.
+*/
+static PetscErrorCode CheckLoaded(Vec v, const char path[], const char what[], const char name[], PetscBool all)
 {
-  const char *old;
-  char       *saved;
+  const PetscReal    limit = PetscSqrtReal(PETSC_MAX_REAL);
+  const PetscScalar *x;
+  PetscInt           n;
+  PetscReal          bad[2] = {0, 0}; /* count, largest magnitude */
 
   PetscFunctionBeginUser;
-  PetscCall(PetscObjectGetName((PetscObject)v, &old));
-  PetscCall(PetscStrallocpy(old, &saved));
-  PetscCall(PetscObjectSetName((PetscObject)v, name));
-  PetscCall(VecLoad(v, viewer));
-  PetscCall(PetscObjectSetName((PetscObject)v, saved));
-  PetscCall(PetscFree(saved));
+  PetscCall(VecGetLocalSize(v, &n));
+  PetscCall(VecGetArrayRead(v, &x));
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscReal value = PetscRealPart(x[i]);
+    if (PetscAbsReal(value) > limit || (all && (PetscIsInfOrNanReal(value) || value < 0))) {
+      bad[0] += 1;
+      if (!(PetscAbsReal(value) <= bad[1])) bad[1] = PetscAbsReal(value);
+    }
+  }
+  PetscCall(VecRestoreArrayRead(v, &x));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, bad, 2, MPIU_REAL, MPIU_MAX, PetscObjectComm((PetscObject)v)));
+  PetscCheck(bad[0] == 0, PetscObjectComm((PetscObject)v), PETSC_ERR_FILE_UNEXPECTED, "%s %s: /%s has %.0f values %sabove %.3g (up to %g): beyond what a run can step (a damaged snapshot)", what, path, name, (double)bad[0],
+             all ? "that are NaN, infinite, negative or " : "", (double)limit, (double)bad[1]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /*
   Load a checked snapshot into rho (a global vector of g's DMDA), after checking it was
   written on this grid; with history (GF_MAX_HISTORY vectors like rho, or NULL) also its
-  earlier solutions. what names the file in messages. Collective.
+  earlier solutions. Values beyond sqrt(PETSC_MAX_REAL) (and in the history any that are
+  not finite and >= 0) are refused. what names the file in messages. Collective.
 */
 PETSC_INTERN PetscErrorCode GFSnapshotLoad(GFGrid g, const char path[], const char what[], const GFSnapshotHeader *h, Vec rho, Vec history[])
 {
-  PetscViewer viewer;
+  PetscViewer    viewer;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCheck(h->dim == g->dim, g->comm, PETSC_ERR_USER_INPUT, "%s %s: the snapshot is %lldD, this run is %dD (-dim)", what, path, h->dim, (int)g->dim);
@@ -288,13 +338,20 @@ PETSC_INTERN PetscErrorCode GFSnapshotLoad(GFGrid g, const char path[], const ch
                "%s %s: the snapshot's domain along %c is [%.6g, %.6g], this run's is [%.6g, %.6g] (-domain_lower/-domain_upper)", what, path, (int)('x' + a), h->lower[a], h->upper[a], (double)g->lower[a], (double)g->upper[a]);
   }
   PetscCall(PetscViewerHDF5Open(g->comm, path, FILE_MODE_READ, &viewer));
-  PetscCall(LoadNamed(rho, "density", viewer));
-  for (PetscInt k = 0; history && k < h->history_length; k++) {
-    char name[32];
-    PetscCall(PetscSNPrintf(name, sizeof(name), "previous_density_%d", (int)k + 1));
-    PetscCall(LoadNamed(history[k], name, viewer));
+  ierr = GFVecViewNamed(rho, "density", viewer, PETSC_TRUE);
+  for (PetscInt k = 0; !ierr && history && k < h->history_length; k++) {
+    char name[48];
+    ierr = PetscSNPrintf(name, sizeof(name), "previous_density_%d", (int)k + 1);
+    if (!ierr) ierr = GFVecViewNamed(history[k], name, viewer, PETSC_TRUE);
   }
   PetscCall(PetscViewerDestroy(&viewer));
+  PetscCall(ierr);
+  PetscCall(CheckLoaded(rho, path, what, "density", PETSC_FALSE));
+  for (PetscInt k = 0; history && k < h->history_length; k++) {
+    char name[48];
+    PetscCall(PetscSNPrintf(name, sizeof(name), "previous_density_%d", (int)k + 1));
+    PetscCall(CheckLoaded(history[k], path, what, name, PETSC_TRUE));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -69,22 +69,27 @@ static int MakeDirectories(const char path[], char created[], size_t len)
   return 0;
 }
 
-/* A temporary or hidden file: never a result. */
-static PetscBool IsScratch(const char name[])
+/*
+  The length of the base of a temporary file NAME.tmp, or of the files the MPI-IO library
+  makes beside one and leaves when killed (NAME.tmp.locktest.0); 0 for other names.
+*/
+static size_t ScratchBase(const char name[])
 {
-  const size_t n = strlen(name);
-  return (PetscBool)(name[0] == '.' || (n > 4 && !strcmp(name + n - 4, ".tmp")));
+  const char *tmp = strstr(name, ".tmp");
+
+  while (tmp && tmp[4] && tmp[4] != '.') tmp = strstr(tmp + 1, ".tmp");
+  return tmp && tmp > name ? (size_t)(tmp - name) : 0;
 }
 
-/* The role of a directory entry: temporary files of the run's own kind are replaced, others are judged by role(). */
+/* The role of a directory entry: hidden files are left alone, temporary files of the run's own kind replaced, others judged by role(). */
 static GFFileRole EntryRole(GFRunDirectory rd, const char name[])
 {
   char         base[GF_NAME_LEN + 8];
-  const size_t n = strlen(name);
+  const size_t n = ScratchBase(name);
 
-  if (!strcmp(name, ".") || !strcmp(name, "..") || name[0] == '.') return GF_FILE_COMPANION;
-  if (IsScratch(name)) {
-    snprintf(base, sizeof(base), "%.*s", (int)PetscMin(n - 4, sizeof(base) - 1), name);
+  if (name[0] == '.') return GF_FILE_COMPANION;
+  if (n) {
+    snprintf(base, sizeof(base), "%.*s", (int)PetscMin(n, sizeof(base) - 1), name);
     return rd->role(base, rd->role_ctx) == GF_FILE_FOREIGN ? GF_FILE_COMPANION : GF_FILE_REPLACE;
   }
   return rd->role(name, rd->role_ctx);
@@ -264,7 +269,11 @@ PETSC_INTERN PetscErrorCode GFRunDirectoryGetState(GFRunDirectory rd, PetscBool 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The new run is good: remove the old run's files (roles OLD and REPLACE), then rename the waiting files into place. Collective. */
+/*
+  The new run is good: rename the waiting files into place (replacing old files of the same
+  names atomically), then remove what is left of the old run (roles OLD and REPLACE). A
+  kill in between leaves new and old files side by side, never neither. Collective.
+*/
 PETSC_INTERN PetscErrorCode GFRunDirectoryCommit(GFRunDirectory rd)
 {
   PetscMPIInt rank;
@@ -275,28 +284,7 @@ PETSC_INTERN PetscErrorCode GFRunDirectoryCommit(GFRunDirectory rd)
   if (rd->committed) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCallMPI(MPI_Comm_rank(rd->comm, &rank));
   if (rank == 0) {
-    DIR *d = opendir(rd->dir);
-    if (!d) {
-      code = PETSC_ERR_FILE_WRITE;
-      snprintf(msg, sizeof(msg), "cannot read %s: %s", rd->dir, strerror(errno));
-    }
-    for (struct dirent *e; d && !code && (e = readdir(d));) {
-      const GFFileRole r       = EntryRole(rd, e->d_name);
-      PetscBool        waiting = PETSC_FALSE;
-      char             path[PETSC_MAX_PATH_LEN + 260];
-      for (PetscInt k = 0; k < rd->npending; k++) {
-        char tmp[GF_NAME_LEN + 8];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", rd->pending[k]);
-        waiting = (PetscBool)(waiting || !strcmp(e->d_name, tmp) || !strcmp(e->d_name, rd->pending[k]));
-      }
-      if (waiting || (r != GF_FILE_OLD && r != GF_FILE_REPLACE)) continue;
-      snprintf(path, sizeof(path), "%s/%s", rd->dir, e->d_name);
-      if (unlink(path) && errno != ENOENT) {
-        code = PETSC_ERR_FILE_WRITE;
-        snprintf(msg, sizeof(msg), "-output_overwrite: cannot remove %s: %s", path, strerror(errno));
-      }
-    }
-    if (d) closedir(d);
+    DIR *d;
     for (PetscInt k = 0; k < rd->npending && !code; k++) {
       const int err = Publish(rd, rd->pending[k]);
       if (err) {
@@ -304,6 +292,24 @@ PETSC_INTERN PetscErrorCode GFRunDirectoryCommit(GFRunDirectory rd)
         snprintf(msg, sizeof(msg), "cannot rename %s/%s.tmp into place: %s", rd->dir, rd->pending[k], strerror(err));
       }
     }
+    d = code ? NULL : opendir(rd->dir);
+    if (!code && !d) {
+      code = PETSC_ERR_FILE_WRITE;
+      snprintf(msg, sizeof(msg), "cannot read %s: %s", rd->dir, strerror(errno));
+    }
+    for (struct dirent *e; d && !code && (e = readdir(d));) {
+      const GFFileRole r      = EntryRole(rd, e->d_name);
+      PetscBool        placed = PETSC_FALSE;
+      char             path[PETSC_MAX_PATH_LEN + 260];
+      for (PetscInt k = 0; k < rd->npending; k++) placed = (PetscBool)(placed || !strcmp(e->d_name, rd->pending[k]));
+      if (placed || (r != GF_FILE_OLD && r != GF_FILE_REPLACE)) continue;
+      snprintf(path, sizeof(path), "%s/%s", rd->dir, e->d_name);
+      if (unlink(path) && errno != ENOENT) {
+        code = PETSC_ERR_FILE_WRITE;
+        snprintf(msg, sizeof(msg), "-output_overwrite: cannot remove %s: %s", path, strerror(errno));
+      }
+    }
+    if (d) closedir(d);
   }
   rd->committed = PETSC_TRUE;
   rd->npending  = 0;

@@ -161,6 +161,8 @@ static int KeptDiagnostics(GFWriter w, const char header[], PetscInt64 restart_s
   return 0;
 }
 
+static PetscErrorCode GFWriterWriteXDMF(GFWriter);
+
 /* Rank 0: the times of the kept snapshots 0..restart_index from run.xdmf; the restart snapshot's own time when the kill came before run.xdmf listed it. */
 static PetscErrorCode KeptSnapshots(GFWriter w, PetscReal restart_time)
 {
@@ -295,6 +297,8 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const GFWriterSetup *set
     }
   }
   PetscCall(GFRunDirectoryFinish(w->rundir, "diagnostics.csv"));
+  /* a continuation's run.xdmf lists the kept snapshots from the start, so that the commit replaces the old one in a single rename */
+  if (w->continuation) PetscCall(GFWriterWriteXDMF(w));
   *writer = w;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -350,8 +354,8 @@ static PetscErrorCode WriteStringAttribute(hid_t loc, const char name[], const c
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* VecView of v as dataset `name` (the object's own name restored afterwards). */
-static PetscErrorCode ViewNamed(Vec v, const char name[], PetscViewer viewer)
+/* VecView (load false) or VecLoad (load true) of v as dataset `name` of the viewer's file, the vector's own name kept. */
+PETSC_INTERN PetscErrorCode GFVecViewNamed(Vec v, const char name[], PetscViewer viewer, PetscBool load)
 {
   const char *old;
   char       *saved;
@@ -360,7 +364,10 @@ static PetscErrorCode ViewNamed(Vec v, const char name[], PetscViewer viewer)
   PetscCall(PetscObjectGetName((PetscObject)v, &old));
   PetscCall(PetscStrallocpy(old, &saved));
   PetscCall(PetscObjectSetName((PetscObject)v, name));
-  PetscCall(VecView(v, viewer));
+  if (load)
+    PetscCall(VecLoad(v, viewer));
+  else
+    PetscCall(VecView(v, viewer));
   PetscCall(PetscObjectSetName((PetscObject)v, saved));
   PetscCall(PetscFree(saved));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -377,7 +384,7 @@ static PetscErrorCode WriteSnapshotFile(GFWriter w, const char path[], Vec rho, 
 
   PetscFunctionBeginUser;
   PetscCall(PetscViewerHDF5Open(w->comm, path, FILE_MODE_WRITE, &viewer));
-  PetscCall(ViewNamed(rho, "density", viewer));
+  PetscCall(GFVecViewNamed(rho, "density", viewer, PETSC_FALSE));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "time", PETSC_REAL, &d->time));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "step", PETSC_INT, &d->step));
   PetscCall(PetscViewerHDF5WriteAttribute(viewer, "/density", "mass", PETSC_REAL, &d->mass));
@@ -394,7 +401,7 @@ static PetscErrorCode WriteSnapshotFile(GFWriter w, const char path[], Vec rho, 
       char name[32], dataset[40];
       PetscCall(PetscSNPrintf(name, sizeof(name), "previous_density_%d", (int)k + 1));
       PetscCall(PetscSNPrintf(dataset, sizeof(dataset), "/%s", name));
-      PetscCall(ViewNamed(state->previous[k], name, viewer));
+      PetscCall(GFVecViewNamed(state->previous[k], name, viewer, PETSC_FALSE));
       PetscCall(PetscViewerHDF5WriteAttribute(viewer, dataset, "time", PETSC_REAL, &state->previous_time[k]));
     }
   }
@@ -417,15 +424,16 @@ static PetscErrorCode WriteSnapshotFile(GFWriter w, const char path[], Vec rho, 
 }
 
 /*
-  run.xdmf over every snapshot so far. 1D and 2D grids are 3DCoRectMesh with one layer of
-  points in the missing axes (ParaView reads a 2DCoRectMesh in the y-z plane), so every
-  run opens in the x-y plane with x along the first axis.
+  run.xdmf over every snapshot so far. Every grid is a 3DCoRectMesh: 1D and 2D grids get one
+  layer of cells, as thick as a cell of the first axis, along the missing axes (ParaView reads
+  a 2DCoRectMesh in the y-z plane and refuses cell data on a layer of points without cells),
+  so every run opens in the x-y plane with x along the first axis.
 */
 static PetscErrorCode GFWriterWriteXDMF(GFWriter w)
 {
   const struct _p_GFGrid *g = w->grid;
   PetscMPIInt             rank;
-  char                    tmp[PETSC_MAX_PATH_LEN + 64], msg[PETSC_MAX_PATH_LEN + 128] = "";
+  char                    tmp[PETSC_MAX_PATH_LEN + 64], msg[2 * PETSC_MAX_PATH_LEN + 256] = "";
   int                     code = 0;
 
   PetscFunctionBeginUser;
@@ -439,9 +447,9 @@ static PetscErrorCode GFWriterWriteXDMF(GFWriter w)
     for (PetscInt a = 0; a < 3; a++) {
       const PetscBool used = (PetscBool)(a < g->dim);
       cells[a]             = used ? g->cells[a] : 1;
-      points[a]            = used ? g->cells[a] + 1 : 1;
+      points[a]            = cells[a] + 1;
       origin[a]            = used ? g->lower[a] : 0;
-      spacing[a]           = used ? g->h[a] : 1;
+      spacing[a]           = used ? g->h[a] : g->h[0];
     }
     if (f) {
       fprintf(f, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n<Xdmf Version=\"2.0\">\n <Domain>\n");
@@ -458,13 +466,11 @@ static PetscErrorCode GFWriterWriteXDMF(GFWriter w)
       fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
       if (ferror(f) | fclose(f)) {
         code = PETSC_ERR_FILE_WRITE;
-        snprintf(msg, sizeof(msg), "cannot write %s: %s", tmp, strerror(errno));
         unlink(tmp);
       }
-    } else {
+    } else
       code = PETSC_ERR_FILE_WRITE;
-      snprintf(msg, sizeof(msg), "cannot write %s: %s", tmp, strerror(errno));
-    }
+    if (code) snprintf(msg, sizeof(msg), "cannot write %s: %s; the last good snapshot is snap_%05d.h5 (run.xdmf lists those before it)", tmp, strerror(errno), (int)(w->next_index - 1));
   }
   PetscCall(GFCheckRankZero(w->comm, code, msg));
   PetscCall(GFRunDirectoryFinish(w->rundir, "run.xdmf"));
@@ -509,7 +515,7 @@ PETSC_INTERN PetscErrorCode GFWriterWriteSnapshot(GFWriter w, Vec rho, const GFD
   PetscCallMPI(MPI_Comm_rank(w->comm, &rank));
   PetscCall(PetscSNPrintf(name, sizeof(name), "snap_%05d.h5", (int)w->next_index));
   PetscCall(GFRunDirectoryPaths(w->rundir, name, path, tmp, sizeof(path)));
-  if (rank == 0) code = CheckRoom(w, (PetscReal)g->cells[0] * g->cells[1] * g->cells[2] * 8 * (1 + (state ? state->length : 0)) * 1.05 + 262144 + (w->options ? strlen(w->options) : 0), msg, sizeof(msg));
+  if (rank == 0) code = CheckRoom(w, (PetscReal)g->cells[0] * g->cells[1] * g->cells[2] * 8 * (1 + (state ? state->length : 0)) * 1.05 + 16384 + (w->options ? strlen(w->options) : 0), msg, sizeof(msg));
   PetscCall(GFCheckRankZero(w->comm, code, msg));
   ierr = WriteSnapshotFile(w, tmp, rho, d, state);
   if (ierr) {

@@ -212,13 +212,13 @@ PetscErrorCode GFInteractionSetFromOptions(GFInteraction w, PetscInt dim, GFBoun
     PetscCall(PetscStrcmp(type, GFInteractionKinds[k].name, &match));
     if (match) w->kind = &GFInteractionKinds[k];
   }
-  PetscCheck(none || w->kind, w->comm, PETSC_ERR_USER_INPUT, "-interaction %s: unknown interaction kernel; valid are %s", type, GFInteractionNames);
+  GFOptionsCheck(none || w->kind, w->comm, PETSC_ERR_USER_INPUT, "-interaction %s: unknown interaction kernel; valid are %s", type, GFInteractionNames);
   PetscCall(GFOptionsReal("-interaction_strength", "Scale b of the kernel: W = b w(|x|)", "GFInteractionSetFromOptions", w->strength, &w->strength, NULL, GF_REAL_ANY));
-  PetscCheck(PetscIsNormalReal(w->strength) || w->strength == 0, w->comm, PETSC_ERR_USER_INPUT, "-interaction_strength %.6g is not a finite number", (double)w->strength);
+  GFOptionsCheck(PetscIsNormalReal(w->strength) || w->strength == 0, w->comm, PETSC_ERR_USER_INPUT, "-interaction_strength %.6g is not a finite number", (double)w->strength);
   if (w->kind) {
     for (PetscInt k = 0; k < 4; k++) w->param[k] = w->kind->defaults[k];
     PetscCall(GFOptionsRealArray("-interaction_params", "Kernel parameters: attractive_repulsive a,b; gaussian l; morse C_a,l_a,C_r,l_r", "GFInteractionSetFromOptions", w->param, &nparam, &set, GF_REAL_ANY));
-    PetscCheck(!set || nparam == w->kind->nparam, w->comm, PETSC_ERR_USER_INPUT, "-interaction_params has %" PetscInt_FMT " values, -interaction %s takes %" PetscInt_FMT, nparam, w->kind->name, w->kind->nparam);
+    GFOptionsCheck(!set || nparam == w->kind->nparam, w->comm, PETSC_ERR_USER_INPUT, "-interaction_params has %" PetscInt_FMT " values, -interaction %s takes %" PetscInt_FMT, nparam, w->kind->name, w->kind->nparam);
   }
   PetscOptionsEnd();
   if (!w->kind) PetscFunctionReturn(PETSC_SUCCESS);

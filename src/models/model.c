@@ -96,11 +96,11 @@ PetscErrorCode GFModelSetFromOptions(GFModel m, GFGrid grid)
   m->grid = grid;
   if (m->type[0]) PetscCall(PetscStrncpy(type, m->type, sizeof(type)));
   PetscOptionsBegin(m->comm, NULL, "Model options", "GFModel");
-  PetscCall(PetscOptionsFList("-model", "Equation to solve", "GFModelSetType", GFModelList, type, type, sizeof(type), NULL));
+  PetscCall(GFOptionsFList("-model", "Equation to solve", "GFModelSetType", GFModelList, type, type, sizeof(type), NULL));
   PetscCall(GFModelSetType(m, type));
   PetscCall(GFOptionsReal("-diffusion", "Diffusion coefficient sigma", "GFModelSetFromOptions", m->sigma, &m->sigma, NULL, GF_REAL_ANY));
-  PetscCheck(m->sigma >= 0 && PetscIsNormalReal(m->sigma + 1), m->comm, PETSC_ERR_USER_INPUT, "-diffusion %.6g: the diffusion coefficient must be a finite number >= 0", (double)m->sigma);
-  if (m->ops->setfromoptions) PetscCall(m->ops->setfromoptions(m, PetscOptionsObject));
+  GFOptionsCheck(m->sigma >= 0 && PetscIsNormalReal(m->sigma + 1), m->comm, PETSC_ERR_USER_INPUT, "-diffusion %.6g: the diffusion coefficient must be a finite number >= 0", (double)m->sigma);
+  if (m->ops->setfromoptions) PetscCall(GFOptionsEndOnError(PetscOptionsObject, m->ops->setfromoptions(m, PetscOptionsObject)));
   PetscOptionsEnd();
   PetscCall(GFPotentialSetFromOptions(m->potential, grid->dim));
   PetscFunctionReturn(PETSC_SUCCESS);

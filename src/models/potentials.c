@@ -194,7 +194,7 @@ PetscErrorCode GFPotentialSetFromOptions(GFPotential p, PetscInt dim)
   p->dim = dim;
   PetscCall(PetscStrncpy(type, p->type, sizeof(type)));
   PetscOptionsBegin(p->comm, NULL, "External potential V", "GFPotential");
-  PetscCall(PetscOptionsFList("-potential", "External potential V(x)", "GFPotentialSetType", GFPotentialList, type, type, sizeof(type), NULL));
+  PetscCall(GFOptionsFList("-potential", "External potential V(x)", "GFPotentialSetType", GFPotentialList, type, type, sizeof(type), NULL));
   PetscCall(GFPotentialSetType(p, type));
   PetscCall(GFOptionsAxisReals("-potential_stiffness", "Per-axis stiffness a_k", dim, p->params.stiffness, NULL));
   PetscCall(GFOptionsAxisReals("-potential_center", "Per-axis centre c_k", dim, p->params.center, NULL));

@@ -5,8 +5,8 @@
 
   SOURCE is a gradflow particle run (particles_NNNNN.h5, default: DIR itself) or the
   user's own files (HDF5, CSV, NumPy; see particle_io.c), one cloud per time, the time
-  from the file, its name or -particles_time. Every cloud is measured against the PDE
-  snapshot of its time (an error when there is none):
+  from the file, its name or -particles_time, every particle inside the PDE's box. Every
+  cloud is measured against the PDE snapshot of its time (an error when there is none):
 
     1D     W1 (CDFs) and W2 (quantile functions), exact for the empirical measure against
            the piecewise-constant density, and E[W1] of n independent samples of the
@@ -184,13 +184,19 @@ static void GFCompareDensityMoments(GFCompareDensity *q)
   }
 }
 
-/* Snapshot k as a GFCompareDensity on every rank: probabilities in natural order, Sheppard-corrected moments, and int int k q q for the MMD. */
+/*
+  Snapshot k as a GFCompareDensity on every rank: probabilities in natural order (every value
+  finite and >= 0, of finite positive mass), Sheppard-corrected
+  moments, and int int k q q for the MMD. On a failure q->p is left for GFCompareDensityDestroy.
+*/
 PETSC_INTERN PetscErrorCode GFCompareLoadDensity(GFCompare c, PetscInt k, GFCompareDensity *q)
 {
   const struct _p_GFGrid *g = c->grid;
   Vec                     rho, all;
   const PetscScalar      *r;
   PetscReal               sum = 0;
+  PetscInt                bad = 0;
+  PetscErrorCode          ierr;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(q, sizeof(*q)));
@@ -206,16 +212,24 @@ PETSC_INTERN PetscErrorCode GFCompareLoadDensity(GFCompare c, PetscInt k, GFComp
   q->bc          = g->bc;
   PetscCall(DMCreateGlobalVector(g->da, &rho));
   PetscCall(GFCompareSnapshotPath(c, k, c->path, sizeof(c->path)));
-  PetscCall(GFSnapshotRead(c->grid, c->path, rho, NULL, NULL));
-  PetscCall(GFGridGatherNatural(c->grid, rho, &all));
+  ierr = GFSnapshotRead(c->grid, c->path, rho, NULL, NULL);
+  if (!ierr) ierr = GFGridGatherNatural(c->grid, rho, &all);
+  PetscCall(VecDestroy(&rho));
+  PetscCall(ierr);
   PetscCall(PetscMalloc1(q->ncells, &q->p));
   PetscCall(VecGetArrayRead(all, &r));
-  for (PetscInt i = 0; i < q->ncells; i++) sum += (q->p[i] = PetscMax(PetscRealPart(r[i]), 0));
+  for (PetscInt i = 0; i < q->ncells; i++) {
+    q->p[i] = PetscRealPart(r[i]);
+    if (PetscIsInfOrNanReal(q->p[i]) || q->p[i] < 0)
+      bad++;
+    else
+      sum += q->p[i];
+  }
   PetscCall(VecRestoreArrayRead(all, &r));
-  PetscCheck(sum > 0, c->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the density has no positive mass to compare with", c->path);
-  for (PetscInt i = 0; i < q->ncells; i++) q->p[i] /= sum;
   PetscCall(VecDestroy(&all));
-  PetscCall(VecDestroy(&rho));
+  PetscCheck(!bad, c->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the density has %" PetscInt_FMT " values that are NaN, infinite or negative: not a density to compare with (a damaged snapshot)", c->path, bad);
+  PetscCheck(sum > 0 && PetscIsNormalReal(sum), c->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the density has %s mass to compare with", c->path, sum > 0 ? "an infinite" : "no positive");
+  for (PetscInt i = 0; i < q->ncells; i++) q->p[i] /= sum;
   GFCompareDensityMoments(q);
   PetscCall(GFMetricMMDDensity(q, c->settings.mmd_bandwidth, &q->mmd_self));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -436,9 +450,72 @@ PETSC_INTERN void GFCompareWriteValues(FILE *csv, PetscInt n, const PetscReal va
   }
 }
 
+/* Every particle of a file inside the PDE run's box, walls included: the metrics integrate over the box only (and 1e308 overflows them). Collective (x on every rank). */
+static PetscErrorCode GFCompareCheckInBox(GFCompare c, const char path[], const GFParticleFileInfo *info, const PetscReal x[])
+{
+  const struct _p_GFGrid *g = c->grid;
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < info->n; i++) {
+    for (PetscInt a = 0; a < info->dim; a++) {
+      const PetscReal v = x[i * info->dim + a];
+      PetscCheck(v >= g->lower[a] && v <= g->upper[a], c->comm, PETSC_ERR_USER_INPUT, "particle file %s: row %" PetscInt_FMT ", column %" PetscInt_FMT " is %g, outside the PDE run's box [%g, %g] along %c: the particles must live in the PDE's domain",
+                 path, i + 1, a + 1, (double)v, (double)g->lower[a], (double)g->upper[a], (int)('x' + a));
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* File f of the source checked before any metric: readable, of the PDE's dimension, inside its box, of a time that has a snapshot. Frees what it reads on every path. */
+static PetscErrorCode GFCompareCheckFile(GFCompare c, PetscInt f, const char path[], PetscReal *time, PetscInt *snapshot)
+{
+  GFParticleFileInfo info;
+  PetscReal         *x;
+  PetscErrorCode     ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFParticleFileRead(c->comm, path, c->dataset, c->grid->dim, &info, &x));
+  ierr = GFCompareCheckInBox(c, path, &info, x);
+  PetscCall(PetscFree(x));
+  PetscCall(ierr);
+  PetscCall(GFCompareFileTime(c, f, path, &info, time, snapshot));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One row of the table and of compare.csv (csv NULL off rank 0): file path against its snapshot. Frees the particles and the density on every path. */
+static PetscErrorCode GFCompareMeasureFile(GFCompare c, const char path[], PetscReal time, PetscInt snapshot, PetscBool last, PetscInt ncol, const GFCompareMetric ids[], FILE *csv)
+{
+  const PetscInt     d = c->grid->dim;
+  GFParticleFileInfo info;
+  GFCompareDensity   q;
+  GFParticleMetrics  m;
+  PetscReal         *x, values[GF_METRIC_COUNT + 1];
+  PetscErrorCode     ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFParticleFileRead(c->comm, path, c->dataset, d, &info, &x));
+  ierr = GFCompareLoadDensity(c, snapshot, &q);
+  if (!ierr) ierr = GFCompareMeasure(c->comm, &c->settings, &q, info.n, x, PETSC_TRUE, &m);
+  PetscCall(GFCompareDensityDestroy(&q));
+  PetscCall(PetscFree(x));
+  PetscCall(ierr);
+  for (PetscInt k = 0; k < ncol; k++) values[k] = GFCompareMetricValue(&m, ids[k]);
+  values[ncol] = m.w1_floor;
+  PetscCall(PetscPrintf(c->comm, "%12.6g %11" PetscInt_FMT, (double)time, info.n));
+  for (PetscInt k = 0; k < ncol + (d == 1); k++) PetscCall(PetscPrintf(c->comm, " %11.4e", (double)values[k]));
+  PetscCall(PetscPrintf(c->comm, "\n"));
+  if (csv) {
+    fprintf(csv, "%.17g,%" PetscInt_FMT, (double)time, info.n);
+    GFCompareWriteValues(csv, ncol + (d == 1), values);
+    fprintf(csv, "\n");
+  }
+  if (m.mmd_n < info.n && last) PetscCall(PetscPrintf(c->comm, "(mmd: particle pairs over a seeded subsample of %" PetscInt_FMT " of the %" PetscInt_FMT " particles; -compare_mmd_max 0 takes all)\n", m.mmd_n, info.n));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /*
-  File mode: check every file (readable, dimension, values, a time that has a snapshot)
-  before any metric, then measure each against its snapshot: the table and compare.csv.
+  File mode: check every file (GFCompareCheckFile) before any metric, then measure each
+  against its snapshot: the table and compare.csv. A failure frees what was allocated.
 */
 static PetscErrorCode GFCompareFiles(GFCompare c)
 {
@@ -448,60 +525,45 @@ static PetscErrorCode GFCompareFiles(GFCompare c)
   const char     *names[GF_METRIC_COUNT];
   GFCompareMetric ids[GF_METRIC_COUNT];
   PetscReal      *times;
-  FILE           *csv;
+  FILE           *csv = NULL;
+  PetscErrorCode  ierr;
 
   PetscFunctionBeginUser;
   PetscCall(GFParticleSourceList(c->comm, c->source, &nfiles, &files));
-  PetscCheck(!c->nfile_time || c->nfile_time == nfiles, c->comm, PETSC_ERR_USER_INPUT, "-particles_time has %" PetscInt_FMT " times for %" PetscInt_FMT " particle files in %s", c->nfile_time, nfiles, c->source);
+  if (c->nfile_time && c->nfile_time != nfiles) {
+    PetscCall(GFParticleSourceFree(nfiles, &files));
+    SETERRQ(c->comm, PETSC_ERR_USER_INPUT, "-particles_time has %" PetscInt_FMT " times for %" PetscInt_FMT " particle files in %s", c->nfile_time, nfiles, c->source);
+  }
   PetscCall(PetscMalloc2(nfiles, &times, nfiles, &snapshot));
-  for (PetscInt f = 0; f < nfiles; f++) {
-    GFParticleFileInfo info;
-    PetscReal         *x;
-    PetscCall(GFParticleFileRead(c->comm, files[f], c->dataset, d, &info, &x));
-    PetscCall(PetscFree(x));
-    PetscCall(GFCompareFileTime(c, f, files[f], &info, &times[f], &snapshot[f]));
-  }
-  PetscCall(GFComparePrepareOutput(c));
-  ncol = GFCompareColumns(d, names, ids);
-  PetscCall(PetscPrintf(c->comm, "compare: %" PetscInt_FMT " particle file%s of %s against the PDE run %s (%" PetscInt_FMT "D, %" PetscInt_FMT " cells)\n", nfiles, nfiles > 1 ? "s" : "", c->source, c->pde_dir, d,
-                        c->grid->cells[0] * c->grid->cells[1] * c->grid->cells[2]));
-  PetscCall(PetscPrintf(c->comm, "%12s %11s", "time", "n_particles"));
-  for (PetscInt k = 0; k < ncol; k++) PetscCall(PetscPrintf(c->comm, " %11s", names[k]));
-  if (d == 1) PetscCall(PetscPrintf(c->comm, " %11s", "w1_floor"));
-  PetscCall(PetscPrintf(c->comm, "\n"));
-  PetscCall(GFRunDirectoryOpen(c->rundir, "compare.csv", "w", &csv));
-  if (csv) {
-    fprintf(csv, "time,n_particles");
-    for (PetscInt k = 0; k < ncol; k++) fprintf(csv, ",%s", names[k]);
-    fprintf(csv, d == 1 ? ",w1_floor\n" : "\n");
-  }
-  for (PetscInt f = 0; f < nfiles; f++) {
-    GFParticleFileInfo info;
-    GFCompareDensity   q;
-    GFParticleMetrics  m;
-    PetscReal         *x, values[GF_METRIC_COUNT + 1];
-    PetscCall(GFParticleFileRead(c->comm, files[f], c->dataset, d, &info, &x));
-    PetscCall(GFCompareLoadDensity(c, snapshot[f], &q));
-    PetscCall(GFCompareMeasure(c->comm, &c->settings, &q, info.n, x, PETSC_TRUE, &m));
-    PetscCall(GFCompareDensityDestroy(&q));
-    PetscCall(PetscFree(x));
-    for (PetscInt k = 0; k < ncol; k++) values[k] = GFCompareMetricValue(&m, ids[k]);
-    values[ncol] = m.w1_floor;
-    PetscCall(PetscPrintf(c->comm, "%12.6g %11" PetscInt_FMT, (double)times[f], info.n));
-    for (PetscInt k = 0; k < ncol + (d == 1); k++) PetscCall(PetscPrintf(c->comm, " %11.4e", (double)values[k]));
+  ierr = PETSC_SUCCESS;
+  for (PetscInt f = 0; f < nfiles && !ierr; f++) ierr = GFCompareCheckFile(c, f, files[f], &times[f], &snapshot[f]);
+  if (!ierr) ierr = GFComparePrepareOutput(c);
+  if (!ierr) {
+    ncol = GFCompareColumns(d, names, ids);
+    PetscCall(PetscPrintf(c->comm, "compare: %" PetscInt_FMT " particle file%s of %s against the PDE run %s (%" PetscInt_FMT "D, %" PetscInt_FMT " cells)\n", nfiles, nfiles > 1 ? "s" : "", c->source, c->pde_dir, d,
+                          c->grid->cells[0] * c->grid->cells[1] * c->grid->cells[2]));
+    PetscCall(PetscPrintf(c->comm, "%12s %11s", "time", "n_particles"));
+    for (PetscInt k = 0; k < ncol; k++) PetscCall(PetscPrintf(c->comm, " %11s", names[k]));
+    if (d == 1) PetscCall(PetscPrintf(c->comm, " %11s", "w1_floor"));
     PetscCall(PetscPrintf(c->comm, "\n"));
-    if (csv) {
-      fprintf(csv, "%.17g,%" PetscInt_FMT, (double)times[f], info.n);
-      GFCompareWriteValues(csv, ncol + (d == 1), values);
-      fprintf(csv, "\n");
-    }
-    if (m.mmd_n < info.n && f == nfiles - 1) PetscCall(PetscPrintf(c->comm, "(mmd: particle pairs over a seeded subsample of %" PetscInt_FMT " of the %" PetscInt_FMT " particles; -compare_mmd_max 0 takes all)\n", m.mmd_n, info.n));
+    ierr = GFRunDirectoryOpen(c->rundir, "compare.csv", "w", &csv);
   }
-  PetscCall(GFRunDirectoryClose(c->rundir, "compare.csv", &csv));
-  PetscCall(PetscPrintf(c->comm, "compare: %s/compare.csv\n", c->dir));
+  if (!ierr) {
+    if (csv) {
+      fprintf(csv, "time,n_particles");
+      for (PetscInt k = 0; k < ncol; k++) fprintf(csv, ",%s", names[k]);
+      fprintf(csv, d == 1 ? ",w1_floor\n" : "\n");
+    }
+    for (PetscInt f = 0; f < nfiles && !ierr; f++) ierr = GFCompareMeasureFile(c, files[f], times[f], snapshot[f], (PetscBool)(f == nfiles - 1), ncol, ids, csv);
+    if (!ierr || GFErrorIsCollective(ierr)) {
+      const PetscErrorCode closed = GFRunDirectoryClose(c->rundir, "compare.csv", &csv); /* after a failure the file waits for a commit that never comes, and goes */
+      if (!ierr) ierr = closed;
+    }
+  }
+  if (!ierr) PetscCall(PetscPrintf(c->comm, "compare: %s/compare.csv\n", c->dir));
   PetscCall(PetscFree2(times, snapshot));
   PetscCall(GFParticleSourceFree(nfiles, &files));
-  PetscFunctionReturn(PETSC_SUCCESS);
+  PetscFunctionReturn(ierr);
 }
 
 PetscErrorCode GFCompareRun(GFCompare c)

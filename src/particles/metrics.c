@@ -63,11 +63,11 @@ static void GFQuantileHalf(PetscInt n, const PetscReal x[], PetscBool from_top, 
     const PetscReal next         = PetscMin(PetscMin(particle_end, G[j + 1]), 0.5);
 
     if (next > u) {
-      const PetscReal xk = from_top ? x[n - 1 - k] : x[k];
-      const PetscReal dx = h / (G[j + 1] - G[j]);
-      const PetscReal e0 = xk - (x0 + h * j + dx * (u - G[j]));
-      const PetscReal e1 = xk - (x0 + h * j + dx * (next - G[j]));
-      const PetscReal du = next - u;
+      const PetscReal xk   = from_top ? x[n - 1 - k] : x[k];
+      const PetscReal mass = G[j + 1] - G[j]; /* the quantile over the bin, x0 + h (j + (v - G_j)/mass), without the slope h/mass that overflows on denormal bins */
+      const PetscReal e0   = xk - (x0 + h * (j + (u - G[j]) / mass));
+      const PetscReal e1   = xk - (x0 + h * (j + (next - G[j]) / mass));
+      const PetscReal du   = next - u;
 
       GFCompensatedAdd(&square, du * (e0 * e0 + e0 * e1 + e1 * e1) / 3);
       if (e0 * e1 >= 0)

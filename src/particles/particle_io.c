@@ -1,8 +1,9 @@
 /*
   Particle files: a gradflow run's DIR/particles_NNNNN.h5 (written here, collectively, with
   parallel HDF5) and the clouds a user brings to compare against a PDE run: HDF5 (.h5,
-  .hdf5), text (.csv, .txt) and NumPy (.npy). Rank 0 reads and checks a file and broadcasts
-  either the particles or its error, so every failure is collective and reported once.
+  .hdf5), text (.csv, .txt) and NumPy (.npy). Rank 0 reads and checks a file (an HDF5 file
+  after GFHDF5Probe has read it in a child process) and broadcasts either the particles or
+  its error, so every failure is collective and reported once.
 */
 #include "particles_impl.h"
 #include <hdf5.h>
@@ -212,17 +213,19 @@ PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* No rows, too many rows for PetscInt, the wrong dimension or more than three: the shape checks every format shares. */
+/* No rows, too many rows for PetscInt or for memory, the wrong dimension or more than three: the shape checks every format shares. */
 static PetscBool CheckShape(const char path[], size_t n, size_t dim, PetscInt expected_dim, FileProblem *p)
 {
   if (n == 0)
     Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: has no particles (no rows)", path);
   else if (n > (size_t)PETSC_MAX_INT)
-    Fail(p, PETSC_ERR_INT_OVERFLOW, "particle file %s: has %zu particles, more than a PetscInt of this PETSc build holds", path, n);
+    Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: has %zu particles, more than a PetscInt of this PETSc build holds", path, n);
   else if (expected_dim > 0 && dim != (size_t)expected_dim)
     Fail(p, PETSC_ERR_USER_INPUT, "particle file %s: has %zu columns (particles in %zuD), but the PDE run is %dD: the particles must live in the PDE's space", path, dim, dim, (int)expected_dim);
   else if (dim < 1 || dim > 3)
     Fail(p, PETSC_ERR_USER_INPUT, "particle file %s: has %zu columns, but particles live in 1, 2 or 3 dimensions", path, dim);
+  else if ((double)n * (double)dim * sizeof(PetscReal) > 0.8 * GFMemoryAvailableLocal())
+    Fail(p, PETSC_ERR_USER_INPUT, "particle file %s: its %zu particles need %.3g GB on every rank, more than this machine has free (%.3g GB)", path, n, (double)n * (double)dim * sizeof(PetscReal) / 1e9, GFMemoryAvailableLocal() / 1e9);
   return p->code ? PETSC_FALSE : PETSC_TRUE;
 }
 
@@ -279,6 +282,19 @@ static PetscBool ReadStringAttribute(hid_t loc, const char name[], char value[],
   return read;
 }
 
+/* The time attribute of the dataset, else of the file: absent leaves info->time, anything but one finite number is an error. */
+static void ReadTimeAttribute(hid_t dset, hid_t file, const char path[], const char name[], GFParticleFileInfo *info, FileProblem *p)
+{
+  const hid_t loc = H5Aexists(dset, "time") > 0 ? dset : file;
+  double      time;
+
+  if (H5Aexists(loc, "time") <= 0) return;
+  if (!ReadScalarAttribute(loc, "time", H5T_NATIVE_DOUBLE, &time) || !isfinite(time))
+    Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: the time attribute of %s%s is not one finite number (a damaged file)", path, loc == dset ? "dataset " : "the file", loc == dset ? name : "");
+  else
+    info->time = time;
+}
+
 typedef struct {
   char  *list;
   size_t len;
@@ -299,20 +315,29 @@ static herr_t AppendDataset(hid_t group, const char name[], const H5L_info_t *in
   return 0;
 }
 
-/* Rank 0, HDF5 errors silenced: dataset (default "particles") as n x dim doubles, with time, step, model and seed when the file has them. */
+/*
+  Rank 0, HDF5 errors silenced: dataset (default "particles") as n x dim doubles, with time,
+  step, model and seed when the file has them; the file read first in a child process
+  (GFHDF5Probe), so that damage that crashes or hangs the HDF5 library becomes an error.
+*/
 static PetscErrorCode ReadParticlesHDF5(const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x, FileProblem *p)
 {
-  const char *name = dataset && dataset[0] ? dataset : "particles";
-  hid_t       file, dset, space, type;
-  hsize_t     dims[H5S_MAX_RANK];
-  int         rank;
-  H5T_class_t kind;
-  double      time;
-  int64_t     step, seed;
+  const char        *name = dataset && dataset[0] ? dataset : "particles";
+  hid_t              file, dset, space, type;
+  hsize_t            dims[H5S_MAX_RANK];
+  int                rank;
+  H5T_class_t        kind;
+  int64_t            step, seed;
+  int                code;
+  H5D_space_status_t allocation = H5D_SPACE_STATUS_ERROR;
 
   PetscFunctionBeginUser;
   if (H5Fis_hdf5(path) <= 0) {
     Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: not an HDF5 file", path);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if ((code = GFHDF5Probe(path, "particle file", p->msg, sizeof(p->msg)))) {
+    p->code = code;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
@@ -338,12 +363,16 @@ static PetscErrorCode ReadParticlesHDF5(const char path[], const char dataset[],
   else if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
     Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: HDF5 cannot read the shape of dataset %s", path, name);
   else if (CheckShape(path, (size_t)dims[0], rank == 2 ? (size_t)dims[1] : 1, expected_dim, p)) {
-    info->n   = (PetscInt)dims[0];
-    info->dim = rank == 2 ? (PetscInt)dims[1] : 1;
-    PetscCall(PetscMalloc1((size_t)info->n * info->dim, x));
-    if (H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x) < 0) Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: HDF5 cannot read dataset %s (a truncated or damaged file?)", path, name);
+    if (H5Dget_space_status(dset, &allocation) < 0 || allocation != H5D_SPACE_STATUS_ALLOCATED)
+      Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: dataset %s has %s of its values written (a damaged or incomplete file)", path, name, allocation == H5D_SPACE_STATUS_PART_ALLOCATED ? "only some" : "none");
+    else {
+      info->n   = (PetscInt)dims[0];
+      info->dim = rank == 2 ? (PetscInt)dims[1] : 1;
+      PetscCall(PetscMalloc1((size_t)info->n * info->dim, x));
+      if (H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x) < 0) Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: HDF5 cannot read dataset %s (a truncated or damaged file?)", path, name);
+    }
   }
-  if (ReadScalarAttribute(dset, "time", H5T_NATIVE_DOUBLE, &time) || ReadScalarAttribute(file, "time", H5T_NATIVE_DOUBLE, &time)) info->time = time;
+  ReadTimeAttribute(dset, file, path, name, info, p);
   if (ReadScalarAttribute(dset, "step", H5T_NATIVE_INT64, &step) || ReadScalarAttribute(file, "step", H5T_NATIVE_INT64, &step)) info->step = (PetscInt)step;
   if (ReadScalarAttribute(file, "seed", H5T_NATIVE_INT64, &seed)) info->seed = seed;
   ReadStringAttribute(file, "model", info->model, sizeof(info->model));
@@ -354,15 +383,32 @@ static PetscErrorCode ReadParticlesHDF5(const char path[], const char dataset[],
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether a row of comma-separated fields has an empty one, "1,,2" or ",1" (a comma that ends the row, "1,2,", closes the last field). */
+static PetscBool HasEmptyField(const char *s)
+{
+  PetscBool content = PETSC_FALSE;
+
+  for (; *s; s++) {
+    if (*s == ',') {
+      if (!content) return PETSC_TRUE;
+      content = PETSC_FALSE;
+    } else if (!isspace((unsigned char)*s))
+      content = PETSC_TRUE;
+  }
+  return PETSC_FALSE;
+}
+
 /*
   Rank 0: a text file of one particle per row, values separated by commas and/or white
   space; blank lines and '#' comments skipped, a first row that is not numbers is a header.
+  A NUL byte or an empty comma-separated field is an error, not a row read short.
 */
 static PetscErrorCode ReadParticlesText(const char path[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x, FileProblem *p)
 {
   FILE     *f    = fopen(path, "r");
   char     *line = NULL, bad_token[48] = "";
   size_t    capacity = 0, line_number = 0, rows = 0, allocated = 0, columns = 0;
+  ssize_t   length;
   PetscBool header_possible = PETSC_TRUE;
 
   PetscFunctionBeginUser;
@@ -370,15 +416,23 @@ static PetscErrorCode ReadParticlesText(const char path[], PetscInt expected_dim
     Fail(p, PETSC_ERR_FILE_OPEN, "particle file %s: no such readable file (%s)", path, strerror(errno));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  while (!p->code && getline(&line, &capacity, f) >= 0) {
+  while (!p->code && (length = getline(&line, &capacity, f)) >= 0) {
     char     *s       = line;
     size_t    ntokens = 0, bad_column = 0;
     PetscReal row[3] = {0, 0, 0};
 
     line_number++;
+    if (memchr(line, 0, (size_t)length)) {
+      Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: line %zu holds a NUL byte: binary data, not text", path, line_number);
+      break;
+    }
     if (line_number == 1 && !strncmp(s, "\xEF\xBB\xBF", 3)) s += 3;
     while (isspace((unsigned char)*s)) s++;
     if (*s == '#') continue;
+    if (HasEmptyField(s)) {
+      Fail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: line %zu has an empty field (a comma at the start of the row, or two commas with nothing between)", path, line_number);
+      break;
+    }
     for (char *save, *token = strtok_r(s, ", \t\r\n\v\f", &save); token; token = strtok_r(NULL, ", \t\r\n\v\f", &save)) {
       char        *end;
       const double value = strtod(token, &end);
@@ -389,6 +443,8 @@ static PetscErrorCode ReadParticlesText(const char path[], PetscInt expected_dim
       } else if (!bad_column) {
         bad_column = ntokens;
         snprintf(bad_token, sizeof(bad_token), "%s", token);
+        for (char *b = bad_token; *b; b++)
+          if (!isprint((unsigned char)*b)) *b = '?';
       }
     }
     if (!ntokens) continue;
@@ -513,6 +569,9 @@ static const char *ParseNPYHeader(const char *s, char descr[], size_t len, Petsc
     else if (*s != '}')
       return "its entries are not separated by ','";
   }
+  s++;
+  SkipSpace(&s);
+  if (*s) return "text follows the dict";
   if (found != 7) return "it lacks 'descr', 'fortran_order' or 'shape'";
   return NULL;
 }

@@ -60,17 +60,17 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
   max_time = s->max_time;
   PetscOptionsBegin(p->comm, NULL, "Particle system (gradflow particles)", "GFParticles");
   PetscCall(GFOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
-  PetscCheck(p->n >= 1, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": a particle system needs at least one particle", p->n);
+  GFOptionsCheck(p->n >= 1, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": a particle system needs at least one particle", p->n);
   PetscCall(GFOptionsInt("-particles_seed", "Seed of the noise and of the initial sample (an integer >= 0)", "GFParticlesSetFromOptions", seed, &seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
-  PetscCheck(seed >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_seed %" PetscInt_FMT ": the seed must be >= 0", seed);
+  GFOptionsCheck(seed >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_seed %" PetscInt_FMT ": the seed must be >= 0", seed);
   PetscCall(GFOptionsInt("-particles_replica", "Replica number: independent noise and initial sample for the same seed (gradflow compare -particle_replicas runs 0, 1, ...)", "GFParticlesSetFromOptions", replica, &replica, NULL, PETSC_MIN_INT,
                          PETSC_MAX_INT));
-  PetscCheck(replica >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_replica %" PetscInt_FMT ": the replica number must be >= 0", replica);
+  GFOptionsCheck(replica >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_replica %" PetscInt_FMT ": the replica number must be >= 0", replica);
   p->seed = GFRandomReplicaSeed((uint64_t)seed, replica);
   PetscCall(GFOptionsReal("-particles_max_time", "End time of the particle run (default -ts_max_time)", "GFParticlesSetFromOptions", max_time, &max_time, NULL, GF_REAL_ANY));
   p->dt_max = s->fixed_dt;
   PetscCall(GFOptionsReal("-particles_dt", "Particle time step (default -ts_dt, else 1/1000 of the run); steps land on the output times", "GFParticlesSetFromOptions", p->dt_max, &p->dt_max, &set, GF_REAL_ANY));
-  PetscCheck(!set || (p->dt_max > 0 && PetscIsNormalReal(p->dt_max)), p->comm, PETSC_ERR_USER_INPUT, "-particles_dt %.6g must be positive", (double)p->dt_max);
+  GFOptionsCheck(!set || (p->dt_max > 0 && PetscIsNormalReal(p->dt_max)), p->comm, PETSC_ERR_USER_INPUT, "-particles_dt %.6g must be positive", (double)p->dt_max);
   PetscCall(GFOptionsChoice("-particles_interaction", "Interaction sums of mckean_vlasov: direct pair sums, particle-mesh (deposit, FFT, interpolate), or auto (mesh above -particles_mesh_above)", "GFParticlesSetFromOptions", GFParticleInteractions,
                             3, &interaction, NULL));
   PetscCall(GFOptionsInt("-particles_mesh_above", "-particles_interaction auto: particle-mesh above this many particles", "GFParticlesSetFromOptions", p->mesh_above, &p->mesh_above, NULL, 0, PETSC_MAX_INT));
@@ -207,6 +207,15 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
   if (p->dt_max == 0) p->dt_max = p->t_end > p->t0 ? (p->t_end - p->t0) / 1000 : 1;
   p->weight = p->solver->init.mass / p->n;
 
+  {
+    /* positions, stage, velocities and noise per particle, and every particle's position on every rank when the velocity couples them by pair sums */
+    PetscMPIInt     ranks;
+    const PetscReal gathered = p->model->particle_coupling == GF_PARTICLE_COUPLING_PAIRS && p->interaction != GF_PARTICLE_INTERACTION_MESH ? 2.0 * p->n * p->dim * 8 : 0;
+    char            what[128];
+    PetscCallMPI(MPI_Comm_size(p->comm, &ranks));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "-particles_n %" PetscInt_FMT ": the particle system of %" PetscInt_FMT " particles", p->n, p->n));
+    PetscCall(GFMemoryCheck(p->comm, (PetscReal)p->n / ranks * (4 * p->dim + 1) * 8 + gathered, what, "use fewer particles or more ranks"));
+  }
   p->nlocal = PETSC_DECIDE;
   PetscCall(PetscSplitOwnership(p->comm, &p->nlocal, &p->n));
   PetscCallMPI(MPI_Scan(&p->nlocal, &start, 1, MPIU_INT, MPI_SUM, p->comm));

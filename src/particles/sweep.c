@@ -31,10 +31,11 @@
 enum { MARGINAL_MEAN, MARGINAL_COV, MARGINAL_VAR, MARGINAL_COUNT = MARGINAL_VAR + 3 };
 
 typedef struct {
-  GFCompare c;
-  PetscInt  dim, ntimes, *snapshot; /* the compare times: snapshots in the particles' time span */
-  PetscInt  ngroups, group;
-  MPI_Comm  group_comm;
+  GFCompare         c;
+  PetscInt          dim, ntimes, *snapshot; /* the compare times: snapshots in the particles' time span */
+  PetscInt          ngroups, group;
+  MPI_Comm          group_comm;
+  GFCompareDensity *density; /* the PDE's at the compare times */
   /* results, [count][replica][time][...]; replicas a group did not run stay 0 until the closing sum over the ranks */
   PetscReal *metrics; /* GF_METRIC_COUNT */
   PetscReal *first;   /* the replica's particle mean, 3 */
@@ -94,34 +95,22 @@ static PetscErrorCode GFSweepPushOptions(GFSweep *w, const char user[], PetscInt
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Run replica r of count index ci on this rank's group, measuring at every compare time (and accumulating the stationary marginal). */
-static PetscErrorCode GFSweepRunReplica(GFSweep *w, const char user[], const GFCompareDensity q[], PetscInt ci, PetscInt r)
+/* Advance replica r of count index ci to every compare time and measure it there (all: room for its n particles); then the stationary marginal's sums. */
+static PetscErrorCode GFSweepMeasureReplica(GFSweep *w, GFParticles p, PetscReal all[], const GFCompareDensity q[], PetscInt ci, PetscInt r)
 {
   GFCompare          c = w->c;
-  PetscOptions       db;
-  GFParticles        p;
   GFSweepAccumulator acc;
-  PetscReal         *all;
-  PetscErrorCode     ierr;
   PetscMPIInt        grank;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(&acc, sizeof(acc)));
   acc.from = c->stationary_from;
-  PetscCall(GFSweepPushOptions(w, user, c->counts[ci], r, &db));
-  PetscCall(GFParticlesCreate(w->group_comm, &p));
-  ierr = GFParticlesSetFromOptions(p);
-  if (!ierr) ierr = GFParticlesSetUp(p);
-  PetscCall(PetscOptionsPop());
-  PetscCall(PetscOptionsDestroy(&db));
-  PetscCall(ierr);
   w->t_end = p->t_end;
   if (c->stationary_from >= 0) {
     p->step_hook     = GFSweepAccumulate;
     p->step_hook_ctx = &acc;
   }
   PetscCallMPI(MPI_Comm_rank(w->group_comm, &grank));
-  PetscCall(PetscMalloc1((size_t)p->n * p->dim, &all));
   for (PetscInt k = 0; k < w->ntimes; k++) {
     GFParticleMetrics m;
     PetscCall(GFParticlesAdvance(p, c->snap_time[w->snapshot[k]]));
@@ -135,14 +124,35 @@ static PetscErrorCode GFSweepRunReplica(GFSweep *w, const char user[], const GFC
       for (PetscInt b = 0; b < w->dim; b++) SweepSlot(w->second, w, ci, r, k, 9)[3 * a + b] = m.covariance[a][b] + m.mean[a] * m.mean[b];
     }
   }
-  PetscCall(PetscFree(all));
   if (c->stationary_from >= 0) {
     PetscReal total[13];
     PetscCall(GFParticlesAdvance(p, p->t_end));
     PetscCall(MPIU_Allreduce(acc.sum, total, 13, MPIU_REAL, MPIU_SUM, w->group_comm));
     if (!grank) PetscCall(PetscArraycpy(w->stationary + ((size_t)ci * c->replicas + r) * 13, total, 13));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Run replica r of count index ci on this rank's group (see GFSweepMeasureReplica); the system is freed whether it succeeds or fails. */
+static PetscErrorCode GFSweepRunReplica(GFSweep *w, const char user[], const GFCompareDensity q[], PetscInt ci, PetscInt r)
+{
+  PetscOptions   db;
+  GFParticles    p;
+  PetscReal     *all = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSweepPushOptions(w, user, w->c->counts[ci], r, &db));
+  PetscCall(GFParticlesCreate(w->group_comm, &p));
+  ierr = GFParticlesSetFromOptions(p);
+  if (!ierr) ierr = GFParticlesSetUp(p);
+  PetscCall(PetscOptionsPop());
+  PetscCall(PetscOptionsDestroy(&db));
+  if (!ierr) ierr = PetscMalloc1((size_t)p->n * p->dim, &all);
+  if (!ierr) ierr = GFSweepMeasureReplica(w, p, all, q, ci, r);
+  PetscCall(PetscFree(all));
   PetscCall(GFParticlesDestroy(&p));
+  PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -486,99 +496,128 @@ static PetscErrorCode GFSweepCheckGroups(MPI_Comm comm, PetscErrorCode ierr)
   SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
 }
 
+/* The particles' time span, from a system set up on one rank with the smallest count; its dimension must be the PDE run's. */
+static PetscErrorCode GFSweepTimeSpan(GFSweep *w, const char user[], PetscReal *t0, PetscReal *t_end)
+{
+  GFCompare      c = w->c;
+  PetscOptions   db;
+  GFParticles    p;
+  PetscInt       dim = 0;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSweepPushOptions(w, user, c->counts[0], 0, &db));
+  PetscCall(GFParticlesCreate(PETSC_COMM_SELF, &p));
+  ierr = GFParticlesSetFromOptions(p);
+  if (!ierr) ierr = GFParticlesSetUp(p);
+  if (!ierr) ierr = GFParticlesGetTimeSpan(p, t0, t_end);
+  if (!ierr) dim = p->dim;
+  PetscCall(GFParticlesDestroy(&p));
+  PetscCall(PetscOptionsPop());
+  PetscCall(PetscOptionsDestroy(&db));
+  PetscCall(ierr);
+  PetscCheck(dim == w->dim, c->comm, PETSC_ERR_USER_INPUT, "the particle system is %" PetscInt_FMT "D (-dim), the PDE run %s is %" PetscInt_FMT "D", dim, c->pde_dir, w->dim);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /*
   The sweep: the compare times, the densities, the groups of ranks; every count's
   replicas (progress per round), the closing sum of the results over the ranks, the reports.
+  Everything it allocates is in w, freed by the caller whether it succeeds or fails.
 */
-PETSC_INTERN PetscErrorCode GFCompareSweep(GFCompare c)
+static PetscErrorCode GFSweepRun(GFSweep *w, const char user[])
 {
-  GFSweep           w;
-  GFCompareDensity *q;
-  PetscMPIInt       size, rank;
-  char             *user;
-  PetscLogDouble    start, now;
-  PetscReal         t0, t_end;
+  GFCompare      c = w->c;
+  PetscMPIInt    size, rank;
+  PetscLogDouble start, now;
+  PetscReal      t0, t_end;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(&w, sizeof(w)));
-  w.c   = c;
-  w.dim = c->grid->dim;
   PetscCallMPI(MPI_Comm_size(c->comm, &size));
   PetscCallMPI(MPI_Comm_rank(c->comm, &rank));
-  PetscCall(PetscOptionsGetAll(NULL, &user));
-  {
-    /* the particles' time span, from a system set up on one rank with the smallest count */
-    PetscOptions db;
-    GFParticles  p;
-    PetscCall(GFSweepPushOptions(&w, user, c->counts[0], 0, &db));
-    PetscCall(GFParticlesCreate(PETSC_COMM_SELF, &p));
-    PetscCall(GFParticlesSetFromOptions(p));
-    PetscCall(GFParticlesSetUp(p));
-    PetscCall(GFParticlesGetTimeSpan(p, &t0, &t_end));
-    PetscCheck(p->dim == w.dim, c->comm, PETSC_ERR_USER_INPUT, "the particle system is %" PetscInt_FMT "D (-dim), the PDE run %s is %" PetscInt_FMT "D", p->dim, c->pde_dir, w.dim);
-    PetscCall(GFParticlesDestroy(&p));
-    PetscCall(PetscOptionsPop());
-    PetscCall(PetscOptionsDestroy(&db));
-  }
-  PetscCall(PetscMalloc1(c->nsnap, &w.snapshot));
+  PetscCall(GFSweepTimeSpan(w, user, &t0, &t_end));
+  PetscCall(PetscMalloc1(c->nsnap, &w->snapshot));
   for (PetscInt k = 0; k < c->nsnap; k++)
-    if (c->snap_time[k] >= t0 - 1e-9 * PetscMax(1, PetscAbsReal(t0)) && c->snap_time[k] <= t_end + 1e-9 * PetscMax(1, PetscAbsReal(t_end))) w.snapshot[w.ntimes++] = k;
-  PetscCheck(w.ntimes > 0, c->comm, PETSC_ERR_USER_INPUT, "no snapshot of the PDE run %s lies in the particles' time span [%.6g, %.6g]", c->pde_dir, (double)t0, (double)t_end);
+    if (c->snap_time[k] >= t0 - 1e-9 * PetscMax(1, PetscAbsReal(t0)) && c->snap_time[k] <= t_end + 1e-9 * PetscMax(1, PetscAbsReal(t_end))) w->snapshot[w->ntimes++] = k;
+  PetscCheck(w->ntimes > 0, c->comm, PETSC_ERR_USER_INPUT, "no snapshot of the PDE run %s lies in the particles' time span [%.6g, %.6g]", c->pde_dir, (double)t0, (double)t_end);
   PetscCall(GFComparePrepareOutput(c));
-  PetscCall(PetscMalloc1(w.ntimes, &q));
-  for (PetscInt k = 0; k < w.ntimes; k++) PetscCall(GFCompareLoadDensity(c, w.snapshot[k], &q[k]));
+  PetscCall(PetscCalloc1(w->ntimes, &w->density));
+  for (PetscInt k = 0; k < w->ntimes; k++) PetscCall(GFCompareLoadDensity(c, w->snapshot[k], &w->density[k]));
   {
-    const size_t slots = (size_t)c->ncounts * c->replicas * w.ntimes;
-    PetscCall(PetscCalloc1(slots * GF_METRIC_COUNT, &w.metrics));
-    PetscCall(PetscCalloc1(slots * 3, &w.first));
-    PetscCall(PetscCalloc1(slots * 9, &w.second));
-    PetscCall(PetscCalloc1((size_t)c->ncounts * w.ntimes, &w.floor));
-    PetscCall(PetscCalloc1((size_t)c->ncounts * c->replicas * 13, &w.stationary));
+    const size_t slots = (size_t)c->ncounts * c->replicas * w->ntimes;
+    PetscCall(PetscCalloc1(slots * GF_METRIC_COUNT, &w->metrics));
+    PetscCall(PetscCalloc1(slots * 3, &w->first));
+    PetscCall(PetscCalloc1(slots * 9, &w->second));
+    PetscCall(PetscCalloc1((size_t)c->ncounts * w->ntimes, &w->floor));
+    PetscCall(PetscCalloc1((size_t)c->ncounts * c->replicas * 13, &w->stationary));
   }
-  for (PetscInt ci = 0; ci < c->ncounts && w.dim == 1; ci++)
-    for (PetscInt k = 0; k < w.ntimes; k++) PetscCall(GFMetricW1Floor(&q[k], c->counts[ci], &w.floor[ci * w.ntimes + k]));
-  w.ngroups = (PetscInt)PetscMin(c->replicas, size);
-  w.group   = (PetscInt)(((PetscInt64)rank * w.ngroups) / size);
-  PetscCallMPI(MPI_Comm_split(c->comm, (int)w.group, rank, &w.group_comm));
+  for (PetscInt ci = 0; ci < c->ncounts && w->dim == 1; ci++)
+    for (PetscInt k = 0; k < w->ntimes; k++) PetscCall(GFMetricW1Floor(&w->density[k], c->counts[ci], &w->floor[ci * w->ntimes + k]));
+  w->ngroups = (PetscInt)PetscMin(c->replicas, size);
+  w->group   = (PetscInt)(((PetscInt64)rank * w->ngroups) / size);
+  PetscCallMPI(MPI_Comm_split(c->comm, (int)w->group, rank, &w->group_comm));
   PetscCall(PetscPrintf(c->comm, "[sweep] %" PetscInt_FMT " particle count%s x %" PetscInt_FMT " replica%s against %s at %" PetscInt_FMT " snapshot time%s in [%.6g, %.6g]; replicas %" PetscInt_FMT " at a time on %d rank%s\n", c->ncounts,
-                        c->ncounts > 1 ? "s" : "", c->replicas, c->replicas > 1 ? "s" : "", c->pde_dir, w.ntimes, w.ntimes > 1 ? "s" : "", (double)c->snap_time[w.snapshot[0]], (double)c->snap_time[w.snapshot[w.ntimes - 1]], w.ngroups, size,
+                        c->ncounts > 1 ? "s" : "", c->replicas, c->replicas > 1 ? "s" : "", c->pde_dir, w->ntimes, w->ntimes > 1 ? "s" : "", (double)c->snap_time[w->snapshot[0]], (double)c->snap_time[w->snapshot[w->ntimes - 1]], w->ngroups, size,
                         size > 1 ? "s" : ""));
   if (c->stationary_from >= 0) PetscCall(PetscPrintf(c->comm, "[sweep] stationary statistics over every step of t in [%.6g, %.6g]\n", (double)c->stationary_from, (double)t_end));
   PetscCall(PetscTime(&start));
   for (PetscInt ci = 0; ci < c->ncounts; ci++) {
-    for (PetscInt r0 = 0; r0 < c->replicas; r0 += w.ngroups) {
-      PetscErrorCode ierr = r0 + w.group < c->replicas ? GFSweepRunReplica(&w, user, q, ci, r0 + w.group) : PETSC_SUCCESS;
+    for (PetscInt r0 = 0; r0 < c->replicas; r0 += w->ngroups) {
+      PetscErrorCode ierr = r0 + w->group < c->replicas ? GFSweepRunReplica(w, user, w->density, ci, r0 + w->group) : PETSC_SUCCESS;
       PetscCall(GFSweepCheckGroups(c->comm, ierr));
       PetscCall(PetscTime(&now));
       PetscCall(PetscPrintf(c->comm, "[sweep] N = %" PetscInt_FMT " (%" PetscInt_FMT "/%" PetscInt_FMT "): replicas %" PetscInt_FMT "-%" PetscInt_FMT " of %" PetscInt_FMT " done (%.1f s)\n", c->counts[ci], ci + 1, c->ncounts, r0 + 1,
-                            PetscMin(r0 + w.ngroups, c->replicas), c->replicas, now - start));
+                            PetscMin(r0 + w->ngroups, c->replicas), c->replicas, now - start));
     }
   }
   {
-    const size_t slots = (size_t)c->ncounts * c->replicas * w.ntimes;
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, w.metrics, (PetscMPIInt)(slots * GF_METRIC_COUNT), MPIU_REAL, MPIU_SUM, c->comm));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, w.first, (PetscMPIInt)(slots * 3), MPIU_REAL, MPIU_SUM, c->comm));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, w.second, (PetscMPIInt)(slots * 9), MPIU_REAL, MPIU_SUM, c->comm));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, w.stationary, (PetscMPIInt)(c->ncounts * c->replicas * 13), MPIU_REAL, MPIU_SUM, c->comm));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &w.mmd_n, 1, MPIU_INT, MPI_MAX, c->comm));
+    const size_t slots = (size_t)c->ncounts * c->replicas * w->ntimes;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, w->metrics, (PetscMPIInt)(slots * GF_METRIC_COUNT), MPIU_REAL, MPIU_SUM, c->comm));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, w->first, (PetscMPIInt)(slots * 3), MPIU_REAL, MPIU_SUM, c->comm));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, w->second, (PetscMPIInt)(slots * 9), MPIU_REAL, MPIU_SUM, c->comm));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, w->stationary, (PetscMPIInt)(c->ncounts * c->replicas * 13), MPIU_REAL, MPIU_SUM, c->comm));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &w->mmd_n, 1, MPIU_INT, MPI_MAX, c->comm));
   }
-  PetscCall(GFSweepReport(&w, q));
+  PetscCall(GFSweepReport(w, w->density));
   if (c->stationary_from >= 0) {
     GFCompareDensity last;
-    PetscCall(GFCompareLoadDensity(c, c->nsnap - 1, &last));
-    PetscCall(GFSweepReportStationary(&w, &last));
+    PetscErrorCode   ierr;
+    ierr = GFCompareLoadDensity(c, c->nsnap - 1, &last);
+    if (!ierr) ierr = GFSweepReportStationary(w, &last);
     PetscCall(GFCompareDensityDestroy(&last));
+    PetscCall(ierr);
   }
   PetscCall(PetscPrintf(c->comm, "compare: %s/compare.csv, compare_rates.csv%s\n", c->dir, c->stationary_from >= 0 ? ", compare_stationary.csv" : ""));
-  for (PetscInt k = 0; k < w.ntimes; k++) PetscCall(GFCompareDensityDestroy(&q[k]));
-  PetscCall(PetscFree(q));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The N-sweep (see the file's comment). On failure too, what it allocated is freed and the
+  first error returned; the group communicator only after an error of every rank (after an
+  error of some ranks the caller aborts, and freeing it could wait for the others).
+*/
+PETSC_INTERN PetscErrorCode GFCompareSweep(GFCompare c)
+{
+  GFSweep        w;
+  char          *user;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&w, sizeof(w)));
+  w.c          = c;
+  w.dim        = c->grid->dim;
+  w.group_comm = MPI_COMM_NULL;
+  PetscCall(PetscOptionsGetAll(NULL, &user));
+  ierr = GFSweepRun(&w, user);
+  for (PetscInt k = 0; w.density && k < w.ntimes; k++) PetscCall(GFCompareDensityDestroy(&w.density[k]));
+  PetscCall(PetscFree(w.density));
   PetscCall(PetscFree(w.snapshot));
   PetscCall(PetscFree(w.metrics));
   PetscCall(PetscFree(w.first));
   PetscCall(PetscFree(w.second));
   PetscCall(PetscFree(w.floor));
   PetscCall(PetscFree(w.stationary));
-  PetscCallMPI(MPI_Comm_free(&w.group_comm));
+  if (w.group_comm != MPI_COMM_NULL && (!ierr || GFErrorIsCollective(ierr))) PetscCallMPI(MPI_Comm_free(&w.group_comm));
   PetscCall(PetscFree(user));
-  PetscFunctionReturn(PETSC_SUCCESS);
+  PetscFunctionReturn(ierr);
 }

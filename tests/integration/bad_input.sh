@@ -1,85 +1,88 @@
-# bad_input.sh: every bad input fails before the first step with exit status 2 and a message
-# naming the option and the value; nothing of an existing run is lost.
+# bad_input.sh: every bad input of tests/integration/bad_inputs.txt fails before the first step with exit
+# status 2 and one message naming the option or file and the value, no PETSc traceback, and nothing of
+# the earlier runs in old/ and old_study/ (each case writes there with -output_overwrite) removed or
+# changed. Then: an unwritable output directory, an existing one, and a Newton failure (status 1).
 source "$(dirname "$0")/common.sh"
-failures=0
 
-# expect STATUS 'MESSAGE' ARGS...: gradflow run ARGS exits with STATUS and prints MESSAGE on stderr
-# (on $ranks ranks: 1 by default, the MPI start-up dominates the cost of these checks).
-ranks=1
-expect() {
-  local status=$1 message=$2
-  shift 2
-  set +e
-  gf_run $ranks run "$@" -output_dir bad_run > out.log 2> err.log
-  local got=$?
-  set -e
-  if [ "$got" -ne "$status" ] || ! grep -qF -- "$message" err.log; then
-    echo "FAIL: gradflow run $* -> status $got (want $status), stderr:"
-    cat err.log
-    failures=$((failures + 1))
-  else
-    echo "ok: $* -> $status: $(head -n 1 err.log)"
-  fi
-  if [ "$(grep -c 'gradflow: error' err.log)" -gt 1 ]; then
-    echo "FAIL: the error was printed more than once"
-    failures=$((failures + 1))
-  fi
-  rm -rf bad_run
-}
-
-gf_run 1 run -da_grid_x 64 -ts_max_time 0.05 -output_dir good > /dev/null
-"$GF_TOOL" corrupt good/snap_00001.h5 nan.h5 nan 10
-"$GF_TOOL" corrupt good/snap_00001.h5 negative.h5 -0.5 3
-"$GF_TOOL" corrupt good/snap_00001.h5 zero.h5 0 -1
+# fixtures: earlier runs of every kind (PDE, particles, comparison, study), bad snapshots and files
+gf_run 1 run -da_grid_x 64 -ts_max_time 0.2 -output_interval 0.1 -output_dir old > /dev/null
+gf_run 1 particles -da_grid_x 64 -ts_max_time 0.2 -output_interval 0.1 -particles_n 100 -output_dir old > /dev/null
+gf_run 1 compare -pde old -compare_plot 0 > /dev/null
+gf_run 1 study -study_levels 2 -study_coarsest 8 -output_dir old_study -study_plot 0 > /dev/null
+gf_run 1 run -model porous_medium -init barenblatt -init_time 1 -ts_max_time 1.05 -ts_dt 0.05 -da_grid_x 64 -output_interval 0 -output_dir pm > /dev/null
+cp pm/snap_00001.h5 pm.h5
+mkdir -p existing empty_dir mesh_dir.yaml dir.yaml && touch existing/notes.txt plain_file
+"$GF_TOOL" corrupt old/snap_00001.h5 nan.h5 nan 10
+"$GF_TOOL" corrupt old/snap_00001.h5 negative.h5 -0.5 3
+"$GF_TOOL" corrupt old/snap_00001.h5 zero.h5 0 -1
+cp old/snap_00001.h5 time_nan.h5 && "$GF_RUNDIR" attr time_nan.h5 /density time double nan
+cp old/snap_00001.h5 step_negative.h5 && "$GF_RUNDIR" attr step_negative.h5 /density step llong -1
+cp old/snap_00001.h5 cells_mismatch.h5 && "$GF_RUNDIR" attr cells_mismatch.h5 / cells llong 128
+cp old/snap_00001.h5 cells_8001.h5 && "$GF_RUNDIR" attr cells_8001.h5 / cells llong "$(seq -s, 1 8001)"
+cp old/snap_00001.h5 domain_inf.h5 && "$GF_RUNDIR" attr domain_inf.h5 / domain_upper double inf
+cp old/snap_00001.h5 dim_2.h5 && "$GF_RUNDIR" attr dim_2.h5 / dim llong 2
+head -c 2000 old/snap_00001.h5 > truncated.h5
+cp old/snap_00001.h5 ff120.h5 && printf '\377\377\377\377\377\377\377\377' | dd of=ff120.h5 bs=1 seek=120 conv=notrunc status=none
 echo "not an HDF5 file" > text.h5
-touch plain_file
+printf 'dim: 1\nda_grid_x: [16\n' > syntax.yaml
+printf -- '- model\n- svgd\n' > list.yaml
+printf 'model: fokker_planck\0\n' > binary.yaml
+printf 'model: fokker_planck\ndim:\n' > nokey.yaml
+printf 'init:\n  mean: 1\n' > nested.yaml
+printf 'dim: 1\nmodel: fokker_planck\ndim: 2\n' > twice.yaml
+printf '<<: {dim: 1}\n' > merge.yaml
+printf -- '-model: svgd\n' > dash.yaml
+printf 'dim: 1\n---\ndim: 2\n' > documents.yaml
+head -c 1200000 /dev/zero | tr '\0' '#' > huge.yaml
+printf -- '-dim 1\nmodel svgd\n' > plain.txt
+printf 'modle: svgd\n' > unknownkey.yaml
+printf 'domain_lower: []\n' > empty_list.yaml
+printf 'dim: 1\nda_grid_x: {\n' > mesh_syntax.yaml
+printf 'domain:\n  lower: 1\n' > mesh_nested.yaml
+printf 'dim: 1\nmodel: svgd\n' > mesh_model.yaml
+"$GF_TOOL" export old/particles_00001.h5 cloud.csv
+printf 'x\n0.5\n1e308\n' > outside.csv
+printf 'x\n0.5\n0.2\0 7\n0.1\n' > nul.csv
+printf -v LONG_PATH '%05000d' 0
+( cd old && find . -type f | sort | xargs md5sum ) > old.md5
+( cd old_study && find . -type f | sort | xargs md5sum ) > old_study.md5
 
-expect 2 "-model heat: unknown model; valid are fokker_planck, porous_medium, mckean_vlasov, svgd" -model heat
-expect 2 "-kernel rbf: valid are gaussian, imq, bilinear" -model svgd -potential quadratic -kernel rbf
-expect 2 "-kernel_bandwidth 0: the bandwidth must be positive" -model svgd -potential quadratic -kernel_bandwidth 0
-expect 2 "-kernel bilinear with -bc periodic" -model svgd -potential quadratic -kernel bilinear -bc periodic
-expect 2 "-potential none: the target exp(-V) keeps 0.0156 of its mass in the cells along the walls" -model svgd
-expect 2 "-potential_params w = 1.5: the gaussian_mixture weight must be in (0, 1)" -model svgd -potential gaussian_mixture -potential_params 0.5,1.5
-expect 2 "-interaction coulomb: unknown interaction kernel; valid are" -model mckean_vlasov -interaction coulomb
-expect 2 "attractive_repulsive needs a > b" -model mckean_vlasov -interaction attractive_repulsive -interaction_params 1,2
-expect 2 "the repulsion r^b/b is not integrable at 0 in 2D: attractive_repulsive needs b > -2" -model mckean_vlasov -dim 2 -interaction attractive_repulsive -interaction_params 2,-2.5
-expect 2 "-interaction newtonian with -bc periodic: the kernel does not decay at infinity" -model mckean_vlasov -interaction newtonian -bc periodic
-expect 2 "-diffusion_exponent 0.5: the McKean-Vlasov model takes m = 1 (linear diffusion) or m > 1" -model mckean_vlasov -diffusion_exponent 0.5
-expect 2 "-blowup_fraction 2 must be in (0, 1]" -model mckean_vlasov -blowup_fraction 2
-expect 2 "-diffusion_exponent 1: the porous medium needs m > 1" -model porous_medium -diffusion_exponent 1
-expect 2 "-diffusion_exponent 0.5: the porous medium needs m > 1" -model porous_medium -diffusion_exponent 0.5
-expect 2 "-diffusion -2: the diffusion coefficient must be a finite number >= 0" -model porous_medium -diffusion -2
-expect 2 "the Barenblatt solution exists for t > 0 only, got t = 0 (use -init_time > 0)" -model porous_medium -init barenblatt
-expect 2 "-init barenblatt: the Barenblatt profile belongs to -model porous_medium, not fokker_planck" -init barenblatt -init_time 1
-expect 2 "-ts_dt 0.1 exceeds the explicit stability bound" -ts_type rk -ts_dt 0.1
-expect 2 "-potential harmonic: unknown potential; valid are" -potential harmonic
-expect 2 "-init blob: valid are gaussian, uniform, file, exact, gibbs, barenblatt" -init blob
-expect 2 "-da_grid_x 1: need at least 2 cells per axis" -da_grid_x 1
-expect 2 "-da_grid_y 1: need at least 2 cells per axis" -dim 2 -da_grid_y 1
-expect 2 "-domain_lower 3 is not below -domain_upper 2 on axis x" -domain_lower 3 -domain_upper 2
-expect 2 "-domain_lower has 3 entries, but -dim 2 needs 2" -dim 2 -domain_lower -1,-2,-3
-expect 2 "-init_mean has 2 entries, but -dim 3 needs 3" -dim 3 -init_mean 0,1
-expect 2 "-diffusion -1: the diffusion coefficient must be a finite number >= 0" -diffusion -1
-expect 2 "-init_variance -0.5 on axis x: a variance must be positive" -init_variance -0.5
-expect 2 "-init_mass 0: the mass must be positive" -init_mass 0
-expect 2 "-init gaussian: the initial density has zero mass on the box (is -init_mean inside the domain?)" -init_mean 100 -init_variance 0.01
-expect 2 "-init file -init_file nan.h5: the initial density has 1 NaN or infinite values" -da_grid_x 64 -init file -init_file nan.h5
-expect 2 "-init file -init_file negative.h5: the initial density has 1 negative values (min -0.5)" -da_grid_x 64 -init file -init_file negative.h5
-expect 2 "-init file -init_file zero.h5: the initial density has zero mass" -da_grid_x 64 -init file -init_file zero.h5
-expect 2 "-init_file missing.h5: no such readable file" -init file -init_file missing.h5
-expect 2 "-init_file text.h5: not an HDF5 file" -init file -init_file text.h5
-expect 2 "the snapshot has 64 cells along x, this run has 128 (-da_grid_x): a different grid" -init file -init_file good/snap_00001.h5
-expect 2 "-init file needs -init_file PATH" -init file
-ranks=2
-expect 2 "-cfl 0: the Courant number must be in (0, 1]" -cfl 0
-expect 2 "-cfl 1.5: the Courant number must be in (0, 1]" -cfl 1.5
-expect 2 "-bc wrap: valid are noflux, periodic" -bc wrap
-ranks=1
-expect 2 "-ts_type glee is not supported" -ts_type glee
-expect 2 "-exact: model fokker_planck with potential double_well has no exact solution" -potential double_well -exact
-expect 2 "-mesh nowhere: no file meshes/nowhere.yaml" -mesh nowhere
-ranks=2
-expect 2 "too small for 2 ranks" -da_grid_x 3
+# case N LINE: run one case of the table; print "ok: ..." or "FAIL: ..." (with stderr)
+case_run() {
+  local number=$1 line=$2 command message args ranks=1 dir status
+  command=$(echo "${line%%|*}" | xargs)
+  message=$(echo "$line" | cut -d'|' -f2 | sed 's/^ *//; s/ *$//')
+  args=$(echo "$line" | cut -d'|' -f3- | sed 's/^ *//')
+  if [[ $args == *"-ranks "* ]]; then
+    ranks=$(echo "$args" | sed 's/.*-ranks \([0-9]*\).*/\1/')
+    args=$(echo "$args" | sed 's/-ranks [0-9]*//')
+  fi
+  args=${args//LONG_PATH/$LONG_PATH}
+  dir=old
+  [ "$command" = study ] && dir=old_study
+  [[ $args == *"-output_dir"* ]] && dir=""
+  set +e
+  # shellcheck disable=SC2086
+  gf_run "$ranks" "$command" $args ${dir:+-output_dir $dir -output_overwrite} > "case$number.out" 2> "case$number.err"
+  status=$?
+  set -e
+  if [ $status -ne 2 ] || ! grep -qF -- "$message" "case$number.err" || [ "$(grep -c 'gradflow: error' "case$number.err")" -ne 1 ] || grep -q "PETSC ERROR" "case$number.err"; then
+    echo "FAIL: gradflow $command $args -> status $status (want 2 and one message with: $message)"
+    sed 's/^/    /' "case$number.err" | head -n 5
+  else
+    echo "ok: gradflow $command ${args:0:80} -> 2: $(grep 'gradflow: error' "case$number.err" | cut -c 1-160)"
+  fi
+}
+export -f case_run gf_run
+export GF_BIN GF_MPIEXEC LONG_PATH
+grep -v '^#' "$GF_SRC/tests/integration/bad_inputs.txt" | grep -v '^ *$' | nl -ba -w1 -s$'\t' > cases.txt
+total=$(wc -l < cases.txt)
+while IFS=$'\t' read -r number line; do printf '%s\0%s\0' "$number" "$line"; done < cases.txt | xargs -0 -n 2 -P 2 bash -c 'case_run "$0" "$1"' > results.txt
+failures=$(grep -c '^FAIL' results.txt || true)
+cat results.txt
+( cd old && find . -type f | sort | xargs md5sum ) | diff old.md5 - || { echo "FAIL: a bad input changed the earlier runs in old/"; failures=$((failures + 1)); }
+( cd old_study && find . -type f | sort | xargs md5sum ) | diff old_study.md5 - || { echo "FAIL: a bad input changed the earlier study in old_study/"; failures=$((failures + 1)); }
+echo "$((total - failures)) of $total bad inputs refused with status 2 and a message; old/ ($(wc -l < old.md5) files) and old_study/ unchanged"
 
 # an output directory that cannot be written, and one that exists, are refused before the first step
 set +e
@@ -87,12 +90,12 @@ gf_run 2 run -output_dir plain_file/run > out.log 2> err.log
 status=$?
 set -e
 if [ $status -ne 2 ] || ! grep -qF "cannot create the directory" err.log; then echo "FAIL: unwritable output directory -> $status"; cat err.log; failures=$((failures + 1)); else echo "ok: unwritable output directory -> 2"; fi
-before=$(md5sum good/snap_00001.h5)
+before=$(md5sum old/snap_00001.h5)
 set +e
-gf_run 2 run -da_grid_x 64 -ts_max_time 0.05 -output_dir good > out.log 2> err.log
+gf_run 2 run -da_grid_x 64 -ts_max_time 0.05 -output_dir old > out.log 2> err.log
 status=$?
 set -e
-if [ $status -ne 2 ] || ! grep -qF "the directory exists and holds other results; add -output_overwrite" err.log || [ "$before" != "$(md5sum good/snap_00001.h5)" ]; then
+if [ $status -ne 2 ] || ! grep -qF "the directory exists and holds other results; add -output_overwrite" err.log || [ "$before" != "$(md5sum old/snap_00001.h5)" ]; then
   echo "FAIL: an existing run directory was not protected ($status)"
   cat err.log
   failures=$((failures + 1))
@@ -112,4 +115,17 @@ else
   echo "ok: Newton divergence -> 1: $(head -n 1 err.log)"
   h5dump -a /density/time newton/snap_00003.h5 | grep -q "(0): 1" || { echo "FAIL: the saved state is not the last good one (t = 1)"; failures=$((failures + 1)); }
 fi
-[ $failures -eq 0 ] || { echo "$failures bad-input checks failed"; exit 1; }
+# ... and in a directory that holds an earlier run, which a run failing at its first step leaves as it was
+before=$(cd old && find . -type f | sort | xargs md5sum | md5sum)
+set +e
+gf_run 1 run -da_grid_x 64 -model porous_medium -init barenblatt -init_time 1 -ts_max_time 2 -ts_dt 0.5 -snes_max_it 1 -max_step_retries 1 -output_dir old -output_overwrite > out.log 2> err.log
+status=$?
+set -e
+if [ $status -ne 1 ] || ! grep -qF "no step succeeded, so the earlier run in old is kept as it was" err.log || [ "$before" != "$(cd old && find . -type f | sort | xargs md5sum | md5sum)" ]; then
+  echo "FAIL: a run failing at its first step changed the earlier run ($status)"
+  cat err.log
+  failures=$((failures + 1))
+else
+  echo "ok: a run failing at its first step -> 1, the earlier run kept"
+fi
+[ "$failures" -eq 0 ] || { echo "$failures bad-input checks failed"; exit 1; }

@@ -10,6 +10,10 @@ test -f contract/run.xdmf && test -f contract/diagnostics.csv && test -f contrac
 test ! -e contract/snap_00003.h5
 head -n 1 contract/diagnostics.csv | grep -q '^step,time,dt,mass,mass_drift,min_density,max_density,energy,mean_x,mean_y,cov_xx,cov_xy,cov_yy$'
 grep -q 'snap_00002.h5:/density' contract/run.xdmf
+# ParaView (5.11) reads a 2DCoRectMesh in the y-z plane and refuses cell data on a single layer of points:
+# a 2D run is one layer of cells in z, x along the first axis (checked with pvbatch: bounds and cell values)
+grep -q 'TopologyType="3DCoRectMesh" Dimensions="2 13 17"' contract/run.xdmf || { echo "FAIL: run.xdmf's topology is not 3DCoRectMesh 2 x 13 x 17"; grep Topology contract/run.xdmf | head -1; exit 1; }
+grep -q '<DataItem Dimensions="1 12 16" NumberType="Float" Precision="8" Format="HDF">snap_00002.h5:/density' contract/run.xdmf || { echo "FAIL: run.xdmf's density is not 1 x 12 x 16"; exit 1; }
 h5dump -H contract/snap_00002.h5 > header.log
 for attribute in time step mass energy min_density model dim cells domain_lower domain_upper bc options version; do
   grep -q "ATTRIBUTE \"$attribute\"" header.log || { echo "FAIL: snapshot lacks attribute $attribute"; exit 1; }
