@@ -8,8 +8,9 @@
     gf_testtool last RUN_DIR COLUMN...      print the last row's values of these columns
     gf_testtool corrupt SRC DST VALUE INDEX copy snapshot SRC to DST with density[INDEX] = VALUE
                                             (INDEX -1: every entry)
-    gf_testtool diff A B TOLERANCE          the /density datasets of two snapshots agree to TOLERANCE
-                                            (max abs difference; 0: bitwise), their attributes aside
+    gf_testtool diff A B TOLERANCE [relative] the /density datasets of two snapshots agree to TOLERANCE
+                                            (max abs difference, or relative to A's largest value;
+                                            0: bitwise), their attributes aside
     gf_testtool export SRC DST              the /particles of a gradflow particle file as a user's
                                             file: DST.csv (%.17g, a header row), DST.npy (float64,
                                             C order) or DST.h5 (dataset "cloud", time attribute)
@@ -147,11 +148,11 @@ static double *ReadDensity(const char path[], hssize_t *n)
   return data;
 }
 
-/* The largest difference of the /density datasets of two snapshots (their attributes aside); 0 when it is <= tolerance (0: bitwise). */
-static int Diff(const char a[], const char b[], double tolerance)
+/* The largest difference of the /density datasets of two snapshots (their attributes aside); 0 when it is <= tolerance (0: bitwise), times the largest |value| of a when relative. */
+static int Diff(const char a[], const char b[], double tolerance, int relative)
 {
   hssize_t na = 0, nb = 0;
-  double  *x = ReadDensity(a, &na), *y = ReadDensity(b, &nb), worst = 0;
+  double  *x = ReadDensity(a, &na), *y = ReadDensity(b, &nb), worst = 0, scale = 0;
   int      bad;
 
   if (!x || !y || na != nb) {
@@ -163,9 +164,11 @@ static int Diff(const char a[], const char b[], double tolerance)
   for (hssize_t i = 0; i < na; i++) {
     const double d = fabs(x[i] - y[i]);
     if (!(d <= worst)) worst = d;
+    scale = fmax(scale, fabs(x[i]));
   }
+  if (relative) tolerance *= scale;
   bad = !(worst <= tolerance);
-  printf("%s: %s and %s differ by at most %.3g (tolerance %.3g)\n", bad ? "FAIL" : "ok", a, b, worst, tolerance);
+  printf("%s: %s and %s differ by at most %.3g (tolerance %.3g%s)\n", bad ? "FAIL" : "ok", a, b, worst, tolerance, relative ? ", relative to the largest value" : "");
   free(x);
   free(y);
   return bad;
@@ -289,7 +292,7 @@ int main(int argc, char **argv)
   }
   if (argc == 6 && !strcmp(argv[1], "corrupt")) return Corrupt(argv[2], argv[3], strtod(argv[4], NULL), strtol(argv[5], NULL, 10));
   if (argc == 4 && !strcmp(argv[1], "export")) return Export(argv[2], argv[3]);
-  if (argc == 5 && !strcmp(argv[1], "diff")) return Diff(argv[2], argv[3], strtod(argv[4], NULL));
-  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX | export SRC DST.{csv,npy,h5} | diff A B TOLERANCE\n");
+  if ((argc == 5 || argc == 6) && !strcmp(argv[1], "diff")) return Diff(argv[2], argv[3], strtod(argv[4], NULL), argc == 6 && !strcmp(argv[5], "relative"));
+  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX | export SRC DST.{csv,npy,h5} | diff A B TOLERANCE [relative]\n");
   return 2;
 }
