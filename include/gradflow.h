@@ -49,7 +49,7 @@ typedef struct _p_GFModel *GFModel;
 typedef struct _p_GFTransport *GFTransport;
 /* HDF5 snapshots, XDMF time series and diagnostics.csv. */
 typedef struct _p_GFWriter *GFWriter;
-/* Grid + model + time stepper + diagnostics + output. */
+/* Finite volumes in time for a problem: the PETSc TS, the step rules, diagnostics and output. */
 typedef struct _p_GFSolver *GFSolver;
 
 /* Initial data: -init and its parameters. */
@@ -137,8 +137,48 @@ PETSC_EXTERN PetscErrorCode GFPotentialEvaluateOnGrid(GFPotential, GFGrid, Vec);
 PETSC_EXTERN PetscErrorCode GFPotentialDestroy(GFPotential *);
 PETSC_EXTERN PetscErrorCode GFPotentialListTypes(char[], size_t);
 
-/* Interactions */
+/*
+  Kernels: the Stein kernel K of SVGD, -kernel NAME with bandwidth l (-kernel_bandwidth). A
+  radial kernel K(x) = k(|x|^2) is registered by its profile: the function gets r2 = |x|^2
+  and l2 = l^2, returns k and stores the derivatives dk, d2k of k in r2 / 2 (then
+  grad K = dk x, Laplace K = dim dk + r2 d2k). "bilinear" (1 + x.y) is built in and acts
+  through moments.
+*/
+typedef struct _p_GFKernel *GFKernel;
+typedef PetscReal (*GFKernelProfile)(PetscReal r2, PetscReal l2, PetscReal *dk, PetscReal *d2k);
+PETSC_EXTERN PetscErrorCode GFKernelRegister(const char[], GFKernelProfile);
+PETSC_EXTERN PetscErrorCode GFKernelCreate(MPI_Comm, GFKernel *);
+PETSC_EXTERN PetscErrorCode GFKernelSetType(GFKernel, const char[]);
+PETSC_EXTERN PetscErrorCode GFKernelSetFromOptions(GFKernel);
+PETSC_EXTERN PetscErrorCode GFKernelGetType(GFKernel, const char **);
+PETSC_EXTERN PetscErrorCode GFKernelGetBandwidth(GFKernel, PetscReal *);
+PETSC_EXTERN PetscBool      GFKernelIsBilinear(GFKernel);
+PETSC_EXTERN PetscReal      GFKernelValue(GFKernel, PetscInt, const PetscReal[], PetscReal[], PetscReal *);
+PETSC_EXTERN PetscErrorCode GFKernelDestroy(GFKernel *);
+
+/*
+  Interactions: the kernel W(x) = b w(|x|) of mckean_vlasov, -interaction NAME with strength b
+  (-interaction_strength) and up to 4 parameters (-interaction_params). A kernel is
+  registered by a function filling in its GFInteractionKernel: w and w' (r > 0), the terms
+  c r^p or c ln r by which w is singular at 0 (integrated exactly in the cell averages; at
+  most 2), a check of the parameters, and whether it decays fast enough to be periodised.
+*/
+typedef struct {
+  PetscReal coefficient, power;
+  PetscBool logarithmic;
+} GFSingularTerm;
+typedef struct {
+  PetscReal (*w)(PetscInt dim, PetscReal r, const PetscReal param[]);
+  PetscReal (*dw)(PetscInt dim, PetscReal r, const PetscReal param[]);
+  PetscInt (*singular)(PetscInt dim, const PetscReal param[], GFSingularTerm terms[]); /* NULL: smooth */
+  PetscErrorCode (*check)(MPI_Comm, PetscInt dim, const PetscReal param[]);            /* NULL: any parameters */
+  PetscInt  nparam;
+  PetscReal defaults[4];
+  PetscBool periodisable;
+} GFInteractionKernel;
+PETSC_EXTERN PetscErrorCode GFInteractionRegister(const char[], PetscErrorCode (*)(GFInteractionKernel *));
 PETSC_EXTERN PetscErrorCode GFInteractionCreate(MPI_Comm, GFInteraction *);
+PETSC_EXTERN PetscErrorCode GFInteractionSetType(GFInteraction, const char[]);
 PETSC_EXTERN PetscErrorCode GFInteractionSetFromOptions(GFInteraction, PetscInt, GFBoundary);
 PETSC_EXTERN PetscErrorCode GFInteractionGetType(GFInteraction, const char **);
 PETSC_EXTERN PetscErrorCode GFInteractionIsActive(GFInteraction, PetscBool *);
@@ -165,6 +205,7 @@ PETSC_EXTERN PetscErrorCode GFModelComputeEnergy(GFModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelHasExact(GFModel, PetscBool *, const char **);
 PETSC_EXTERN PetscErrorCode GFModelComputeSteinDiscrepancy(GFModel, Vec, PetscBool *, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelComputeExact(GFModel, PetscReal, Vec);
+PETSC_EXTERN PetscErrorCode GFModelGetExactName(GFModel, const char **);
 PETSC_EXTERN PetscErrorCode GFModelHasSteadyState(GFModel, PetscBool *);
 PETSC_EXTERN PetscErrorCode GFModelComputeSteadyState(GFModel, Vec);
 PETSC_EXTERN PetscErrorCode GFModelView(GFModel, PetscViewer);
@@ -182,8 +223,30 @@ PETSC_EXTERN PetscErrorCode GFTransportComputeMaxRate(GFTransport, Vec, Vec, Pet
 PETSC_EXTERN PetscErrorCode GFTransportDestroy(GFTransport *);
 PETSC_EXTERN PetscReal      GFBernoulli(PetscReal);
 
-/* Solver */
+/*
+  Problem: what every solver of a problem shares: the grid, the model, the initial data, the
+  time span and the name (the default output directory is output/NAME).
+*/
+typedef struct _p_GFProblem *GFProblem;
+PETSC_EXTERN PetscErrorCode  GFProblemCreate(MPI_Comm, GFProblem *);
+PETSC_EXTERN PetscErrorCode  GFProblemSetName(GFProblem, const char[]);
+PETSC_EXTERN PetscErrorCode  GFProblemGetName(GFProblem, const char **);
+PETSC_EXTERN PetscErrorCode  GFProblemSetFromOptions(GFProblem);
+PETSC_EXTERN PetscErrorCode  GFProblemSetUp(GFProblem);
+PETSC_EXTERN PetscErrorCode  GFProblemGetGrid(GFProblem, GFGrid *);
+PETSC_EXTERN PetscErrorCode  GFProblemGetModel(GFProblem, GFModel *);
+PETSC_EXTERN PetscErrorCode  GFProblemGetInitialData(GFProblem, const GFInitialData **);
+PETSC_EXTERN PetscErrorCode  GFProblemGetTimeSpan(GFProblem, PetscReal *, PetscReal *);
+PETSC_EXTERN PetscErrorCode  GFProblemGetInitialDensity(GFProblem, Vec *, PetscInt *);
+PETSC_EXTERN PetscErrorCode  GFProblemIsImplicit(GFProblem, PetscBool *);
+PETSC_EXTERN PetscErrorCode  GFProblemHasExact(GFProblem, PetscBool *, const char **);
+PETSC_EXTERN PetscErrorCode  GFProblemReference(GFProblem);
+PETSC_EXTERN PetscErrorCode  GFProblemDestroy(GFProblem *);
+
+/* Solver: finite volumes in time for a problem (its own, set from options, unless GFSolverSetProblem gives one). */
 PETSC_EXTERN PetscErrorCode GFSolverCreate(MPI_Comm, GFSolver *);
+PETSC_EXTERN PetscErrorCode GFSolverSetProblem(GFSolver, GFProblem);
+PETSC_EXTERN PetscErrorCode GFSolverGetProblem(GFSolver, GFProblem *);
 PETSC_EXTERN PetscErrorCode GFSolverSetProblemName(GFSolver, const char[]);
 PETSC_EXTERN PetscErrorCode GFSolverSetFromOptions(GFSolver);
 PETSC_EXTERN PetscErrorCode GFSolverSetUp(GFSolver);

@@ -27,6 +27,7 @@
 /* GFParticles: the N-particle system of the configured model (gradflow particles). */
 typedef struct _p_GFParticles *GFParticles;
 PETSC_EXTERN PetscErrorCode    GFParticlesCreate(MPI_Comm, GFParticles *);
+PETSC_EXTERN PetscErrorCode    GFParticlesSetProblem(GFParticles, GFProblem);
 PETSC_EXTERN PetscErrorCode    GFParticlesSetProblemName(GFParticles, const char[]);
 PETSC_EXTERN PetscErrorCode    GFParticlesSetFromOptions(GFParticles);
 PETSC_EXTERN PetscErrorCode    GFParticlesSetUp(GFParticles);
@@ -37,6 +38,8 @@ PETSC_EXTERN PetscErrorCode GFParticlesRun(GFParticles);
 PETSC_EXTERN PetscErrorCode GFParticlesGetPositions(GFParticles, PetscInt *, PetscInt *, const PetscReal **);
 PETSC_EXTERN PetscErrorCode GFParticlesGetTime(GFParticles, PetscReal *, PetscInt *);
 PETSC_EXTERN PetscErrorCode GFParticlesGetTimeSpan(GFParticles, PetscReal *, PetscReal *);
+/* The velocity dx/dt without the noise, v (nlocal x dim), of this rank's particles at x (nlocal x dim), the system set up. Collective. */
+PETSC_EXTERN PetscErrorCode GFParticlesComputeVelocity(GFParticles, const PetscReal[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode GFParticlesDestroy(GFParticles *);
 
 /* GFCompare: gradflow compare -pde DIR -particles SOURCE, or an N-sweep with -particle_counts. */

@@ -55,6 +55,7 @@ PETSC_INTERN PetscErrorCode GFOptionsCheckReal(MPI_Comm, const char[], PetscReal
 PETSC_INTERN PetscErrorCode GFOptionsCheckInt(MPI_Comm, const char[], PetscInt, PetscInt);
 PETSC_INTERN PetscErrorCode GFOptionsSuggest(const char[], char[], size_t);
 PETSC_INTERN PetscErrorCode GFNameList(PetscFunctionList, char[], size_t);
+PETSC_INTERN PetscErrorCode GFRegistryFind(MPI_Comm, PetscFunctionList, const char[], const char[], const char[], PetscVoidFunction *);
 PETSC_INTERN int            GFOptionsFileCheck(const char[], PetscBool, char[], size_t);
 PETSC_INTERN int            GFOptionsFilesCheckArgs(int, char **, char[], size_t);
 PETSC_INTERN PetscBool      GFParseReal(const char[], PetscReal *);
@@ -70,5 +71,55 @@ PETSC_INTERN PetscErrorCode GFMemoryAvailable(MPI_Comm, PetscReal *);
 PETSC_INTERN PetscReal      GFMemoryAvailableLocal(void);
 PETSC_INTERN PetscErrorCode GFMemoryCheck(MPI_Comm, PetscReal, const char[], const char[]);
 PETSC_INTERN PetscReal      GFRunBytesPerCell(PetscInt, PetscBool, PetscInt);
+PETSC_INTERN PetscErrorCode GFCheckRankZero(MPI_Comm, int, const char[]);
+
+/*
+  Weighted sums of points about a shift c, for a mean and covariance: sum w, sum w (x - c),
+  sum w (x - c)(x - c)^T (upper triangle). Moments about a point near the mean lose nothing
+  to cancellation: a second pass about the first pass's mean is the two-pass algorithm.
+*/
+typedef struct {
+  PetscInt  dim;
+  PetscReal shift[3];
+  PetscReal sums[10]; /* weight, first moments (dim), second moments (upper triangle) */
+} GFMoments;
+
+static inline void GFMomentsInit(GFMoments *m, PetscInt dim, const PetscReal shift[])
+{
+  m->dim = dim;
+  for (PetscInt a = 0; a < 3; a++) m->shift[a] = shift && a < dim ? shift[a] : 0;
+  for (PetscInt k = 0; k < 10; k++) m->sums[k] = 0;
+}
+
+static inline void GFMomentsAdd(GFMoments *m, PetscReal w, const PetscReal x[])
+{
+  PetscReal y[3];
+  PetscInt  c = 1 + m->dim;
+
+  for (PetscInt a = 0; a < m->dim; a++) y[a] = x[a] - m->shift[a];
+  m->sums[0] += w;
+  for (PetscInt a = 0; a < m->dim; a++) m->sums[1 + a] += w * y[a];
+  for (PetscInt a = 0; a < m->dim; a++)
+    for (PetscInt e = a; e < m->dim; e++) m->sums[c++] += w * y[a] * y[e];
+}
+PETSC_INTERN PetscErrorCode GFMomentsFinish(GFMoments *, MPI_Comm, const PetscReal[], PetscReal *, PetscReal[], PetscReal[][3]);
+PETSC_INTERN PetscErrorCode GFPointMoments(MPI_Comm, PetscInt, PetscInt, const PetscReal[], PetscReal[], PetscReal[][3]);
+
+/* Neumaier's compensated sum (A. Neumaier, ZAMM 54, 1974): the sum and the accumulated rounding error of its additions. */
+typedef struct {
+  PetscReal sum, correction;
+} GFCompensatedSum;
+
+/* s += v with the rounding error of the addition kept in s->correction (exact two-sum of Neumaier's variant of Kahan summation). */
+static inline void GFCompensatedAdd(GFCompensatedSum *s, PetscReal v)
+{
+  const PetscReal t = s->sum + v;
+
+  if (PetscAbsReal(s->sum) >= PetscAbsReal(v))
+    s->correction += (s->sum - t) + v;
+  else
+    s->correction += (v - t) + s->sum;
+  s->sum = t;
+}
 
 #endif

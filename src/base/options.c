@@ -540,6 +540,18 @@ PETSC_INTERN PetscErrorCode GFNameList(PetscFunctionList list, char buf[], size_
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The function registered under type in list, or a user-input error "OPTION TYPE: unknown WHAT; valid are A, B, ...". */
+PETSC_INTERN PetscErrorCode GFRegistryFind(MPI_Comm comm, PetscFunctionList list, const char option[], const char what[], const char type[], PetscVoidFunction *fn)
+{
+  char names[512];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscFunctionListFind(list, type, fn));
+  if (*fn) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(GFNameList(list, names, sizeof(names)));
+  SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s %s: unknown %s; valid are %s", option, type, what, names);
+}
+
 /* The raw value of an option of the global database that PETSc reads itself (-ts_dt): a number, finite, in range. Collective. */
 PETSC_INTERN PetscErrorCode GFOptionsCheckReal(MPI_Comm comm, const char name[], PetscReal min, PetscReal max, int flags)
 {

@@ -8,89 +8,10 @@
   and the time stepper's state where there is one. Every rank then loads its part of the
   natural-ordered dataset, so a snapshot written on any number of ranks reads on any other.
 */
-#include "../gradflow_impl.h"
+#include "io.h"
 #include <petscviewerhdf5.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/*
-  Numbers of an attribute converted to type: false unless it exists, is integer or floating
-  point, and holds between 1 and max values (*n of them). Into long long only whole numbers
-  convert (dim 1.5 or step NaN is damage, not 1 or 0).
-*/
-static PetscBool ReadNumbers(hid_t loc, const char name[], hid_t type, int max, void *value, int *n)
-{
-  hid_t       attr, space = -1, atype = -1;
-  H5T_class_t kind;
-  hssize_t    count = -1;
-  PetscBool   ok    = PETSC_FALSE;
-
-  if (H5Aexists(loc, name) <= 0 || (attr = H5Aopen(loc, name, H5P_DEFAULT)) < 0) return PETSC_FALSE;
-  if ((space = H5Aget_space(attr)) >= 0 && (atype = H5Aget_type(attr)) >= 0) {
-    kind  = H5Tget_class(atype);
-    count = H5Sget_simple_extent_npoints(space);
-    if ((kind == H5T_INTEGER || kind == H5T_FLOAT) && H5Sget_simple_extent_ndims(space) <= 1 && count >= 1 && count <= max) {
-      if (kind == H5T_FLOAT && H5Tequal(type, H5T_NATIVE_LLONG) > 0) {
-        double whole[3];
-        ok = (PetscBool)(count <= 3 && H5Aread(attr, H5T_NATIVE_DOUBLE, whole) >= 0);
-        for (hssize_t k = 0; ok && k < count; k++) {
-          ok                      = (PetscBool)(whole[k] == PetscFloorReal(whole[k]) && PetscAbsReal(whole[k]) < 9e18);
-          ((long long *)value)[k] = ok ? (long long)whole[k] : 0;
-        }
-      } else
-        ok = (PetscBool)(H5Aread(attr, type, value) >= 0);
-    }
-  }
-  if (atype >= 0) H5Tclose(atype);
-  if (space >= 0) H5Sclose(space);
-  H5Aclose(attr);
-  if (n) *n = ok ? (int)count : 0;
-  return ok;
-}
-
-/* One number; false unless the attribute holds exactly one. */
-static PetscBool ReadScalar(hid_t loc, const char name[], hid_t type, void *value)
-{
-  int n;
-  return (PetscBool)(ReadNumbers(loc, name, type, 1, value, &n) && n == 1);
-}
-
-/* A fixed or variable length string attribute, truncated to len - 1 characters; false when absent or not a string. */
-static PetscBool ReadString(hid_t loc, const char name[], char value[], size_t len)
-{
-  hid_t     attr, space, atype, mem = -1;
-  PetscBool ok = PETSC_FALSE;
-
-  value[0] = 0;
-  if (H5Aexists(loc, name) <= 0 || (attr = H5Aopen(loc, name, H5P_DEFAULT)) < 0) return PETSC_FALSE;
-  space = H5Aget_space(attr);
-  atype = H5Aget_type(attr);
-  if (space >= 0 && atype >= 0 && H5Sget_simple_extent_npoints(space) == 1 && H5Tget_class(atype) == H5T_STRING && (mem = H5Tcopy(H5T_C_S1)) >= 0) {
-    if (H5Tis_variable_str(atype) > 0) {
-      char *s = NULL;
-      if (H5Tset_size(mem, H5T_VARIABLE) >= 0 && H5Aread(attr, mem, &s) >= 0 && s) {
-        snprintf(value, len, "%s", s);
-        ok = PETSC_TRUE;
-      }
-      if (s) H5free_memory(s);
-    } else {
-      const size_t size = H5Tget_size(atype);
-      char        *buffer;
-      if (size > 0 && size < ((size_t)1 << 24) && (buffer = (char *)calloc(size + 1, 1))) {
-        if (H5Tset_size(mem, size) >= 0 && H5Tset_strpad(mem, H5T_STR_NULLTERM) >= 0 && H5Aread(attr, mem, buffer) >= 0) {
-          snprintf(value, len, "%s", buffer);
-          ok = PETSC_TRUE;
-        }
-        free(buffer);
-      }
-    }
-    H5Tclose(mem);
-  }
-  if (atype >= 0) H5Tclose(atype);
-  if (space >= 0) H5Sclose(space);
-  H5Aclose(attr);
-  return ok;
-}
 
 /* A floating-point dataset of exactly the shape [cells[dim-1]]..[cells[0]]: 0, or what is wrong with it in msg. */
 static int CheckDensityDataset(hid_t file, const char name[], const GFSnapshotHeader *h, const char prefix[], char msg[], size_t len)
@@ -139,8 +60,8 @@ static int ReadGridAttributes(hid_t file, GFSnapshotHeader *h, const char prefix
   int          ncells = 0, nlower = 0, nupper = 0;
   double       total = 1;
 
-  if (!ReadScalar(file, "dim", H5T_NATIVE_LLONG, &h->dim) || !ReadNumbers(file, "cells", H5T_NATIVE_LLONG, 3, cells, &ncells) || !ReadNumbers(file, "domain_lower", H5T_NATIVE_DOUBLE, 3, h->lower, &nlower) ||
-      !ReadNumbers(file, "domain_upper", H5T_NATIVE_DOUBLE, 3, h->upper, &nupper)) {
+  if (!GFH5ReadScalar(file, "dim", H5T_NATIVE_LLONG, &h->dim) || !GFH5ReadNumbers(file, "cells", H5T_NATIVE_LLONG, 3, cells, &ncells) || !GFH5ReadNumbers(file, "domain_lower", H5T_NATIVE_DOUBLE, 3, h->lower, &nlower) ||
+      !GFH5ReadNumbers(file, "domain_upper", H5T_NATIVE_DOUBLE, 3, h->upper, &nupper)) {
     snprintf(msg, len, "%s: missing or malformed grid attributes dim, cells, domain_lower or domain_upper (not a gradflow snapshot)", prefix);
     return PETSC_ERR_FILE_UNEXPECTED;
   }
@@ -166,7 +87,7 @@ static int ReadGridAttributes(hid_t file, GFSnapshotHeader *h, const char prefix
   }
   if (H5Aexists(file, "bc") <= 0)
     snprintf(h->bc, sizeof(h->bc), "noflux");
-  else if (!ReadString(file, "bc", h->bc, sizeof(h->bc))) {
+  else if (!GFH5ReadString(file, "bc", h->bc, sizeof(h->bc))) {
     snprintf(msg, len, "%s: the walls attribute bc is not a string (noflux or periodic)", prefix);
     return PETSC_ERR_FILE_UNEXPECTED;
   }
@@ -182,10 +103,10 @@ static int ReadStepperState(hid_t file, hid_t dset, GFSnapshotHeader *h, const c
 {
   long long order = 0, count = 0;
 
-  if (!ReadScalar(dset, "dt", H5T_NATIVE_DOUBLE, &h->dt)) return 0;
+  if (!GFH5ReadScalar(dset, "dt", H5T_NATIVE_DOUBLE, &h->dt)) return 0;
   h->has_state = PETSC_TRUE;
-  if (!ReadScalar(dset, "dt_next", H5T_NATIVE_DOUBLE, &h->dt_next) || !ReadScalar(dset, "dt_max", H5T_NATIVE_DOUBLE, &h->dt_max) || !ReadScalar(dset, "history_order", H5T_NATIVE_LLONG, &order) ||
-      !ReadScalar(dset, "history_length", H5T_NATIVE_LLONG, &count) || !(h->dt >= 0 && h->dt_next >= 0 && h->dt_max >= 0) || PetscIsInfOrNanReal(h->dt + h->dt_next + h->dt_max) || order < 0 || order > GF_MAX_HISTORY || count < 0 ||
+  if (!GFH5ReadScalar(dset, "dt_next", H5T_NATIVE_DOUBLE, &h->dt_next) || !GFH5ReadScalar(dset, "dt_max", H5T_NATIVE_DOUBLE, &h->dt_max) || !GFH5ReadScalar(dset, "history_order", H5T_NATIVE_LLONG, &order) ||
+      !GFH5ReadScalar(dset, "history_length", H5T_NATIVE_LLONG, &count) || !(h->dt >= 0 && h->dt_next >= 0 && h->dt_max >= 0) || PetscIsInfOrNanReal(h->dt + h->dt_next + h->dt_max) || order < 0 || order > GF_MAX_HISTORY || count < 0 ||
       count > GF_MAX_HISTORY) {
     snprintf(msg, len, "%s: malformed time-stepper state (dt, dt_next, dt_max, history_order, history_length)", prefix);
     return PETSC_ERR_FILE_UNEXPECTED;
@@ -203,7 +124,7 @@ static int ReadStepperState(hid_t file, hid_t dset, GFSnapshotHeader *h, const c
     snprintf(name, sizeof(name), "previous_density_%lld", k + 1);
     if ((code = CheckDensityDataset(file, name, h, prefix, msg, len))) return code;
     prev = H5Dopen2(file, name, H5P_DEFAULT);
-    if (prev < 0 || !ReadScalar(prev, "time", H5T_NATIVE_DOUBLE, &h->history_time[k]) || PetscIsInfOrNanReal(h->history_time[k])) {
+    if (prev < 0 || !GFH5ReadScalar(prev, "time", H5T_NATIVE_DOUBLE, &h->history_time[k]) || PetscIsInfOrNanReal(h->history_time[k])) {
       snprintf(msg, len, "%s: /%s lacks a finite time", prefix, name);
       code = PETSC_ERR_FILE_UNEXPECTED;
     }
@@ -255,7 +176,7 @@ PETSC_INTERN int GFSnapshotReadHeader(const char path[], const char what[], GFSn
     code = ReadGridAttributes(file, h, prefix, msg, len);
     if (!code) code = CheckDensityDataset(file, "density", h, prefix, msg, len);
     if (!code && (dset = H5Dopen2(file, "density", H5P_DEFAULT)) < 0) code = PETSC_ERR_FILE_UNEXPECTED;
-    if (!code && (!ReadScalar(dset, "time", H5T_NATIVE_DOUBLE, &h->time) || !ReadScalar(dset, "step", H5T_NATIVE_LLONG, &h->step))) {
+    if (!code && (!GFH5ReadScalar(dset, "time", H5T_NATIVE_DOUBLE, &h->time) || !GFH5ReadScalar(dset, "step", H5T_NATIVE_LLONG, &h->step))) {
       snprintf(msg, len, "%s: /density lacks its time or step attribute", prefix);
       code = PETSC_ERR_FILE_UNEXPECTED;
     }
@@ -263,9 +184,9 @@ PETSC_INTERN int GFSnapshotReadHeader(const char path[], const char what[], GFSn
       snprintf(msg, len, "%s: /density has time %g and step %lld: a snapshot's time is finite and its step >= 0", prefix, h->time, h->step);
       code = PETSC_ERR_FILE_UNEXPECTED;
     }
-    if (!code && (!ReadScalar(dset, "initial_mass", H5T_NATIVE_DOUBLE, &h->initial_mass) || !(h->initial_mass > 0) || PetscIsInfOrNanReal(h->initial_mass))) h->initial_mass = 0;
+    if (!code && (!GFH5ReadScalar(dset, "initial_mass", H5T_NATIVE_DOUBLE, &h->initial_mass) || !(h->initial_mass > 0) || PetscIsInfOrNanReal(h->initial_mass))) h->initial_mass = 0;
     if (!code) code = ReadStepperState(file, dset, h, prefix, msg, len);
-    if (!code) ReadString(file, "model", h->model, sizeof(h->model));
+    if (!code) GFH5ReadString(file, "model", h->model, sizeof(h->model));
     if (dset >= 0) H5Dclose(dset);
   }
   H5E_END_TRY;

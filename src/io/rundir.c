@@ -10,7 +10,7 @@
   place as soon as it is complete. Rank 0 owns the file system; every failure is
   collective, with the reason.
 */
-#include "../gradflow_impl.h"
+#include "io.h"
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -29,19 +29,6 @@ struct _p_GFRunDirectory {
   PetscInt     npending;
   char         created[PETSC_MAX_PATH_LEN]; /* the topmost directory this run created, "" if none */
 };
-
-/* Broadcast rank 0's outcome (code and message) so that all ranks fail together. Collective. */
-PETSC_INTERN PetscErrorCode GFCheckRankZero(MPI_Comm comm, int code, const char msg[])
-{
-  char buf[PETSC_MAX_PATH_LEN + 512];
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, comm));
-  if (!code) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscStrncpy(buf, msg ? msg : "", sizeof(buf)));
-  PetscCallMPI(MPI_Bcast(buf, (int)sizeof(buf), MPI_CHAR, 0, comm));
-  SETERRQ(comm, code, "%s", buf);
-}
 
 /* mkdir -p; the topmost directory created goes to created ("" when none was). */
 static int MakeDirectories(const char path[], char created[], size_t len)
@@ -71,13 +58,14 @@ static int MakeDirectories(const char path[], char created[], size_t len)
 
 /*
   The length of the base of a temporary file NAME.tmp, or of the files the MPI-IO library
-  makes beside one and leaves when killed (NAME.tmp.locktest.0); 0 for other names.
+  makes beside one and leaves when killed (NAME.tmp.locktest.0, NAME.tmp-JOB-PID.lock); 0 for
+  other names.
 */
 static size_t ScratchBase(const char name[])
 {
   const char *tmp = strstr(name, ".tmp");
 
-  while (tmp && tmp[4] && tmp[4] != '.') tmp = strstr(tmp + 1, ".tmp");
+  while (tmp && tmp[4] && tmp[4] != '.' && tmp[4] != '-') tmp = strstr(tmp + 1, ".tmp");
   return tmp && tmp > name ? (size_t)(tmp - name) : 0;
 }
 

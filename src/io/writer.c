@@ -17,7 +17,7 @@
   by a kill is dropped) and run.xdmf lists the kept snapshots. Rank 0 owns the file
   system operations and broadcasts their outcome, so every failure is collective.
 */
-#include "../gradflow_impl.h"
+#include "io.h"
 #include <petscviewerhdf5.h>
 #include <ctype.h>
 #include <errno.h>
@@ -327,33 +327,6 @@ PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnos
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WriteAttribute(hid_t loc, const char name[], hid_t type, hsize_t n, const void *value)
-{
-  hid_t space, attr;
-
-  PetscFunctionBeginUser;
-  space = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
-  PetscCheck(space >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5: cannot create a dataspace for attribute %s", name);
-  attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  PetscCheck(attr >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5: cannot create attribute %s", name);
-  PetscCheck(H5Awrite(attr, type, value) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5: cannot write attribute %s", name);
-  H5Aclose(attr);
-  H5Sclose(space);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode WriteStringAttribute(hid_t loc, const char name[], const char value[])
-{
-  hid_t type = H5Tcopy(H5T_C_S1);
-
-  PetscFunctionBeginUser;
-  H5Tset_size(type, strlen(value) + 1);
-  H5Tset_strpad(type, H5T_STR_NULLTERM);
-  PetscCall(WriteAttribute(loc, name, type, 0, value));
-  H5Tclose(type);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* VecView (load false) or VecLoad (load true) of v as dataset `name` of the viewer's file, the vector's own name kept. */
 PETSC_INTERN PetscErrorCode GFVecViewNamed(Vec v, const char name[], PetscViewer viewer, PetscBool load)
 {
@@ -381,6 +354,7 @@ static PetscErrorCode WriteSnapshotFile(GFWriter w, const char path[], Vec rho, 
   hid_t                   file;
   long long               cells[3], dim = g->dim;
   double                  lower[3], upper[3];
+  herr_t                  status;
 
   PetscFunctionBeginUser;
   PetscCall(PetscViewerHDF5Open(w->comm, path, FILE_MODE_WRITE, &viewer));
@@ -411,14 +385,15 @@ static PetscErrorCode WriteSnapshotFile(GFWriter w, const char path[], Vec rho, 
     lower[a] = g->lower[a];
     upper[a] = g->upper[a];
   }
-  PetscCall(WriteStringAttribute(file, "model", w->model));
-  PetscCall(WriteAttribute(file, "dim", H5T_NATIVE_LLONG, 0, &dim));
-  PetscCall(WriteAttribute(file, "cells", H5T_NATIVE_LLONG, (hsize_t)g->dim, cells));
-  PetscCall(WriteAttribute(file, "domain_lower", H5T_NATIVE_DOUBLE, (hsize_t)g->dim, lower));
-  PetscCall(WriteAttribute(file, "domain_upper", H5T_NATIVE_DOUBLE, (hsize_t)g->dim, upper));
-  PetscCall(WriteStringAttribute(file, "bc", GFBoundaries[g->bc]));
-  PetscCall(WriteStringAttribute(file, "options", w->options ? w->options : ""));
-  PetscCall(WriteStringAttribute(file, "version", GFVersion));
+  status = GFH5WriteString(file, "model", w->model);
+  if (status >= 0) status = GFH5WriteAttribute(file, "dim", H5T_NATIVE_LLONG, 0, &dim);
+  if (status >= 0) status = GFH5WriteAttribute(file, "cells", H5T_NATIVE_LLONG, (hsize_t)g->dim, cells);
+  if (status >= 0) status = GFH5WriteAttribute(file, "domain_lower", H5T_NATIVE_DOUBLE, (hsize_t)g->dim, lower);
+  if (status >= 0) status = GFH5WriteAttribute(file, "domain_upper", H5T_NATIVE_DOUBLE, (hsize_t)g->dim, upper);
+  if (status >= 0) status = GFH5WriteString(file, "bc", GFBoundaries[g->bc]);
+  if (status >= 0) status = GFH5WriteString(file, "options", w->options ? w->options : "");
+  if (status >= 0) status = GFH5WriteString(file, "version", GFVersion);
+  PetscCheck(status >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "HDF5: cannot write the attributes of %s", path);
   PetscCall(PetscViewerDestroy(&viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

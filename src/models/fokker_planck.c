@@ -12,7 +12,7 @@
       m(t) = c + (m0 - c) e^{-a t},   v(t) = v0 e^{-2 a t} + 2 sigma t phi(-2 a t),
   phi(z) = (e^z - 1)/z, which is v0 + 2 sigma t at a = 0.
 */
-#include "../particles/particles_impl.h"
+#include "models.h"
 
 typedef struct {
   PetscBool quadratic;
@@ -37,16 +37,6 @@ static PetscErrorCode GFModelEnergy_FokkerPlanck(GFModel m, Vec rho, PetscReal *
   PetscFunctionBeginUser;
   PetscCall(GFFreeEnergy(m, 1, rho, NULL, energy));
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Ornstein-Uhlenbeck mean and variance along one axis at time t from (m0, v0) at time 0. */
-PETSC_INTERN void GFOrnsteinUhlenbeck(PetscReal a, PetscReal c, PetscReal sigma, PetscReal m0, PetscReal v0, PetscReal t, PetscReal *mean, PetscReal *variance)
-{
-  const PetscReal z   = -2 * a * t;
-  const PetscReal phi = PetscAbsReal(z) < 1e-12 ? 1 + 0.5 * z : expm1(z) / z;
-
-  *mean     = c + (m0 - c) * PetscExpReal(-a * t);
-  *variance = v0 * PetscExpReal(z) + 2 * sigma * t * phi;
 }
 
 /*
@@ -90,7 +80,8 @@ static PetscErrorCode GFModelSetUp_FokkerPlanck(GFModel m)
   m->flux               = m->sigma > 0 ? GF_FLUX_SCHARFETTER_GUMMEL : GF_FLUX_UPWIND_POTENTIAL;
   m->drift_static       = PETSC_TRUE;
   m->local_drift_static = PETSC_TRUE;
-  m->particle_sigma     = m->sigma;
+  m->dynamics.type      = GF_DYNAMICS_LANGEVIN;
+  m->dynamics.sigma     = m->sigma;
   PetscCall(GFPotentialIsQuadratic(m->potential, &fp->quadratic, fp->stiffness, fp->center));
   m->has_exact = (PetscBool)(fp->quadratic && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
   m->no_exact  = fp->quadratic ? "the exact solution needs Gaussian initial data (-init gaussian, exact or a file of such a run)" : "the exact solution needs -potential quadratic or none";
@@ -101,14 +92,6 @@ static PetscErrorCode GFModelDestroy_FokkerPlanck(GFModel m)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscFree(m->data));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Langevin particles dX = -grad V(X) dt + sqrt(2 sigma) dB: the drift -grad V. */
-static PetscErrorCode GFModelParticleVelocity_FokkerPlanck(GFModel m, GFParticles p, const PetscReal x[], PetscReal v[])
-{
-  PetscFunctionBeginUser;
-  GFParticlesPotentialDrift(p, m->potential, x, v);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -125,7 +108,5 @@ PETSC_INTERN PetscErrorCode GFModelCreate_FokkerPlanck(GFModel m)
   m->ops->exact   = GFModelExact_FokkerPlanck;
   m->ops->steady  = GFModelSteady_FokkerPlanck;
   m->ops->destroy = GFModelDestroy_FokkerPlanck;
-
-  m->ops->particle_velocity = GFModelParticleVelocity_FokkerPlanck;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

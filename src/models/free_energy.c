@@ -5,7 +5,7 @@
       U(rho) = sigma rho^m / (m - 1)    (m > 1, porous medium)
   with U'(rho) = sigma m/(m-1) rho^(m-1) and rho U''(rho) = sigma m rho^(m-1) for m > 1.
 */
-#include "../gradflow_impl.h"
+#include "models.h"
 
 /* U(rho), with 0 log 0 = 0. */
 static inline PetscReal InternalEnergy(PetscReal sigma, PetscReal m, PetscReal rho)

@@ -1,7 +1,8 @@
 /*
   GFInteraction: the registry of radial interaction kernels W(x) = b w(|x|) of the
   McKean-Vlasov drift grad(W * rho), shared by the PDE (as cell averages for
-  GFConvolution) and the particle code (pointwise values and gradients).
+  GFConvolution) and the particle code (pointwise values and gradients). A kernel is
+  registered (GFInteractionRegister) by the function that fills in its GFInteractionKernel:
 
     quadratic             w = r^2/2
     newtonian             attractive Keller-Segel, W = -G with -Laplace G = delta:
@@ -18,31 +19,20 @@
   bisection. Kernels that grow at infinity or decay like a power cannot be periodised
   by a minimal-image sum and are refused on periodic boxes.
 */
-#include "../gradflow_impl.h"
+#include "models.h"
 
 #define GF_INTERACTION_MAX_SINGULAR 2
 
-/* A singular (non-smooth at 0) term coefficient * r^power, or coefficient * ln r when logarithmic. */
-typedef struct {
-  PetscReal coefficient, power;
-  PetscBool logarithmic;
-} GFSingularTerm;
-
-typedef struct {
-  const char *name;
-  PetscReal (*w)(PetscInt dim, PetscReal r, const PetscReal param[]);
-  PetscReal (*dw)(PetscInt dim, PetscReal r, const PetscReal param[]); /* w'(r) */
-  PetscInt (*singular)(PetscInt dim, const PetscReal param[], GFSingularTerm terms[]);
-  PetscInt  nparam;
-  PetscReal defaults[4];
-  PetscBool periodisable;
-} GFInteractionKind;
+static PetscFunctionList GFInteractionList       = NULL;
+static PetscBool         GFInteractionRegistered = PETSC_FALSE;
 
 struct _p_GFInteraction {
-  MPI_Comm                 comm;
-  const GFInteractionKind *kind; /* NULL for "none" */
-  PetscInt                 dim;
-  PetscReal                strength, param[4];
+  MPI_Comm            comm;
+  char                type[GF_NAME_LEN];
+  GFInteractionKernel kernel;
+  PetscBool           active; /* false for "none" */
+  PetscInt            dim;
+  PetscReal           strength, param[4];
 };
 
 static PetscReal Quadratic(PetscInt dim, PetscReal r, const PetscReal p[])
@@ -144,19 +134,116 @@ static PetscReal MorseDerivative(PetscInt dim, PetscReal r, const PetscReal p[])
   return -p[2] / p[3] * PetscExpReal(-r / p[3]) + p[0] / p[1] * PetscExpReal(-r / p[1]);
 }
 
-static const GFInteractionKind GFInteractionKinds[] = {
-    {"quadratic", Quadratic, QuadraticDerivative, NULL, 0, {0}, PETSC_FALSE},
-    {"newtonian", Newtonian, NewtonianDerivative, NewtonianSingular, 0, {0}, PETSC_FALSE},
-    {"log_quadratic", LogQuadratic, LogQuadraticDerivative, LogQuadraticSingular, 0, {0}, PETSC_FALSE},
-    {"attractive_repulsive", AttractiveRepulsive, AttractiveRepulsiveDerivative, AttractiveRepulsiveSingular, 2, {2, 1}, PETSC_FALSE},
-    {"gaussian", Gaussian, GaussianDerivative, NULL, 1, {1}, PETSC_TRUE},
-    {"morse", Morse, MorseDerivative, NULL, 4, {1, 1, 0.6, 0.5}, PETSC_TRUE},
-};
-static const char GFInteractionNames[] = "none, quadratic, newtonian, log_quadratic, attractive_repulsive, gaussian, morse";
+static PetscErrorCode AttractiveRepulsiveCheck(MPI_Comm comm, PetscInt dim, const PetscReal p[])
+{
+  PetscFunctionBeginUser;
+  PetscCheck(p[0] > p[1], comm, PETSC_ERR_USER_INPUT, "-interaction_params %.6g,%.6g: attractive_repulsive needs a > b (attraction r^a/a dominating at large r)", (double)p[0], (double)p[1]);
+  PetscCheck(p[1] > -dim, comm, PETSC_ERR_USER_INPUT, "-interaction_params b = %.6g: the repulsion r^b/b is not integrable at 0 in %" PetscInt_FMT "D: attractive_repulsive needs b > -%" PetscInt_FMT, (double)p[1], dim, dim);
+  PetscCheck(p[0] != 0 && p[1] != 0, comm, PETSC_ERR_USER_INPUT, "-interaction_params %.6g,%.6g: the exponents of attractive_repulsive must be nonzero", (double)p[0], (double)p[1]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GaussianCheck(MPI_Comm comm, PetscInt dim, const PetscReal p[])
+{
+  PetscFunctionBeginUser;
+  (void)dim;
+  PetscCheck(p[0] > 0, comm, PETSC_ERR_USER_INPUT, "-interaction_params %.6g: the gaussian kernel needs a positive width", (double)p[0]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode MorseCheck(MPI_Comm comm, PetscInt dim, const PetscReal p[])
+{
+  PetscFunctionBeginUser;
+  (void)dim;
+  PetscCheck(p[0] >= 0 && p[1] > 0 && p[2] >= 0 && p[3] > 0, comm, PETSC_ERR_USER_INPUT, "-interaction_params %.6g,%.6g,%.6g,%.6g: morse needs C_a >= 0, l_a > 0, C_r >= 0, l_r > 0", (double)p[0], (double)p[1], (double)p[2], (double)p[3]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The built-in kernels, each set by its create function: the functions of the list. */
+static PetscErrorCode CreateNone(GFInteractionKernel *k)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(k, sizeof(*k)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateQuadratic(GFInteractionKernel *k)
+{
+  PetscFunctionBeginUser;
+  *k = (GFInteractionKernel){Quadratic, QuadraticDerivative, NULL, NULL, 0, {0}, PETSC_FALSE};
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateNewtonian(GFInteractionKernel *k)
+{
+  PetscFunctionBeginUser;
+  *k = (GFInteractionKernel){Newtonian, NewtonianDerivative, NewtonianSingular, NULL, 0, {0}, PETSC_FALSE};
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateLogQuadratic(GFInteractionKernel *k)
+{
+  PetscFunctionBeginUser;
+  *k = (GFInteractionKernel){LogQuadratic, LogQuadraticDerivative, LogQuadraticSingular, NULL, 0, {0}, PETSC_FALSE};
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateAttractiveRepulsive(GFInteractionKernel *k)
+{
+  PetscFunctionBeginUser;
+  *k = (GFInteractionKernel){AttractiveRepulsive, AttractiveRepulsiveDerivative, AttractiveRepulsiveSingular, AttractiveRepulsiveCheck, 2, {2, 1}, PETSC_FALSE};
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateGaussian(GFInteractionKernel *k)
+{
+  PetscFunctionBeginUser;
+  *k = (GFInteractionKernel){Gaussian, GaussianDerivative, NULL, GaussianCheck, 1, {1}, PETSC_TRUE};
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateMorse(GFInteractionKernel *k)
+{
+  PetscFunctionBeginUser;
+  *k = (GFInteractionKernel){Morse, MorseDerivative, NULL, MorseCheck, 4, {1, 1, 0.6, 0.5}, PETSC_TRUE};
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Add an interaction kernel under name, by the function that fills in its GFInteractionKernel: -interaction name selects it. */
+PetscErrorCode GFInteractionRegister(const char name[], PetscErrorCode (*create)(GFInteractionKernel *))
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFunctionListAdd(&GFInteractionList, name, create));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFInteractionRegisterAll(void)
+{
+  PetscFunctionBeginUser;
+  if (GFInteractionRegistered) PetscFunctionReturn(PETSC_SUCCESS);
+  GFInteractionRegistered = PETSC_TRUE;
+  PetscCall(GFInteractionRegister("none", CreateNone));
+  PetscCall(GFInteractionRegister("quadratic", CreateQuadratic));
+  PetscCall(GFInteractionRegister("newtonian", CreateNewtonian));
+  PetscCall(GFInteractionRegister("log_quadratic", CreateLogQuadratic));
+  PetscCall(GFInteractionRegister("attractive_repulsive", CreateAttractiveRepulsive));
+  PetscCall(GFInteractionRegister("gaussian", CreateGaussian));
+  PetscCall(GFInteractionRegister("morse", CreateMorse));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFInteractionRegistryDestroy(void)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFunctionListDestroy(&GFInteractionList));
+  GFInteractionRegistered = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode GFInteractionCreate(MPI_Comm comm, GFInteraction *interaction)
 {
   PetscFunctionBeginUser;
+  PetscCall(GFInteractionRegisterAll());
   PetscCall(PetscNew(interaction));
   (*interaction)->comm     = comm;
   (*interaction)->strength = 1;
@@ -173,7 +260,7 @@ PetscErrorCode GFInteractionDestroy(GFInteraction *interaction)
 PetscErrorCode GFInteractionGetType(GFInteraction w, const char **type)
 {
   PetscFunctionBeginUser;
-  *type = w->kind ? w->kind->name : "none";
+  *type = w->active ? w->type : "none";
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -181,7 +268,7 @@ PetscErrorCode GFInteractionGetType(GFInteraction w, const char **type)
 PetscErrorCode GFInteractionIsActive(GFInteraction w, PetscBool *active)
 {
   PetscFunctionBeginUser;
-  *active = (PetscBool)(w->kind != NULL);
+  *active = w->active;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -189,8 +276,22 @@ PetscErrorCode GFInteractionIsActive(GFInteraction w, PetscBool *active)
 PetscErrorCode GFInteractionQuadraticStrength(GFInteraction w, PetscBool *quadratic, PetscReal *strength)
 {
   PetscFunctionBeginUser;
-  *quadratic = (PetscBool)(!w->kind || w->kind->w == Quadratic);
-  *strength  = w->kind ? w->strength : 0;
+  *quadratic = (PetscBool)(!w->active || w->kernel.w == Quadratic);
+  *strength  = w->active ? w->strength : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Select a registered kernel by name ("none": no interaction); an unknown name lists the valid ones. */
+PetscErrorCode GFInteractionSetType(GFInteraction w, const char type[])
+{
+  PetscErrorCode (*create)(GFInteractionKernel *) = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFRegistryFind(w->comm, GFInteractionList, "-interaction", "interaction kernel", type, (PetscVoidFunction *)&create));
+  PetscCall(create(&w->kernel));
+  PetscCall(PetscStrncpy(w->type, type, sizeof(w->type)));
+  w->active = (PetscBool)(w->kernel.w != NULL);
+  for (PetscInt k = 0; k < 4; k++) w->param[k] = w->kernel.defaults[k];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -199,40 +300,23 @@ PetscErrorCode GFInteractionSetFromOptions(GFInteraction w, PetscInt dim, GFBoun
 {
   char      type[GF_NAME_LEN] = "none";
   PetscInt  nparam            = 4;
-  PetscBool set, none;
+  PetscBool set;
 
   PetscFunctionBeginUser;
   w->dim = dim;
   PetscOptionsBegin(w->comm, NULL, "Interaction kernel W", "GFInteraction");
-  PetscCall(GFOptionsString("-interaction", "Interaction kernel W: none, quadratic, newtonian, log_quadratic, attractive_repulsive, gaussian, morse", "GFInteractionSetFromOptions", type, type, sizeof(type), NULL));
-  PetscCall(PetscStrcmp(type, "none", &none));
-  w->kind = NULL;
-  for (size_t k = 0; k < sizeof(GFInteractionKinds) / sizeof(GFInteractionKinds[0]) && !none; k++) {
-    PetscBool match;
-    PetscCall(PetscStrcmp(type, GFInteractionKinds[k].name, &match));
-    if (match) w->kind = &GFInteractionKinds[k];
-  }
-  GFOptionsCheck(none || w->kind, w->comm, PETSC_ERR_USER_INPUT, "-interaction %s: unknown interaction kernel; valid are %s", type, GFInteractionNames);
+  PetscCall(GFOptionsFList("-interaction", "Interaction kernel W", "GFInteractionSetType", GFInteractionList, type, type, sizeof(type), NULL));
+  PetscCall(GFOptionsEndOnError(PetscOptionsObject, GFInteractionSetType(w, type)));
   PetscCall(GFOptionsReal("-interaction_strength", "Scale b of the kernel: W = b w(|x|)", "GFInteractionSetFromOptions", w->strength, &w->strength, NULL, GF_REAL_ANY));
   GFOptionsCheck(PetscIsNormalReal(w->strength) || w->strength == 0, w->comm, PETSC_ERR_USER_INPUT, "-interaction_strength %.6g is not a finite number", (double)w->strength);
-  if (w->kind) {
-    for (PetscInt k = 0; k < 4; k++) w->param[k] = w->kind->defaults[k];
+  if (w->active) {
     PetscCall(GFOptionsRealArray("-interaction_params", "Kernel parameters: attractive_repulsive a,b; gaussian l; morse C_a,l_a,C_r,l_r", "GFInteractionSetFromOptions", w->param, &nparam, &set, GF_REAL_ANY));
-    GFOptionsCheck(!set || nparam == w->kind->nparam, w->comm, PETSC_ERR_USER_INPUT, "-interaction_params has %" PetscInt_FMT " values, -interaction %s takes %" PetscInt_FMT, nparam, w->kind->name, w->kind->nparam);
+    GFOptionsCheck(!set || nparam == w->kernel.nparam, w->comm, PETSC_ERR_USER_INPUT, "-interaction_params has %" PetscInt_FMT " values, -interaction %s takes %" PetscInt_FMT, nparam, w->type, w->kernel.nparam);
   }
   PetscOptionsEnd();
-  if (!w->kind) PetscFunctionReturn(PETSC_SUCCESS);
-  if (w->kind->w == AttractiveRepulsive) {
-    PetscCheck(w->param[0] > w->param[1], w->comm, PETSC_ERR_USER_INPUT, "-interaction_params %.6g,%.6g: attractive_repulsive needs a > b (attraction r^a/a dominating at large r)", (double)w->param[0], (double)w->param[1]);
-    PetscCheck(w->param[1] > -dim, w->comm, PETSC_ERR_USER_INPUT, "-interaction_params b = %.6g: the repulsion r^b/b is not integrable at 0 in %" PetscInt_FMT "D: attractive_repulsive needs b > -%" PetscInt_FMT, (double)w->param[1], dim, dim);
-    PetscCheck(w->param[0] != 0 && w->param[1] != 0, w->comm, PETSC_ERR_USER_INPUT, "-interaction_params %.6g,%.6g: the exponents of attractive_repulsive must be nonzero", (double)w->param[0], (double)w->param[1]);
-  }
-  if (w->kind->w == Gaussian) PetscCheck(w->param[0] > 0, w->comm, PETSC_ERR_USER_INPUT, "-interaction_params %.6g: the gaussian kernel needs a positive width", (double)w->param[0]);
-  if (w->kind->w == Morse)
-    PetscCheck(w->param[0] >= 0 && w->param[1] > 0 && w->param[2] >= 0 && w->param[3] > 0, w->comm, PETSC_ERR_USER_INPUT, "-interaction_params %.6g,%.6g,%.6g,%.6g: morse needs C_a >= 0, l_a > 0, C_r >= 0, l_r > 0", (double)w->param[0],
-               (double)w->param[1], (double)w->param[2], (double)w->param[3]);
-  PetscCheck(bc != GF_BC_PERIODIC || w->kind->periodisable, w->comm, PETSC_ERR_USER_INPUT, "-interaction %s with -bc periodic: the kernel does not decay at infinity and has no periodic version here; use noflux walls, or gaussian or morse",
-             w->kind->name);
+  if (!w->active) PetscFunctionReturn(PETSC_SUCCESS);
+  if (w->kernel.check) PetscCall(w->kernel.check(w->comm, dim, w->param));
+  PetscCheck(bc != GF_BC_PERIODIC || w->kernel.periodisable, w->comm, PETSC_ERR_USER_INPUT, "-interaction %s with -bc periodic: the kernel does not decay at infinity and has no periodic version here; use noflux walls, or gaussian or morse", w->type);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -246,14 +330,14 @@ PETSC_INTERN void GFInteractionAddPairGradients(GFInteraction w, GFGrid g, const
   const PetscInt d       = w->dim;
   PetscReal      part[3] = {0, 0, 0};
 
-  if (!w->kind) return;
+  if (!w->active) return;
   for (PetscInt j = 0; j < n; j++) {
     PetscReal diff[3], r2 = 0, r, c;
     GFGridDisplacement(g, x, y + d * j, diff);
     for (PetscInt a = 0; a < d; a++) r2 += diff[a] * diff[a];
     if (r2 == 0) continue;
     r = PetscSqrtReal(r2);
-    c = w->kind->dw(d, r, w->param) / r;
+    c = w->kernel.dw(d, r, w->param) / r;
     for (PetscInt a = 0; a < d; a++) part[a] += c * diff[a];
   }
   for (PetscInt a = 0; a < d; a++) sum[a] += w->strength * part[a];
@@ -267,10 +351,10 @@ PetscReal GFInteractionValue(GFInteraction w, const PetscReal x[], PetscReal gra
   for (PetscInt a = 0; a < w->dim; a++) r2 += x[a] * x[a];
   r = PetscSqrtReal(r2);
   if (grad) {
-    const PetscReal s = r > 0 && w->kind ? w->strength * w->kind->dw(w->dim, r, w->param) / r : 0;
+    const PetscReal s = r > 0 && w->active ? w->strength * w->kernel.dw(w->dim, r, w->param) / r : 0;
     for (PetscInt a = 0; a < w->dim; a++) grad[a] = s * x[a];
   }
-  return w->kind ? w->strength * w->kind->w(w->dim, r, w->param) : 0;
+  return w->active ? w->strength * w->kernel.w(w->dim, r, w->param) : 0;
 }
 
 static PetscReal GFInteractionPoint(PetscInt dim, const PetscReal x[], void *ctx)
@@ -284,12 +368,12 @@ static PetscReal GFInteractionRegularPoint(PetscInt dim, const PetscReal x[], vo
 {
   GFInteraction  w = (GFInteraction)ctx;
   GFSingularTerm terms[GF_INTERACTION_MAX_SINGULAR];
-  PetscInt       n  = w->kind->singular ? w->kind->singular(dim, w->param, terms) : 0;
+  PetscInt       n  = w->kernel.singular ? w->kernel.singular(dim, w->param, terms) : 0;
   PetscReal      r2 = 0, r, v;
 
   for (PetscInt a = 0; a < dim; a++) r2 += x[a] * x[a];
   r = PetscSqrtReal(r2);
-  v = w->kind->w(dim, r, w->param);
+  v = w->kernel.w(dim, r, w->param);
   for (PetscInt k = 0; k < n; k++) v -= terms[k].logarithmic ? terms[k].coefficient * PetscLogReal(r) : terms[k].coefficient * PetscPowReal(r, terms[k].power);
   return v;
 }
@@ -364,7 +448,7 @@ PetscErrorCode GFInteractionCellAverage(PetscInt dim, const PetscReal x[], const
 
   PetscFunctionBeginUser;
   values[0] = 0;
-  if (!w->kind) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!w->active) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt a = 0; a < dim; a++) origin = (PetscBool)(origin && PetscAbsReal(x[a]) < 0.25 * h[a]);
   if (!origin) {
     values[0] = GFKernelCellAverageGauss(GFInteractionPoint, dim, x, h, 6, w);
@@ -372,7 +456,7 @@ PetscErrorCode GFInteractionCellAverage(PetscInt dim, const PetscReal x[], const
   }
   {
     GFSingularTerm terms[GF_INTERACTION_MAX_SINGULAR];
-    const PetscInt n       = w->kind->singular ? w->kind->singular(dim, w->param, terms) : 0;
+    const PetscInt n       = w->kernel.singular ? w->kernel.singular(dim, w->param, terms) : 0;
     const PetscInt depth[] = {0, 12, 4, 3}; /* the remainder is smooth but for morse's kink: bisect towards it */
     PetscReal      v       = GFBoxAverageNearOrigin(GFInteractionRegularPoint, w, dim, x, h, depth[dim]);
     for (PetscInt k = 0; k < n; k++) v += terms[k].coefficient * GFSingularOriginAverage(&terms[k], dim, h);

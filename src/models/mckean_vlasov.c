@@ -15,7 +15,7 @@
   linear diffusion and Gaussian data: grad W * rho = b (x - mean), so the mean follows
   m' = -a (m - c) and the variance v' = -2 (a + b) v + 2 sigma, per axis.
 */
-#include "../particles/particles_impl.h"
+#include "models.h"
 
 typedef struct {
   PetscReal     m; /* diffusion exponent: 1 linear, > 1 porous medium */
@@ -142,7 +142,6 @@ static PetscErrorCode GFModelSetUp_McKeanVlasov(GFModel m)
   m->drift_static       = (PetscBool)(!mv->interacting && mv->m == 1);
   m->local_drift_static = (PetscBool)(mv->m == 1);
   m->can_concentrate    = mv->interacting;
-  m->particle_sigma     = m->sigma;
   if (mv->interacting) {
     PetscCall(GFConvolutionCreate(m->grid, &mv->convolution));
     PetscCall(GFConvolutionAddKernel(mv->convolution, GFInteractionCellAverage, 0, mv->interaction, &mv->kernel));
@@ -152,12 +151,19 @@ static PetscErrorCode GFModelSetUp_McKeanVlasov(GFModel m)
   }
   PetscCall(GFPotentialIsQuadratic(m->potential, &v_quadratic, mv->stiffness, mv->center));
   PetscCall(GFInteractionQuadraticStrength(mv->interaction, &w_quadratic, &mv->strength));
-  mv->quadratic        = (PetscBool)(v_quadratic && w_quadratic);
-  m->particle_coupling = !mv->interacting ? GF_PARTICLE_COUPLING_NONE : (w_quadratic ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS);
-  m->particle_mesh     = mv->interacting;
-  m->no_particles      = mv->m > 1 ? "nonlinear diffusion (-diffusion_exponent > 1) has no Langevin particle system" : NULL;
-  m->has_exact         = (PetscBool)(mv->quadratic && mv->m == 1 && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
-  m->no_exact          = mv->quadratic ? "the exact solution needs linear diffusion (-diffusion_exponent 1) and Gaussian data" : "the exact solution needs -potential quadratic or none and -interaction quadratic or none";
+  mv->quadratic = (PetscBool)(v_quadratic && w_quadratic);
+  m->dynamics   = (GFParticleDynamics){mv->m > 1 ? GF_DYNAMICS_NONE : GF_DYNAMICS_LANGEVIN,
+                                     mv->m > 1 ? "nonlinear diffusion (-diffusion_exponent > 1) has no Langevin particle system" : NULL,
+                                     m->sigma,
+                                     m->potential,
+                                     mv->interacting ? mv->interaction : NULL,
+                                     mv->strength,
+                                     NULL,
+                                     !mv->interacting ? GF_PARTICLE_COUPLING_NONE : (w_quadratic ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS),
+                                     mv->convolution,
+                                     mv->kernel};
+  m->has_exact = (PetscBool)(mv->quadratic && mv->m == 1 && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
+  m->no_exact  = mv->quadratic ? "the exact solution needs linear diffusion (-diffusion_exponent 1) and Gaussian data" : "the exact solution needs -potential quadratic or none and -interaction quadratic or none";
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -186,46 +192,6 @@ static PetscErrorCode GFModelDestroy_McKeanVlasov(GFModel m)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/*
-  Interacting Langevin particles, each of mass w: v_i = -grad V(x_i) - w sum_j grad W(x_i - x_j)
-  over all j (grad W(0) = 0: the self term adds nothing), displacements by the minimum image
-  on periodic boxes. Three ways to the sum: W = b |x|^2/2 exactly by moments,
-  w sum_j b (x_i - x_j) = b (M x_i - w sum_j x_j), M = w n; other kernels by direct pair sums
-  over the gathered positions (this rank's particles against all: the pairs spread over the
-  ranks), or by particle-mesh: deposit on the grid, W * rho_h by FFT, its gradient
-  interpolated back. Sums run in global order, so direct results do not depend on the ranks.
-*/
-static PetscErrorCode GFModelParticleVelocity_McKeanVlasov(GFModel m, GFParticles p, const PetscReal x[], PetscReal v[])
-{
-  GFModel_McKeanVlasov *mv = (GFModel_McKeanVlasov *)m->data;
-  const PetscInt        d  = p->dim;
-
-  PetscFunctionBeginUser;
-  GFParticlesPotentialDrift(p, m->potential, x, v);
-  if (!mv->interacting) PetscFunctionReturn(PETSC_SUCCESS);
-  if (p->interaction == GF_PARTICLE_INTERACTION_MESH) {
-    PetscCall(GFParticlesMeshDeposit(p, x, p->mesh_density));
-    PetscCall(GFConvolutionApply(mv->convolution, mv->kernel, p->mesh_density, p->mesh_field));
-    PetscCall(GFParticlesMeshAddGradient(p, p->mesh_field, -1, x, v));
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  PetscCall(GFParticlesGather(p, x, p->all));
-  if (m->particle_coupling == GF_PARTICLE_COUPLING_MOMENTS) {
-    PetscReal sum[3] = {0, 0, 0};
-    for (PetscInt j = 0; j < p->n; j++)
-      for (PetscInt a = 0; a < d; a++) sum[a] += p->all[d * j + a];
-    for (PetscInt i = 0; i < p->nlocal; i++)
-      for (PetscInt a = 0; a < d; a++) v[d * i + a] -= mv->strength * p->weight * (p->n * x[d * i + a] - sum[a]);
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  for (PetscInt i = 0; i < p->nlocal; i++) {
-    PetscReal sum[3] = {0, 0, 0};
-    GFInteractionAddPairGradients(mv->interaction, m->grid, x + d * i, p->n, p->all, sum);
-    for (PetscInt a = 0; a < d; a++) v[d * i + a] -= p->weight * sum[a];
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PETSC_INTERN PetscErrorCode GFModelCreate_McKeanVlasov(GFModel m)
 {
   GFModel_McKeanVlasov *mv;
@@ -244,7 +210,5 @@ PETSC_INTERN PetscErrorCode GFModelCreate_McKeanVlasov(GFModel m)
   m->ops->exact          = GFModelExact_McKeanVlasov;
   m->ops->view           = GFModelView_McKeanVlasov;
   m->ops->destroy        = GFModelDestroy_McKeanVlasov;
-
-  m->ops->particle_velocity = GFModelParticleVelocity_McKeanVlasov;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -3,7 +3,7 @@
   the drift of the shared transport operator (psi, xi or a velocity), its free
   energy, and where it has them an exact solution and a steady state.
 */
-#include "../gradflow_impl.h"
+#include "models.h"
 
 static PetscFunctionList GFModelList       = NULL;
 static PetscBool         GFModelRegistered = PETSC_FALSE;
@@ -67,12 +67,7 @@ PetscErrorCode GFModelSetType(GFModel m, const char type[])
   PetscErrorCode (*create)(GFModel) = NULL;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscFunctionListFind(GFModelList, type, &create));
-  if (!create) {
-    char names[512];
-    PetscCall(GFNameList(GFModelList, names, sizeof(names)));
-    SETERRQ(m->comm, PETSC_ERR_USER_INPUT, "-model %s: unknown model; valid are %s", type, names);
-  }
+  PetscCall(GFRegistryFind(m->comm, GFModelList, "-model", "model", type, (PetscVoidFunction *)&create));
   if (m->ops->destroy) PetscCall(m->ops->destroy(m));
   PetscCall(PetscMemzero(m->ops, sizeof(struct _GFModelOps)));
   PetscCall(PetscStrncpy(m->type, type, sizeof(m->type)));
@@ -123,6 +118,33 @@ PetscErrorCode GFModelSetUp(GFModel m, GFGrid grid)
   PetscCall(PetscObjectSetName((PetscObject)m->V, "potential"));
   PetscCall(GFPotentialEvaluateOnGrid(m->potential, grid, m->V));
   if (m->ops->setup) PetscCall(m->ops->setup(m));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Set from options (and, for the drift's properties, set up): what the model is. */
+PETSC_INTERN PetscErrorCode GFModelGetTraits(GFModel m, GFModelTraits *t)
+{
+  PetscFunctionBeginUser;
+  t->type               = m->type;
+  t->potential          = m->potential->type;
+  t->flux               = m->flux;
+  t->sigma              = m->sigma;
+  t->drift_dof          = m->drift_dof;
+  t->drift_static       = m->drift_static;
+  t->local_drift_static = m->local_drift_static;
+  t->implicit_default   = m->implicit_default;
+  t->can_concentrate    = m->can_concentrate;
+  t->stein              = (PetscBool)(m->ops->stein != NULL);
+  t->convolutions       = m->convolutions;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The model's particle system (set up: the model decides it in its setup). */
+PETSC_INTERN PetscErrorCode GFModelGetParticleDynamics(GFModel m, GFParticleDynamics *dynamics)
+{
+  PetscFunctionBeginUser;
+  *dynamics           = m->dynamics;
+  dynamics->potential = m->potential;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -201,6 +223,14 @@ PetscErrorCode GFModelHasExact(GFModel m, PetscBool *has, const char **why_not)
   PetscFunctionBeginUser;
   *has = (PetscBool)(m->has_exact && m->ops->exact);
   if (why_not) *why_not = m->no_exact;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The name its exact solution goes by as initial data (-init barenblatt), or NULL. */
+PetscErrorCode GFModelGetExactName(GFModel m, const char **name)
+{
+  PetscFunctionBeginUser;
+  *name = m->exact_name;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -18,7 +18,7 @@
   with C fixed by the mass; at cell centres this is an exact steady state of the
   upwind scheme (no flux where xi is level, none out of an empty cell).
 */
-#include "../gradflow_impl.h"
+#include "models.h"
 
 typedef struct {
   PetscReal m;                      /* diffusion exponent */
@@ -213,6 +213,7 @@ PETSC_INTERN PetscErrorCode GFModelCreate_PorousMedium(GFModel m)
   pm->m                  = 2;
   m->data                = pm;
   m->implicit_default    = PETSC_TRUE;
+  m->exact_name          = "barenblatt";
   m->ops->setfromoptions = GFModelSetFromOptions_PorousMedium;
   m->ops->setup          = GFModelSetUp_PorousMedium;
   m->ops->drift          = GFModelDrift_PorousMedium;

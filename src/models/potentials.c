@@ -16,7 +16,7 @@
 
   and run with -potential my_potential.
 */
-#include "../gradflow_impl.h"
+#include "models.h"
 
 static PetscFunctionList GFPotentialList       = NULL;
 static PetscBool         GFPotentialRegistered = PETSC_FALSE;
@@ -158,12 +158,7 @@ PetscErrorCode GFPotentialCreate(MPI_Comm comm, GFPotential *potential)
 PetscErrorCode GFPotentialSetType(GFPotential p, const char type[])
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFunctionListFind(GFPotentialList, type, &p->value));
-  if (!p->value) {
-    char names[512];
-    PetscCall(GFNameList(GFPotentialList, names, sizeof(names)));
-    SETERRQ(p->comm, PETSC_ERR_USER_INPUT, "-potential %s: unknown potential; valid are %s", type, names);
-  }
+  PetscCall(GFRegistryFind(p->comm, GFPotentialList, "-potential", "potential", type, (PetscVoidFunction *)&p->value));
   PetscCall(PetscStrncpy(p->type, type, sizeof(p->type)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

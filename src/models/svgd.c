@@ -20,14 +20,11 @@
       mu' = M (-A (mu - b) + N mu),  Sigma' = M (N Sigma + Sigma N^T),  N = I - A Sigma - A (mu - b) mu^T,
   integrated here by RK4 (the factor M is the mass; the literature has M = 1).
 */
-#include "../particles/particles_impl.h"
-
-typedef enum { GF_KERNEL_GAUSSIAN, GF_KERNEL_IMQ, GF_KERNEL_BILINEAR } GFKernelType;
-static const char *const GFKernelTypes[] = {"gaussian", "imq", "bilinear"};
+#include "models.h"
 
 typedef struct {
-  GFKernelType  kernel;
-  PetscReal     bandwidth;
+  GFKernel      kernel;
+  PetscBool     bilinear;
   PetscInt      dim;
   GFConvolution convolution;
   PetscInt      id_K, id_dK[3], id_lapK;
@@ -45,28 +42,6 @@ typedef struct {
   PetscReal     stiffness[3], center[3];
 } GFModel_SVGD;
 
-/* K(x) and its derivatives at x: value, gradient (into grad), Laplacian (returned in *lap). */
-static PetscReal KernelValue(const GFModel_SVGD *sv, PetscInt dim, const PetscReal x[], PetscReal grad[], PetscReal *lap)
-{
-  const PetscReal l2 = sv->bandwidth * sv->bandwidth;
-  PetscReal       r2 = 0, k, dk, d2k; /* K = k(r^2/2): grad = k' x, Laplace = d k' + r^2 k'' */
-
-  for (PetscInt a = 0; a < dim; a++) r2 += x[a] * x[a];
-  if (sv->kernel == GF_KERNEL_GAUSSIAN) {
-    k   = PetscExpReal(-0.5 * r2 / l2);
-    dk  = -k / l2;
-    d2k = k / (l2 * l2);
-  } else {
-    const PetscReal q = 1 + r2 / l2;
-    k                 = 1 / PetscSqrtReal(q);
-    dk                = -k / (q * l2);
-    d2k               = 3 * k / (q * q * l2 * l2);
-  }
-  for (PetscInt a = 0; a < dim && grad; a++) grad[a] = dk * x[a];
-  if (lap) *lap = dim * dk + r2 * d2k;
-  return k;
-}
-
 /* Cell averages of K (component 0), d_a K (1 .. dim) and Laplace K (dim + 1) by 4-point Gauss per axis: the kernels are smooth. */
 typedef struct {
   const GFModel_SVGD *sv;
@@ -76,7 +51,7 @@ typedef struct {
 static PetscReal KernelComponentPoint(PetscInt dim, const PetscReal x[], void *ctx)
 {
   const KernelComponent *c = (const KernelComponent *)ctx;
-  PetscReal              grad[3], lap, k = KernelValue(c->sv, dim, x, grad, &lap);
+  PetscReal              grad[3], lap, k = GFKernelValue(c->sv->kernel, dim, x, grad, &lap);
 
   if (c->comp == 0) return k;
   if (c->comp <= dim) return grad[c->comp - 1];
@@ -95,24 +70,22 @@ static PetscErrorCode KernelCellAverage(PetscInt dim, const PetscReal x[], const
 
 static PetscErrorCode GFModelSetFromOptions_SVGD(GFModel m, PetscOptionItems *PetscOptionsObject)
 {
-  GFModel_SVGD *sv     = (GFModel_SVGD *)m->data;
-  PetscInt      kernel = sv->kernel;
+  GFModel_SVGD *sv = (GFModel_SVGD *)m->data;
+  PetscReal     bandwidth;
 
   PetscFunctionBeginUser;
-  PetscOptionsHeadBegin(PetscOptionsObject, "SVGD");
-  PetscCall(GFOptionsChoice("-kernel", "SVGD kernel", "GFModelSetFromOptions", GFKernelTypes, 3, &kernel, NULL));
-  sv->kernel = (GFKernelType)kernel;
-  PetscCall(GFOptionsReal("-kernel_bandwidth", "Bandwidth l of the gaussian and imq kernels", "GFModelSetFromOptions", sv->bandwidth, &sv->bandwidth, NULL, GF_REAL_ANY));
-  PetscOptionsHeadEnd();
-  PetscCheck(sv->bandwidth > 0 && PetscIsNormalReal(sv->bandwidth), m->comm, PETSC_ERR_USER_INPUT, "-kernel_bandwidth %.6g: the bandwidth must be positive", (double)sv->bandwidth);
-  if (sv->kernel != GF_KERNEL_BILINEAR) {
+  (void)PetscOptionsObject;
+  PetscCall(GFKernelSetFromOptions(sv->kernel));
+  PetscCall(GFKernelGetBandwidth(sv->kernel, &bandwidth));
+  sv->bilinear = GFKernelIsBilinear(sv->kernel);
+  if (!sv->bilinear) {
     PetscReal h = PETSC_MAX_REAL;
     for (PetscInt a = 0; a < m->grid->dim; a++) h = PetscMin(h, (m->grid->upper[a] - m->grid->lower[a]) / m->grid->cells[a]);
-    PetscCheck(sv->bandwidth >= h / 4, m->comm, PETSC_ERR_USER_INPUT, "-kernel_bandwidth %.6g is narrower than a quarter of a cell (h = %.6g): the grid cannot resolve the kernel; use a bandwidth of at least %.6g, or a finer grid",
-               (double)sv->bandwidth, (double)h, (double)(h / 4));
+    PetscCheck(bandwidth >= h / 4, m->comm, PETSC_ERR_USER_INPUT, "-kernel_bandwidth %.6g is narrower than a quarter of a cell (h = %.6g): the grid cannot resolve the kernel; use a bandwidth of at least %.6g, or a finer grid", (double)bandwidth,
+               (double)h, (double)(h / 4));
   }
-  m->convolutions = sv->kernel == GF_KERNEL_BILINEAR ? 0 : 2 + m->grid->dim;
-  PetscCheck(sv->kernel != GF_KERNEL_BILINEAR || m->grid->bc != GF_BC_PERIODIC, m->comm, PETSC_ERR_USER_INPUT, "-kernel bilinear with -bc periodic: the bilinear kernel 1 + x.y needs positions, which a periodic box does not have; use noflux walls");
+  m->convolutions = sv->bilinear ? 0 : 2 + m->grid->dim;
+  PetscCheck(!sv->bilinear || m->grid->bc != GF_BC_PERIODIC, m->comm, PETSC_ERR_USER_INPUT, "-kernel bilinear with -bc periodic: the bilinear kernel 1 + x.y needs positions, which a periodic box does not have; use noflux walls");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -188,7 +161,7 @@ static PetscErrorCode GFModelDrift_SVGD(GFModel m, PetscReal t, Vec rho, Vec rho
   (void)t;
   (void)rho_local;
   (void)part;
-  if (sv->kernel == GF_KERNEL_BILINEAR) {
+  if (sv->bilinear) {
     const struct _p_GFGrid *g = m->grid;
     const GFLocalBox       *b = &g->box;
     PetscReal               mass, A[3], B[3][3];
@@ -234,7 +207,7 @@ static PetscErrorCode GFModelNonlocalRate_SVGD(GFModel m, Vec rho, PetscReal *ra
   PetscReal     rho_max, grad_max = 0;
 
   PetscFunctionBeginUser;
-  if (sv->kernel == GF_KERNEL_BILINEAR) {
+  if (sv->bilinear) {
     PetscReal mass, A[3], B[3][3], norm = 0;
     PetscCall(BilinearMoments(m, rho, &mass, A, B));
     for (PetscInt a = 0; a < sv->dim; a++)
@@ -281,7 +254,7 @@ static PetscErrorCode KernelNorms(GFModel m)
     PetscReal x[3], grad[3], lap, k, gnorm = 0;
     PetscInt  r = q;
     for (PetscInt a = 0; a < g->dim; a++, r /= 2 * g->cells[a] - 1) x[a] = (r % (2 * g->cells[a] - 1) - (g->cells[a] - 1)) * g->h[a];
-    k = KernelValue(sv, g->dim, x, grad, &lap);
+    k = GFKernelValue(sv->kernel, g->dim, x, grad, &lap);
     for (PetscInt a = 0; a < g->dim; a++) gnorm += PetscAbsReal(grad[a]);
     sums[0] += PetscAbsReal(k);
     sums[1] += gnorm;
@@ -354,7 +327,7 @@ static PetscErrorCode GFModelStein_SVGD(GFModel m, Vec rho, PetscReal *ksd)
   PetscReal     mass, squared = 0;
 
   PetscFunctionBeginUser;
-  if (sv->kernel == GF_KERNEL_BILINEAR) {
+  if (sv->bilinear) {
     PetscReal A[3], B[3][3];
     PetscCall(BilinearMoments(m, rho, &mass, A, B));
     for (PetscInt a = 0; a < sv->dim; a++) {
@@ -398,108 +371,20 @@ static PetscErrorCode GFModelStein_SVGD(GFModel m, Vec rho, PetscReal *ksd)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The bilinear Gaussian ODE right-hand side: (mu, Sigma)' = M (-A(mu - b) + N mu, N Sigma + Sigma N^T). */
-static void BilinearODE(const GFModel_SVGD *sv, PetscReal mass, const PetscReal y[12], PetscReal dy[12])
-{
-  const PetscInt   d  = sv->dim;
-  const PetscReal *mu = y, *S = y + 3;
-  PetscReal        N[3][3];
-
-  for (PetscInt a = 0; a < d; a++)
-    for (PetscInt c = 0; c < d; c++) N[a][c] = (a == c) - sv->stiffness[a] * S[3 * a + c] - sv->stiffness[a] * (mu[a] - sv->center[a]) * mu[c];
-  for (PetscInt a = 0; a < d; a++) {
-    dy[a] = -sv->stiffness[a] * (mu[a] - sv->center[a]);
-    for (PetscInt c = 0; c < d; c++) dy[a] += N[a][c] * mu[c];
-    dy[a] *= mass;
-  }
-  for (PetscInt a = 0; a < d; a++)
-    for (PetscInt c = 0; c < d; c++) {
-      PetscReal v = 0;
-      for (PetscInt e = 0; e < d; e++) v += N[a][e] * S[3 * e + c] + S[3 * a + e] * N[c][e];
-      dy[3 + 3 * a + c] = mass * v;
-    }
-}
-
-typedef struct {
-  PetscInt  dim;
-  PetscReal mean[3], precision[3][3], norm;
-} GaussianPdf;
-
-static PetscReal GaussianPoint(PetscInt dim, const PetscReal x[], void *ctx)
-{
-  const GaussianPdf *g = (const GaussianPdf *)ctx;
-  PetscReal          q = 0;
-
-  for (PetscInt a = 0; a < dim; a++)
-    for (PetscInt c = 0; c < dim; c++) q += (x[a] - g->mean[a]) * g->precision[a][c] * (x[c] - g->mean[c]);
-  return g->norm * PetscExpReal(-0.5 * q);
-}
-
-static GFBoxKind Smooth(PetscInt dim, const PetscReal lower[], const PetscReal upper[], void *ctx)
-{
-  (void)dim, (void)lower, (void)upper, (void)ctx;
-  return GF_BOX_SMOOTH;
-}
-
 /*
-  Exact cell averages at time t for the bilinear kernel: RK4 on (mu, Sigma) from the data at
-  t = 0 (steps of 1e-3 / M: error far below 1e-12), then the Gaussian's cell averages (erf
-  products when Sigma is diagonal, 3-point Gauss per axis otherwise).
+  Exact cell averages at time t for the bilinear kernel: the Gaussian data's moments
+  integrated from t = 0 (or the start time for -init gaussian), then their cell averages.
 */
 static PetscErrorCode GFModelExact_SVGD(GFModel m, PetscReal t, Vec rho)
 {
   GFModel_SVGD   *sv = (GFModel_SVGD *)m->data;
-  const PetscInt  d  = sv->dim;
-  const PetscReal t0 = m->init.type == GF_INIT_GAUSSIAN ? m->init.time : 0, mass = m->init.mass;
-  PetscReal       y[12]    = {0}, k[4][12], tmp[12];
-  PetscInt        steps    = (PetscInt)PetscCeilReal(PetscAbsReal(t - t0) * mass / 1e-3) + 1;
-  PetscReal       dt       = (t - t0) / steps;
-  PetscBool       diagonal = PETSC_TRUE;
+  const PetscReal t0 = m->init.type == GF_INIT_GAUSSIAN ? m->init.time : 0;
+  PetscReal       mean[3], covariance[3][3];
 
   PetscFunctionBeginUser;
-  for (PetscInt a = 0; a < d; a++) {
-    y[a]             = m->init.mean[a];
-    y[3 + 3 * a + a] = m->init.variance[a];
-  }
-  for (PetscInt n = 0; n < steps; n++) {
-    BilinearODE(sv, mass, y, k[0]);
-    for (PetscInt q = 0; q < 12; q++) tmp[q] = y[q] + 0.5 * dt * k[0][q];
-    BilinearODE(sv, mass, tmp, k[1]);
-    for (PetscInt q = 0; q < 12; q++) tmp[q] = y[q] + 0.5 * dt * k[1][q];
-    BilinearODE(sv, mass, tmp, k[2]);
-    for (PetscInt q = 0; q < 12; q++) tmp[q] = y[q] + dt * k[2][q];
-    BilinearODE(sv, mass, tmp, k[3]);
-    for (PetscInt q = 0; q < 12; q++) y[q] += dt / 6 * (k[0][q] + 2 * k[1][q] + 2 * k[2][q] + k[3][q]);
-  }
-  for (PetscInt a = 0; a < d; a++)
-    for (PetscInt c = 0; c < d; c++) diagonal = (PetscBool)(diagonal && (a == c || PetscAbsReal(y[3 + 3 * a + c]) < 1e-14 * PetscSqrtReal(y[3 + 4 * a] * y[3 + 4 * c])));
-  if (diagonal) {
-    PetscReal variance[3] = {1, 1, 1};
-    for (PetscInt a = 0; a < d; a++) variance[a] = y[3 + 4 * a];
-    PetscCall(GFGridGaussianCellAverages(m->grid, y, variance, rho));
-  } else {
-    GaussianPdf g = {d, {y[0], y[1], y[2]}, {{0}}, 0};
-    PetscReal   S[3][3], det;
-    for (PetscInt a = 0; a < d; a++)
-      for (PetscInt c = 0; c < d; c++) S[a][c] = y[3 + 3 * a + c];
-    if (d == 2) {
-      det               = S[0][0] * S[1][1] - S[0][1] * S[1][0];
-      g.precision[0][0] = S[1][1] / det;
-      g.precision[1][1] = S[0][0] / det;
-      g.precision[0][1] = g.precision[1][0] = -S[0][1] / det;
-    } else {
-      det = S[0][0] * (S[1][1] * S[2][2] - S[1][2] * S[2][1]) - S[0][1] * (S[1][0] * S[2][2] - S[1][2] * S[2][0]) + S[0][2] * (S[1][0] * S[2][1] - S[1][1] * S[2][0]);
-      for (PetscInt a = 0; a < 3; a++)
-        for (PetscInt c = 0; c < 3; c++) {
-          const PetscInt a1 = (c + 1) % 3, a2 = (c + 2) % 3, c1 = (a + 1) % 3, c2 = (a + 2) % 3;
-          g.precision[a][c] = (S[a1][c1] * S[a2][c2] - S[a1][c2] * S[a2][c1]) / det;
-        }
-    }
-    PetscCheck(det > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "the exact covariance lost positive definiteness at t = %.6g", (double)t);
-    g.norm = 1 / PetscSqrtReal(PetscPowReal(2 * PETSC_PI, d) * det);
-    PetscCall(GFGridCellAveragesAdaptive(m->grid, GaussianPoint, Smooth, &g, 0, rho));
-  }
-  PetscCall(VecScale(rho, mass));
+  GFSteinBilinearMoments(sv->dim, m->init.mass, sv->stiffness, sv->center, m->init.mean, m->init.variance, t - t0, mean, covariance);
+  PetscCall(GFGaussianCellAverages(m->grid, mean, covariance, rho));
+  PetscCall(VecScale(rho, m->init.mass));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -545,12 +430,11 @@ static PetscErrorCode GFModelSetUp_SVGD(GFModel m)
   DM            da = m->grid->da;
 
   PetscFunctionBeginUser;
-  sv->dim              = m->grid->dim;
-  m->flux              = GF_FLUX_UPWIND_VELOCITY;
-  m->drift_dof         = sv->dim;
-  m->drift_static      = PETSC_FALSE;
-  m->particle_sigma    = 0;
-  m->particle_coupling = sv->kernel == GF_KERNEL_BILINEAR ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS;
+  sv->dim         = m->grid->dim;
+  m->flux         = GF_FLUX_UPWIND_VELOCITY;
+  m->drift_dof    = sv->dim;
+  m->drift_static = PETSC_FALSE;
+  m->dynamics     = (GFParticleDynamics){GF_DYNAMICS_STEIN, NULL, 0, m->potential, NULL, 0, sv->kernel, sv->bilinear ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS, NULL, 0};
   PetscCall(GFModelCheckTarget_SVGD(m));
   PetscCall(DMDACreateCompatibleDMDA(da, sv->dim, &sv->vda));
   PetscCall(DMCreateGlobalVector(sv->vda, &sv->velocity));
@@ -572,7 +456,7 @@ static PetscErrorCode GFModelSetUp_SVGD(GFModel m)
     }
     for (PetscInt a = 0; a < sv->dim; a++) PetscCall(VecRestoreArray(sv->gradV[a], &dV[a]));
   }
-  if (sv->kernel != GF_KERNEL_BILINEAR) {
+  if (!sv->bilinear) {
     PetscCall(KernelNorms(m));
     PetscCall(GFConvolutionCreate(m->grid, &sv->convolution));
     PetscCall(GFConvolutionAddKernel(sv->convolution, KernelCellAverage, 0, sv, &sv->id_K));
@@ -587,7 +471,7 @@ static PetscErrorCode GFModelSetUp_SVGD(GFModel m)
     }
   }
   PetscCall(GFPotentialIsQuadratic(m->potential, &sv->quadratic, sv->stiffness, sv->center));
-  m->has_exact = (PetscBool)(sv->kernel == GF_KERNEL_BILINEAR && sv->quadratic && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
+  m->has_exact = (PetscBool)(sv->bilinear && sv->quadratic && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
   m->no_exact  = "the exact solution needs -kernel bilinear, -potential quadratic and Gaussian data";
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -595,54 +479,13 @@ static PetscErrorCode GFModelSetUp_SVGD(GFModel m)
 static PetscErrorCode GFModelView_SVGD(GFModel m, PetscViewer viewer)
 {
   GFModel_SVGD *sv = (GFModel_SVGD *)m->data;
+  const char   *type;
+  PetscReal     bandwidth;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "  kernel %s, bandwidth %.6g\n", GFKernelTypes[sv->kernel], (double)sv->bandwidth));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/*
-  SVGD particles, each of mass w: dx_i/dt = -v(x_i), v(x) = w sum_j [(grad K)(x - x_j) + K(x - x_j) grad V(x_j)]
-  over all j, the self term included as in SVGD (Liu and Wang 2016), by direct sums over the
-  gathered positions and gradients in global order. The bilinear kernel 1 + x.y takes
-  moments instead: v(x) = A + (B - M I) x, A = w sum_j grad V(x_j), B = w sum_j grad V(x_j) x_j^T,
-  M = w n; for quadratic V the empirical mean and covariance then follow the Gaussian
-  moment ODE above exactly, whatever n.
-*/
-static PetscErrorCode GFModelParticleVelocity_SVGD(GFModel m, GFParticles p, const PetscReal x[], PetscReal v[])
-{
-  GFModel_SVGD  *sv = (GFModel_SVGD *)m->data;
-  const PetscInt d  = sv->dim;
-
-  PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < p->nlocal; i++) (void)GFPotentialValue(m->potential, x + d * i, v + d * i);
-  PetscCall(GFParticlesGather(p, x, p->all));
-  PetscCall(GFParticlesGather(p, v, p->all_extra));
-  if (sv->kernel == GF_KERNEL_BILINEAR) {
-    PetscReal A[3] = {0, 0, 0}, B[3][3] = {{0}}, M = p->weight * p->n;
-    for (PetscInt j = 0; j < p->n; j++)
-      for (PetscInt a = 0; a < d; a++) {
-        A[a] += p->weight * p->all_extra[d * j + a];
-        for (PetscInt b = 0; b < d; b++) B[a][b] += p->weight * p->all_extra[d * j + a] * p->all[d * j + b];
-      }
-    for (PetscInt i = 0; i < p->nlocal; i++)
-      for (PetscInt a = 0; a < d; a++) {
-        PetscReal va = A[a] - M * x[d * i + a];
-        for (PetscInt b = 0; b < d; b++) va += B[a][b] * x[d * i + b];
-        v[d * i + a] = -va;
-      }
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  for (PetscInt i = 0; i < p->nlocal; i++) {
-    PetscReal sum[3] = {0, 0, 0};
-    for (PetscInt j = 0; j < p->n; j++) {
-      PetscReal diff[3], gradK[3], K;
-      GFGridDisplacement(m->grid, x + d * i, p->all + d * j, diff);
-      K = KernelValue(sv, d, diff, gradK, NULL);
-      for (PetscInt a = 0; a < d; a++) sum[a] += gradK[a] + K * p->all_extra[d * j + a];
-    }
-    for (PetscInt a = 0; a < d; a++) v[d * i + a] = -p->weight * sum[a];
-  }
+  PetscCall(GFKernelGetType(sv->kernel, &type));
+  PetscCall(GFKernelGetBandwidth(sv->kernel, &bandwidth));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  kernel %s, bandwidth %.6g\n", type, (double)bandwidth));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -652,6 +495,7 @@ static PetscErrorCode GFModelDestroy_SVGD(GFModel m)
 
   PetscFunctionBeginUser;
   PetscCall(GFConvolutionDestroy(&sv->convolution));
+  PetscCall(GFKernelDestroy(&sv->kernel));
   for (PetscInt a = 0; a < 3; a++) {
     PetscCall(VecDestroy(&sv->gradV[a]));
     PetscCall(VecDestroy(&sv->rho_gradV[a]));
@@ -673,8 +517,7 @@ PETSC_INTERN PetscErrorCode GFModelCreate_SVGD(GFModel m)
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&sv));
-  sv->kernel             = GF_KERNEL_GAUSSIAN;
-  sv->bandwidth          = 1;
+  PetscCall(GFKernelCreate(m->comm, &sv->kernel));
   m->data                = sv;
   m->ops->setfromoptions = GFModelSetFromOptions_SVGD;
   m->ops->setup          = GFModelSetUp_SVGD;
@@ -686,7 +529,5 @@ PETSC_INTERN PetscErrorCode GFModelCreate_SVGD(GFModel m)
   m->ops->nonlocal_rate  = GFModelNonlocalRate_SVGD;
   m->ops->view           = GFModelView_SVGD;
   m->ops->destroy        = GFModelDestroy_SVGD;
-
-  m->ops->particle_velocity = GFModelParticleVelocity_SVGD;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

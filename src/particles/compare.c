@@ -26,8 +26,8 @@
   the slices and of the MMD is split over the ranks and summed in a fixed order, so the
   numbers do not depend on the rank count.
 */
-#include "particles_impl.h"
-#include "compare_impl.h"
+#include "particles.h"
+#include "comparison.h"
 #include <dirent.h>
 
 PetscErrorCode GFCompareCreate(MPI_Comm comm, GFCompare *compare)
@@ -82,11 +82,7 @@ static PetscErrorCode GFCompareListSnapshots(GFCompare c)
       }
     }
   }
-  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, 0, c->comm));
-  if (code) {
-    PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, c->comm));
-    SETERRQ(c->comm, code, "%s", msg);
-  }
+  PetscCall(GFCheckRankZero(c->comm, code, msg));
   PetscCallMPI(MPI_Bcast(&count, 1, MPIU_INT, 0, c->comm));
   if (rank) PetscCall(PetscMalloc1(count, &numbers));
   PetscCallMPI(MPI_Bcast(numbers, (PetscMPIInt)count, MPIU_INT, 0, c->comm));
@@ -101,21 +97,6 @@ static PetscErrorCode GFCompareListSnapshots(GFCompare c)
     PetscCall(GFSnapshotReadTime(c->comm, c->path, &c->snap_time[k]));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PETSC_INTERN PetscErrorCode GFCompareSnapshotPath(GFCompare c, PetscInt k, char path[], size_t len)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(path, len, "%s/snap_%05d.h5", c->pde_dir, (int)c->snap_number[k]));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The snapshot whose time is t (to 1e-9 relative), or -1. */
-PETSC_INTERN PetscInt GFCompareFindSnapshot(GFCompare c, PetscReal t)
-{
-  for (PetscInt k = 0; k < c->nsnap; k++)
-    if (PetscAbsReal(c->snap_time[k] - t) <= 1e-9 * PetscMax(1, PetscAbsReal(t))) return k;
-  return -1;
 }
 
 /* -pde, -particles and the sweep's options, the metrics' settings, the output directory; everything checked before any work. */
@@ -159,264 +140,6 @@ PetscErrorCode GFCompareSetFromOptions(GFCompare c)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/*
-  The density's mean and covariance from its cell probabilities at the cell centres, in
-  natural order on every rank (the same numbers on any number of ranks), with Sheppard's
-  correction -h^2/12 per axis as in diagnostics.csv.
-*/
-static void GFCompareDensityMoments(GFCompareDensity *q)
-{
-  const PetscInt d = q->dim;
-
-  for (PetscInt a = 0; a < d; a++) q->mean[a] = 0;
-  for (PetscInt c = 0; c < q->ncells; c++) {
-    const PetscInt idx[3] = {c % q->cells[0], (c / q->cells[0]) % q->cells[1], c / (q->cells[0] * q->cells[1])};
-    for (PetscInt a = 0; a < d; a++) q->mean[a] += q->p[c] * (q->lower[a] + (idx[a] + 0.5) * q->h[a]);
-  }
-  for (PetscInt a = 0; a < d; a++)
-    for (PetscInt b = 0; b < d; b++) q->covariance[a][b] = a == b ? -q->h[a] * q->h[a] / 12 : 0;
-  for (PetscInt c = 0; c < q->ncells; c++) {
-    const PetscInt idx[3] = {c % q->cells[0], (c / q->cells[0]) % q->cells[1], c / (q->cells[0] * q->cells[1])};
-    PetscReal      y[3];
-    for (PetscInt a = 0; a < d; a++) y[a] = q->lower[a] + (idx[a] + 0.5) * q->h[a] - q->mean[a];
-    for (PetscInt a = 0; a < d; a++)
-      for (PetscInt b = 0; b < d; b++) q->covariance[a][b] += q->p[c] * y[a] * y[b];
-  }
-}
-
-/*
-  Snapshot k as a GFCompareDensity on every rank: probabilities in natural order (every value
-  finite and >= 0, of finite positive mass), Sheppard-corrected
-  moments, and int int k q q for the MMD. On a failure q->p is left for GFCompareDensityDestroy.
-*/
-PETSC_INTERN PetscErrorCode GFCompareLoadDensity(GFCompare c, PetscInt k, GFCompareDensity *q)
-{
-  const struct _p_GFGrid *g = c->grid;
-  Vec                     rho, all;
-  const PetscScalar      *r;
-  PetscReal               sum = 0;
-  PetscInt                bad = 0;
-  PetscErrorCode          ierr;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(q, sizeof(*q)));
-  q->dim = g->dim;
-  for (PetscInt a = 0; a < 3; a++) {
-    q->cells[a] = g->cells[a];
-    q->lower[a] = g->lower[a];
-    q->upper[a] = g->upper[a];
-    q->h[a]     = g->h[a];
-  }
-  q->ncells      = g->cells[0] * g->cells[1] * g->cells[2];
-  q->cell_volume = g->cell_volume;
-  q->bc          = g->bc;
-  PetscCall(DMCreateGlobalVector(g->da, &rho));
-  PetscCall(GFCompareSnapshotPath(c, k, c->path, sizeof(c->path)));
-  ierr = GFSnapshotRead(c->grid, c->path, rho, NULL, NULL);
-  if (!ierr) ierr = GFGridGatherNatural(c->grid, rho, &all);
-  PetscCall(VecDestroy(&rho));
-  PetscCall(ierr);
-  PetscCall(PetscMalloc1(q->ncells, &q->p));
-  PetscCall(VecGetArrayRead(all, &r));
-  for (PetscInt i = 0; i < q->ncells; i++) {
-    q->p[i] = PetscRealPart(r[i]);
-    if (PetscIsInfOrNanReal(q->p[i]) || q->p[i] < 0)
-      bad++;
-    else
-      sum += q->p[i];
-  }
-  PetscCall(VecRestoreArrayRead(all, &r));
-  PetscCall(VecDestroy(&all));
-  PetscCheck(!bad, c->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the density has %" PetscInt_FMT " values that are NaN, infinite or negative: not a density to compare with (a damaged snapshot)", c->path, bad);
-  PetscCheck(sum > 0 && PetscIsNormalReal(sum), c->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: the density has %s mass to compare with", c->path, sum > 0 ? "an infinite" : "no positive");
-  for (PetscInt i = 0; i < q->ncells; i++) q->p[i] /= sum;
-  GFCompareDensityMoments(q);
-  PetscCall(GFMetricMMDDensity(q, c->settings.mmd_bandwidth, &q->mmd_self));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PETSC_INTERN PetscErrorCode GFCompareDensityDestroy(GFCompareDensity *q)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscFree(q->p));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* values[0 .. n) computed in pieces [begin, end) per rank of comm, gathered in order on every rank. */
-static PetscErrorCode GFCompareSplit(MPI_Comm comm, PetscInt n, PetscInt *begin, PetscInt *end)
-{
-  PetscMPIInt size, rank;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  *begin = (PetscInt)(((PetscInt64)n * rank) / size);
-  *end   = (PetscInt)(((PetscInt64)n * (rank + 1)) / size);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Sum of the n values whose pieces the ranks hold (GFCompareSplit), added in index order: the same on any number of ranks. */
-static PetscErrorCode GFCompareOrderedSum(MPI_Comm comm, PetscInt n, const PetscReal piece[], PetscReal *sum)
-{
-  PetscMPIInt size, *counts, *displs;
-  PetscReal  *all;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(PetscMalloc3(size, &counts, size, &displs, n, &all));
-  for (PetscMPIInt r = 0; r < size; r++) {
-    displs[r] = (PetscMPIInt)(((PetscInt64)n * r) / size);
-    counts[r] = (PetscMPIInt)(((PetscInt64)n * (r + 1)) / size) - displs[r];
-  }
-  {
-    PetscMPIInt rank;
-    PetscCallMPI(MPI_Comm_rank(comm, &rank));
-    PetscCallMPI(MPI_Allgatherv(piece, counts[rank], MPIU_REAL, all, counts, displs, MPIU_REAL, comm));
-  }
-  *sum = 0;
-  for (PetscInt i = 0; i < n; i++) *sum += all[i];
-  PetscCall(PetscFree3(counts, displs, all));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/*
-  The MMD's particles: all of them, or the first m of a seeded random permutation (Fisher-Yates
-  with counter-based uniforms, the same on every rank), into sub (m x dim).
-*/
-static PetscErrorCode GFCompareSubsample(const GFCompareSettings *s, PetscInt dim, PetscInt n, const PetscReal x[], PetscInt *m, PetscReal **sub)
-{
-  PetscInt *order;
-
-  PetscFunctionBeginUser;
-  *m = s->mmd_max > 0 ? PetscMin(s->mmd_max, n) : n;
-  PetscCall(PetscMalloc1(*m * dim, sub));
-  if (*m == n) {
-    PetscCall(PetscArraycpy(*sub, x, n * dim));
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  PetscCall(PetscMalloc1(n, &order));
-  for (PetscInt i = 0; i < n; i++) order[i] = i;
-  for (PetscInt i = 0; i < *m; i++) {
-    PetscReal      u[2];
-    PetscInt       j;
-    const PetscInt t = order[i];
-    GFRandomUniforms((uint64_t)s->seed, (uint64_t)i, 0, GF_RANDOM_BLOCK_SUBSAMPLE, u);
-    j        = i + PetscMin((PetscInt)(u[0] * (n - i)), n - i - 1);
-    order[i] = order[j];
-    order[j] = t;
-    PetscCall(PetscArraycpy(*sub + dim * i, x + dim * order[i], dim));
-  }
-  PetscCall(PetscFree(order));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static int CompareReals(const void *a, const void *b)
-{
-  const PetscReal x = *(const PetscReal *)a, y = *(const PetscReal *)b;
-  return (x > y) - (x < y);
-}
-
-/*
-  Every metric of the n particles x (all of them on every rank of comm) against q.
-  Collective on comm; the same numbers on any number of ranks.
-*/
-PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm comm, const GFCompareSettings *s, const GFCompareDensity *q, PetscInt n, const PetscReal x[], PetscBool floor, GFParticleMetrics *m)
-{
-  const PetscInt d = q->dim;
-  PetscInt       begin, end;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(m, sizeof(*m)));
-  m->w1 = m->w2 = m->sliced_w2 = m->w1_floor = (PetscReal)NAN;
-  GFParticleMoments(d, n, x, m->mean, m->covariance);
-  for (PetscInt a = 0; a < d; a++) {
-    m->mean_error += PetscSqr(m->mean[a] - q->mean[a]);
-    for (PetscInt b = 0; b < d; b++) m->cov_error += PetscSqr(m->covariance[a][b] - q->covariance[a][b]);
-  }
-  m->mean_error = PetscSqrtReal(m->mean_error);
-  m->cov_error  = PetscSqrtReal(m->cov_error);
-  PetscCall(GFMetricL1(q, n, x, &m->l1));
-  if (d == 1) {
-    PetscReal *sorted;
-    PetscCall(PetscMalloc1(n, &sorted));
-    PetscCall(PetscArraycpy(sorted, x, n));
-    qsort(sorted, (size_t)n, sizeof(PetscReal), CompareReals);
-    PetscCall(GFMetricWasserstein1D(q, n, sorted, &m->w1, &m->w2));
-    PetscCall(PetscFree(sorted));
-    if (floor) PetscCall(GFMetricW1Floor(q, n, &m->w1_floor));
-  } else {
-    PetscReal *values, sum;
-    PetscCall(GFCompareSplit(comm, s->slices, &begin, &end));
-    PetscCall(PetscMalloc1(PetscMax(end - begin, 1), &values));
-    PetscCall(GFMetricSlicedW2(q, n, x, (uint64_t)s->seed, begin, end, values));
-    PetscCall(GFCompareOrderedSum(comm, s->slices, values, &sum));
-    PetscCall(PetscFree(values));
-    m->sliced_w2 = PetscSqrtReal(sum / s->slices);
-  }
-  {
-    PetscReal *sub, *values, pairs, cross, squared;
-    PetscInt   k;
-    PetscCall(GFCompareSubsample(s, d, n, x, &k, &sub));
-    PetscCall(GFCompareSplit(comm, k, &begin, &end));
-    PetscCall(PetscMalloc1(PetscMax(end - begin, 1), &values));
-    PetscCall(GFMetricMMDPairs(d, s->mmd_bandwidth, k, sub, begin, end, values));
-    PetscCall(GFCompareOrderedSum(comm, k, values, &pairs));
-    PetscCall(GFMetricMMDCross(q, s->mmd_bandwidth, end - begin, sub + d * begin, values));
-    PetscCall(GFCompareOrderedSum(comm, k, values, &cross));
-    PetscCall(PetscFree(values));
-    PetscCall(PetscFree(sub));
-    squared  = pairs / ((PetscReal)k * k) - 2 * cross / k + q->mmd_self;
-    m->mmd   = PetscSqrtReal(PetscMax(squared, 0));
-    m->mmd_n = k;
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* The metric columns of compare.csv and the table, for the dimension: 1D w1,w2 then the rest; 2D/3D sliced_w2 then the rest. */
-PETSC_INTERN PetscInt GFCompareColumns(PetscInt dim, const char *names[], GFCompareMetric ids[])
-{
-  static const char *const all[] = {"w1", "w2", "sliced_w2", "l1", "mean_error", "cov_error", "mmd"};
-  PetscInt                 n     = 0;
-
-  for (PetscInt k = 0; k < GF_METRIC_COUNT; k++) {
-    if ((dim == 1 && k == GF_METRIC_SLICED_W2) || (dim > 1 && (k == GF_METRIC_W1 || k == GF_METRIC_W2))) continue;
-    if (names) names[n] = all[k];
-    if (ids) ids[n] = (GFCompareMetric)k;
-    n++;
-  }
-  return n;
-}
-
-/* Metric id of m. */
-PETSC_INTERN PetscReal GFCompareMetricValue(const GFParticleMetrics *m, GFCompareMetric id)
-{
-  switch (id) {
-  case GF_METRIC_W1: return m->w1;
-  case GF_METRIC_W2: return m->w2;
-  case GF_METRIC_SLICED_W2: return m->sliced_w2;
-  case GF_METRIC_L1: return m->l1;
-  case GF_METRIC_MEAN_ERROR: return m->mean_error;
-  case GF_METRIC_COV_ERROR: return m->cov_error;
-  default: return m->mmd;
-  }
-}
-
-/* Roles in compare's output directory: its own compare*.csv/png, the PDE and particle runs it compares beside them. */
-static GFFileRole CompareFileRole(const char name[], void *ctx)
-{
-  (void)ctx;
-  if (GFIsCompareFile(name)) return GF_FILE_OLD;
-  if (GFIsPDEFile(name) || GFIsParticleFile(name)) return GF_FILE_COMPANION;
-  return GF_FILE_FOREIGN;
-}
-
-PETSC_INTERN PetscErrorCode GFComparePrepareOutput(GFCompare c)
-{
-  PetscFunctionBeginUser;
-  if (!c->rundir) PetscCall(GFRunDirectoryCreate(c->comm, c->dir, c->overwrite, CompareFileRole, NULL, &c->rundir));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The time of file f of the source: -particles_time, else the file's own, else its name's; and its snapshot. */
 static PetscErrorCode GFCompareFileTime(GFCompare c, PetscInt f, const char path[], const GFParticleFileInfo *info, PetscReal *t, PetscInt *snapshot)
 {
@@ -437,17 +160,6 @@ static PetscErrorCode GFCompareFileTime(GFCompare c, PetscInt f, const char path
     SETERRQ(c->comm, PETSC_ERR_USER_INPUT, "%s: time %.9g matches no snapshot of the PDE run %s, which has t = %s", path, (double)*t, c->pde_dir, times);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* One row of compare.csv's metrics: values in column order, blank for NaN. */
-PETSC_INTERN void GFCompareWriteValues(FILE *csv, PetscInt n, const PetscReal values[])
-{
-  for (PetscInt k = 0; k < n; k++) {
-    if (PetscIsInfOrNanReal(values[k]))
-      fprintf(csv, ",");
-    else
-      fprintf(csv, ",%.17g", (double)values[k]);
-  }
 }
 
 /* Every particle of a file inside the PDE run's box, walls included: the metrics integrate over the box only (and 1e308 overflows them). Collective (x on every rank). */

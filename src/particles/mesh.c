@@ -13,7 +13,7 @@
   that falls beyond a no-flux wall folds back into the boundary cell (mass is kept), on
   periodic boxes it wraps.
 */
-#include "particles_impl.h"
+#include "particles.h"
 
 /* Gather every rank's block of n x dim values into all, in global order, on every rank. */
 PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles p, const PetscReal local[], PetscReal all[])
@@ -21,17 +21,6 @@ PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles p, const PetscReal loc
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Allgatherv(local, p->counts[p->rank], MPIU_REAL, all, p->counts, p->displs, MPIU_REAL, p->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* v = -grad V(x) for this rank's particles x. */
-PETSC_INTERN void GFParticlesPotentialDrift(GFParticles p, GFPotential potential, const PetscReal x[], PetscReal v[])
-{
-  const PetscInt d = p->dim;
-
-  for (PetscInt i = 0; i < p->nlocal; i++) {
-    (void)GFPotentialValue(potential, x + d * i, v + d * i);
-    for (PetscInt a = 0; a < d; a++) v[d * i + a] = -v[d * i + a];
-  }
 }
 
 /* Reflect (no-flux walls: fold by the period 2L of the mirrored box) or wrap (periodic) the m coordinates of x into the box. */
@@ -150,20 +139,4 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshAddGradient(GFParticles p, Vec field,
       for (PetscInt a = 0; a < d; a++) v[d * i + a] += alpha * w[k] * p->mesh_gradient[d * c[k] + a];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Mean and covariance (1/n) of n points, the covariance about the mean (two passes). */
-PETSC_INTERN void GFParticleMoments(PetscInt dim, PetscInt n, const PetscReal x[], PetscReal mean[], PetscReal covariance[][3])
-{
-  for (PetscInt a = 0; a < dim; a++) {
-    mean[a] = 0;
-    for (PetscInt i = 0; i < n; i++) mean[a] += x[dim * i + a];
-    mean[a] /= n;
-  }
-  for (PetscInt a = 0; a < dim; a++)
-    for (PetscInt b = 0; b < dim; b++) {
-      PetscReal sum = 0;
-      for (PetscInt i = 0; i < n; i++) sum += (x[dim * i + a] - mean[a]) * (x[dim * i + b] - mean[b]);
-      covariance[a][b] = sum / n;
-    }
 }

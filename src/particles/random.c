@@ -1,33 +1,24 @@
 /*
   Counter-based random numbers: Philox4x32-10 (J. K. Salmon, M. A. Moraes, R. O. Dror,
   D. E. Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC11), a bijection of a
-  128-bit counter keyed by 64 bits, ten rounds of
-      (c0, c1, c2, c3) -> (hi(M1 c2) ^ c1 ^ k0, lo(M1 c2), hi(M0 c0) ^ c3 ^ k1, lo(M0 c0)),
-  the key bumped by the Weyl constants (W0, W1) between rounds. It passes BigCrush, and a
-  number is a pure function of where it is used: the counter holds (particle index,
-  step, block), the key the seed. So particle i's noise at step k is the same on any
-  number of ranks, in any order of evaluation.
+  128-bit counter keyed by 64 bits, computed by Random123, the authors' reference
+  implementation (header-only <Random123/philox.h>, Debian package librandom123-dev):
+  philox4x32_R(10, counter, key). It passes BigCrush, and a number is a pure
+  function of where it is used: the counter holds (particle index, step, block), the key
+  the seed. So particle i's noise at step k is the same on any number of ranks, in any
+  order of evaluation.
 */
-#include "particles_impl.h"
-
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
+#include "particles.h"
+/* Random123's header compiles without warnings under the project's -std=c11 -Wall -Wextra -Wpedantic (gcc and clang): no pragmas needed. */
+#include <Random123/philox.h>
 
 PETSC_INTERN void GFPhilox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
 {
-  uint32_t c[4] = {counter[0], counter[1], counter[2], counter[3]}, k0 = key[0], k1 = key[1];
+  const philox4x32_ctr_t c = {{counter[0], counter[1], counter[2], counter[3]}};
+  const philox4x32_key_t k = {{key[0], key[1]}};
+  const philox4x32_ctr_t r = philox4x32_R(10, c, k);
 
-  for (int round = 0; round < 10; round++) {
-    const uint64_t p0 = (uint64_t)PHILOX_M0 * c[0], p1 = (uint64_t)PHILOX_M1 * c[2];
-    const uint32_t next[4] = {(uint32_t)(p1 >> 32) ^ c[1] ^ k0, (uint32_t)p1, (uint32_t)(p0 >> 32) ^ c[3] ^ k1, (uint32_t)p0};
-
-    for (int w = 0; w < 4; w++) c[w] = next[w];
-    k0 += PHILOX_W0;
-    k1 += PHILOX_W1;
-  }
-  for (int w = 0; w < 4; w++) out[w] = c[w];
+  for (int w = 0; w < 4; w++) out[w] = r.v[w];
 }
 
 /*

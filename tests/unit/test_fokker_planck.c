@@ -1,21 +1,9 @@
 /* fokker_planck against Ornstein-Uhlenbeck exact solutions, its Gibbs state, and implicit stepping. */
 #include "gftest.h"
 
-/* Every run must conserve mass to 1e-12, keep rho >= 0 and never raise the energy. */
-static void AssertStructurePreserved(GFSolver solver, const char *what)
-{
-  GFRunStatistics st;
-
-  GF_CK(GFSolverGetStatistics(solver, &st));
-  ck_assert_msg(st.steps > 0, "%s: no steps taken", what);
-  ck_assert_msg(st.worst_mass_drift <= 1e-12, "%s: mass drift %g", what, (double)st.worst_mass_drift);
-  ck_assert_msg(st.lowest_density >= 0, "%s: min rho %g", what, (double)st.lowest_density);
-  ck_assert_msg(st.energy_rises == 0, "%s: energy rose at %d steps (largest %g)", what, (int)st.energy_rises, (double)st.max_energy_rise);
-}
-
 static const char ou_1d[] = "-potential quadratic -diffusion 1 -init_mean 1 -init_variance 0.25 -domain_lower -8 -domain_upper 8 -ts_max_time 1 -exact";
 
-/* Case 1: mean e^-1 and variance 1 - 0.75 e^-2 at t = 1 within 1e-4 at 512 cells; L1 order >= 1.8 from 64 to 512. */
+/* Case 1: mean e^-1 and variance 1 - 0.75 e^-2 at t = 1 within 1e-4 at 512 cells; L1 order above 1.8 from 64 to 512. */
 START_TEST(test_ou_1d)
 {
   const PetscReal mean = PetscExpReal(-1), variance = 1 + (0.25 - 1) * PetscExpReal(-2);
@@ -29,20 +17,13 @@ START_TEST(test_ou_1d)
     PetscSNPrintf(options, sizeof(options), "%s -da_grid_x %d", ou_1d, 64 << level);
     solver = GFTestSolve(options);
     GF_CK(GFSolverGetDiagnostics(solver, &d));
-    AssertStructurePreserved(solver, options);
-    ck_assert(d.has_error);
+    GFTestAssertStructurePreserved(solver, options, "energy");
     ck_assert_double_eq_tol(d.time, 1, 1e-14);
-    error[level] = d.error_l1;
-    if (level == 3) {
-      ck_assert_msg(PetscAbsReal(d.mean[0] - mean) <= 1e-4, "mean %.8f, exact %.8f", (double)d.mean[0], (double)mean);
-      ck_assert_msg(PetscAbsReal(d.covariance[0][0] - variance) <= 1e-4, "variance %.8f, exact %.8f", (double)d.covariance[0][0], (double)variance);
-    }
+    error[level] = GFTestAssertExactError(solver, options, PETSC_INFINITY);
+    if (level == 3) GFTestAssertMoments(solver, options, &mean, &variance, 1e-4);
     GF_CK(GFSolverDestroy(&solver));
   }
-  for (int level = 1; level < 4; level++) {
-    const PetscReal order = PetscLog2Real(error[level - 1] / error[level]);
-    ck_assert_msg(order >= 1.8, "L1 order %.3f between %d and %d cells (errors %g, %g)", (double)order, 32 << level, 64 << level, (double)error[level - 1], (double)error[level]);
-  }
+  GFTestAssertOrder("1D OU, L1 from 64 to 512 cells", 4, error, 1.8);
 }
 END_TEST
 
@@ -50,18 +31,16 @@ END_TEST
 START_TEST(test_ou_2d_anisotropic)
 {
   const PetscReal a[2] = {1, 4}, c[2] = {0.5, -0.5}, m0[2] = {1, 1}, v0[2] = {0.5, 0.3}, t = 1;
+  PetscReal       mean[2], variance[2];
   GFSolver        solver;
-  GFDiagnostics   d;
 
-  solver = GFTestSolve("-dim 2 -da_grid_x 256 -da_grid_y 256 -domain_lower -6 -domain_upper 6 -potential quadratic -potential_stiffness 1,4 -potential_center 0.5,-0.5 -init_mean 1,1 -init_variance 0.5,0.3 -ts_max_time 1 -exact");
-  GF_CK(GFSolverGetDiagnostics(solver, &d));
-  AssertStructurePreserved(solver, "2D anisotropic OU");
   for (int k = 0; k < 2; k++) {
-    const PetscReal mean = c[k] + (m0[k] - c[k]) * PetscExpReal(-a[k] * t), variance = 1 / a[k] + (v0[k] - 1 / a[k]) * PetscExpReal(-2 * a[k] * t);
-    ck_assert_msg(PetscAbsReal(d.mean[k] - mean) <= 1e-3, "axis %d: mean %.6f, exact %.6f", k, (double)d.mean[k], (double)mean);
-    ck_assert_msg(PetscAbsReal(d.covariance[k][k] - variance) <= 1e-3, "axis %d: variance %.6f, exact %.6f", k, (double)d.covariance[k][k], (double)variance);
+    mean[k]     = c[k] + (m0[k] - c[k]) * PetscExpReal(-a[k] * t);
+    variance[k] = 1 / a[k] + (v0[k] - 1 / a[k]) * PetscExpReal(-2 * a[k] * t);
   }
-  ck_assert_msg(PetscAbsReal(d.covariance[0][1]) <= 1e-3, "covariance xy %g, exact 0", (double)d.covariance[0][1]);
+  solver = GFTestSolve("-dim 2 -da_grid_x 256 -da_grid_y 256 -domain_lower -6 -domain_upper 6 -potential quadratic -potential_stiffness 1,4 -potential_center 0.5,-0.5 -init_mean 1,1 -init_variance 0.5,0.3 -ts_max_time 1 -exact");
+  GFTestAssertStructurePreserved(solver, "2D anisotropic OU", "energy");
+  GFTestAssertMoments(solver, "2D anisotropic OU", mean, variance, 1e-3);
   GF_CK(GFSolverDestroy(&solver));
 }
 END_TEST
@@ -73,31 +52,10 @@ START_TEST(test_gibbs_steady)
                         "-dim 2 -da_grid_x 40 -da_grid_y 40 -potential quadratic -potential_center 0.3,-0.2 -ts_type beuler -ts_dt 0.05"};
 
   for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
-    char            options[512];
-    GFSolver        solver;
-    Vec             rho, start;
-    GFRunStatistics st;
-    PetscReal       change, scale;
+    char options[512];
 
-    PetscSNPrintf(options, sizeof(options), "%s -domain_lower -3 -domain_upper 3 -init gibbs -ts_max_steps 1000 -ts_max_time 1e9", runs[r]);
-    GFTestSetOptions(options);
-    GF_CK(GFSolverCreate(PETSC_COMM_WORLD, &solver));
-    GF_CK(GFSolverSetFromOptions(solver));
-    GF_CK(GFSolverSetUp(solver));
-    GF_CK(GFSolverGetSolution(solver, &rho));
-    GF_CK(VecDuplicate(rho, &start));
-    GF_CK(VecCopy(rho, start));
-    GF_CK(GFSolverSolve(solver));
-    GF_CK(GFSolverGetStatistics(solver, &st));
-    ck_assert_int_eq(st.steps, 1000);
-    /* relative change: max |rho_1000 - rho_0| / rho_0 over cells */
-    GF_CK(VecAXPY(rho, -1, start));
-    GF_CK(VecPointwiseDivide(rho, rho, start));
-    GF_CK(VecNorm(rho, NORM_INFINITY, &change));
-    GF_CK(VecNorm(start, NORM_INFINITY, &scale));
-    ck_assert_msg(change <= 1e-12, "%s: largest relative change %g after 1000 steps", runs[r], (double)change);
-    GF_CK(VecDestroy(&start));
-    GF_CK(GFSolverDestroy(&solver));
+    PetscSNPrintf(options, sizeof(options), "%s -domain_lower -3 -domain_upper 3", runs[r]);
+    GFTestAssertSteady(options, 1000, GF_TEST_CHANGE_PER_CELL, 1e-12);
   }
 }
 END_TEST
@@ -120,19 +78,16 @@ START_TEST(test_implicit)
   PetscReal errors[3];
 
   for (int r = 0; r < 3; r++) {
-    char          options[512];
-    GFSolver      solver;
-    GFDiagnostics d;
+    char     options[512];
+    GFSolver solver;
 
     PetscSNPrintf(options, sizeof(options), "%s -da_grid_x 512 %s", ou_1d, runs[r].options);
     solver = GFTestSolve(options);
-    GF_CK(GFSolverGetDiagnostics(solver, &d));
-    AssertStructurePreserved(solver, options);
-    errors[r] = d.error_l1;
-    ck_assert_msg(d.error_l1 <= runs[r].max_error, "%s: error %g", options, (double)d.error_l1);
+    GFTestAssertStructurePreserved(solver, options, "energy");
+    errors[r] = GFTestAssertExactError(solver, options, runs[r].max_error);
     GF_CK(GFSolverDestroy(&solver));
   }
-  ck_assert_msg(PetscLog2Real(errors[0] / errors[1]) > 0.8, "backward Euler order %.3f in dt", (double)PetscLog2Real(errors[0] / errors[1]));
+  GFTestAssertOrder("backward Euler, dt 0.01 to 0.005", 2, errors, 0.8);
 }
 END_TEST
 
@@ -143,18 +98,16 @@ START_TEST(test_ou_3d)
   PetscReal   error[2];
 
   for (int level = 0; level < 2; level++) {
-    char          options[512];
-    GFSolver      solver;
-    GFDiagnostics d;
+    char     options[512];
+    GFSolver solver;
 
     PetscSNPrintf(options, sizeof(options), "-dim 3 %s -domain_lower -5 -domain_upper 5 -potential quadratic -potential_stiffness 1,2,3 -init_mean 0.5,0,-0.5 -init_variance 0.6 -ts_max_time 0.3 -exact", grids[level]);
     solver = GFTestSolve(options);
-    GF_CK(GFSolverGetDiagnostics(solver, &d));
-    AssertStructurePreserved(solver, options);
-    error[level] = d.error_l1;
+    GFTestAssertStructurePreserved(solver, options, "energy");
+    error[level] = GFTestAssertExactError(solver, options, PETSC_INFINITY);
     GF_CK(GFSolverDestroy(&solver));
   }
-  ck_assert_msg(PetscLog2Real(error[0] / error[1]) >= 1.8, "3D L1 order %.3f (errors %g, %g)", (double)PetscLog2Real(error[0] / error[1]), (double)error[0], (double)error[1]);
+  GFTestAssertOrder("3D OU, L1 from 16^3 to 32^3 cells", 2, error, 1.8);
 }
 END_TEST
 

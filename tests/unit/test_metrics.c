@@ -1,5 +1,5 @@
 /* Particle metrics (metrics.c) against independent oracles: closed forms, exact integrals by another route, direct sums, quadrature, Monte Carlo. */
-#include "../../src/particles/particles_impl.h"
+#include "../../src/particles/particles.h"
 #include "gftest.h"
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Particle files: the parallel writer, the HDF5, text and NumPy readers, every way a file can be wrong, times in file names, particle sources. */
-#include "../../src/particles/particles_impl.h"
+#include "../../src/particles/particles.h"
 #include "gftest.h"
 #include <hdf5.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
   refusals.
 */
 #include "gftest.h"
-#include "../../src/particles/particles_impl.h"
+#include "../../src/particles/particles.h"
 
 /* A set-up particle system on comm from the options (the test options replace the database). */
 static GFParticles MakeParticles(MPI_Comm comm, const char options[])
@@ -97,7 +97,7 @@ START_TEST(test_euler_maruyama_moments)
 
   GF_CK(GFParticlesAdvance(p, 1));
   x = AllPositions(p);
-  GFParticleMoments(2, p->n, x, mean, cov);
+  GF_CK(GFPointMoments(PETSC_COMM_SELF, 2, p->n, x, mean, cov));
   for (PetscInt k = 0; k < 2; k++) {
     PetscReal m = m0[k], v = v0[k];
     for (int s = 0; s < 50; s++) {
@@ -113,10 +113,10 @@ START_TEST(test_euler_maruyama_moments)
 }
 END_TEST
 
-/* The velocities of this rank's particles by the model's op into v (nlocal x dim). */
+/* The velocities of this rank's particles into v (nlocal x dim). */
 static void Velocities(GFParticles p, PetscReal v[])
 {
-  GF_CK(p->model->ops->particle_velocity(p->model, p, p->x, v));
+  GF_CK(GFParticlesComputeVelocity(p, p->x, v));
 }
 
 /*
@@ -135,7 +135,7 @@ START_TEST(test_interaction_sums_agree)
   moments = MakeParticles(PETSC_COMM_WORLD, options);
   PetscSNPrintf(options, sizeof(options), "%s -dim 2 -interaction gaussian -interaction_params 1000 -interaction_strength 8e5", base);
   pairs = MakeParticles(PETSC_COMM_WORLD, options);
-  ck_assert(moments->model->particle_coupling == GF_PARTICLE_COUPLING_MOMENTS && pairs->model->particle_coupling == GF_PARTICLE_COUPLING_PAIRS);
+  ck_assert(moments->dynamics.coupling == GF_PARTICLE_COUPLING_MOMENTS && pairs->dynamics.coupling == GF_PARTICLE_COUPLING_PAIRS);
   GF_CK(PetscMalloc2(moments->nlocal * 2, &v1, moments->nlocal * 2, &v2));
   Velocities(moments, v1);
   Velocities(pairs, v2);
@@ -287,12 +287,12 @@ START_TEST(test_svgd_bilinear_moment_ode)
                     (int)counts[c], 0.01 / (1 << level));
       p = MakeParticles(PETSC_COMM_WORLD, options);
       x = AllPositions(p);
-      GFParticleMoments(2, p->n, x, mu, S);
+      GF_CK(GFPointMoments(PETSC_COMM_SELF, 2, p->n, x, mu, S));
       GF_CK(PetscFree(x));
       MomentODE(2, stiffness, center, 1.3, 1, mu, S);
       GF_CK(GFParticlesAdvance(p, 1));
       x = AllPositions(p);
-      GFParticleMoments(2, p->n, x, mean, cov);
+      GF_CK(GFPointMoments(PETSC_COMM_SELF, 2, p->n, x, mean, cov));
       error[level] = 0;
       for (PetscInt a = 0; a < 2; a++) {
         error[level] = PetscMax(error[level], PetscAbsReal(mean[a] - mu[a]));
@@ -326,7 +326,7 @@ START_TEST(test_initial_samples)
     PetscSNPrintf(options, sizeof(options), "-model fokker_planck -potential quadratic -init_mean 1 -init_variance 0.4 %s -da_grid_x 24 -domain_lower -6 -domain_upper 6 -particles_n 200000", inits[k]);
     p = MakeParticles(PETSC_COMM_WORLD, options);
     x = AllPositions(p);
-    GFParticleMoments(1, p->n, x, mean, cov);
+    GF_CK(GFPointMoments(PETSC_COMM_SELF, 1, p->n, x, mean, cov));
     ck_assert_msg(PetscAbsReal(mean[0] - m) <= 4 * PetscSqrtReal(v / p->n) && PetscAbsReal(cov[0][0] - v - hsq) <= 4 * v * PetscSqrtReal(2.0 / p->n), "%s: mean %.5f (%.5f), variance %.5f (%.5f)", inits[k], (double)mean[0], (double)m,
                   (double)cov[0][0], (double)(v + hsq));
     GF_CK(PetscFree(x));

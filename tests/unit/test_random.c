@@ -1,6 +1,6 @@
 /* random: Philox4x32-10 against the Random123 known answers; uniforms and normals have the right law; streams are independent of each other. */
 #include "gftest.h"
-#include "../../src/particles/particles_impl.h"
+#include "../../src/particles/particles.h"
 
 /* The three philox4x32 10 lines of Random123's kat_vectors. */
 START_TEST(test_philox_known_answers)

@@ -33,7 +33,7 @@
   AddKernel; Apply allocates nothing. The FFTW plans are always executed on the arrays they
   were made with: MATFFTW's new-array path is not valid for MPI real plans.
 */
-#include "../gradflow_impl.h"
+#include "discretization.h"
 
 typedef struct {
   GFKernelCellAverageFn fn;

@@ -11,7 +11,7 @@
   piecewise constant (Q0: interpolation plus restriction of order 0 + 1 < 2, too weak
   for diffusion), hence the hand-built P.
 */
-#include "../gradflow_impl.h"
+#include "discretization.h"
 
 #define GF_MG_MAX_LEVELS 16
 
@@ -157,5 +157,46 @@ PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid grid, KSP ksp, PetscInt *nle
     PetscCall(PCSetType(smoother_pc, PCSOR));
   }
   *nlevels = n;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The restriction of cell averages from a grid to one with half the cells per axis: the mean of the 2^d children, as a matrix (exact for cell averages). */
+PETSC_INTERN PetscErrorCode GFGridCreateAveraging(GFGrid fine, GFGrid coarse, Mat *R)
+{
+  const GFLocalBox *b        = &coarse->box;
+  const PetscInt    children = 1 << coarse->dim, nrows = b->size[0] * b->size[1] * b->size[2];
+  PetscInt         *cols, rstart, ncols;
+  PetscScalar       w[8];
+  AO                ao;
+  Vec               fv;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(nrows * children, &cols));
+  {
+    PetscInt row = 0;
+    GF_FOR_OWNED(b, i, j, k)
+    {
+      for (PetscInt c = 0; c < children; c++) {
+        const PetscInt fi = 2 * i + (c & 1), fj = coarse->dim > 1 ? 2 * j + ((c >> 1) & 1) : 0, fk = coarse->dim > 2 ? 2 * k + ((c >> 2) & 1) : 0;
+        cols[row * children + c] = fi + fine->cells[0] * (fj + fine->cells[1] * fk);
+      }
+      row++;
+    }
+  }
+  PetscCall(DMDAGetAO(fine->da, &ao));
+  PetscCall(AOApplicationToPetsc(ao, nrows * children, cols));
+  PetscCall(DMGetGlobalVector(fine->da, &fv));
+  PetscCall(VecGetLocalSize(fv, &ncols));
+  PetscCall(DMRestoreGlobalVector(fine->da, &fv));
+  PetscCall(MatCreateAIJ(coarse->comm, nrows, ncols, PETSC_DETERMINE, PETSC_DETERMINE, children, NULL, children, NULL, R));
+  PetscCall(MatGetOwnershipRange(*R, &rstart, NULL));
+  for (PetscInt c = 0; c < children; c++) w[c] = 1.0 / children;
+  for (PetscInt row = 0; row < nrows; row++) {
+    const PetscInt grow = rstart + row;
+    PetscCall(MatSetValues(*R, 1, &grow, children, &cols[row * children], w, INSERT_VALUES));
+  }
+  PetscCall(MatAssemblyBegin(*R, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*R, MAT_FINAL_ASSEMBLY));
+  PetscCall(PetscFree(cols));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

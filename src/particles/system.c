@@ -3,13 +3,13 @@
 
       dX_i = v_i(X) dt + sqrt(2 sigma) dB_i,   i = 1 .. N, each particle of mass M / N,
 
-  with the velocity v from the model's particle_velocity op (the same V, W and K as the
-  PDE): -grad V (fokker_planck), -grad V - (1/N) sum_j grad W(X_i - X_j) (mckean_vlasov),
-  the SVGD update (svgd, sigma = 0). Noisy systems take Euler-Maruyama steps,
+  with the velocity v of the model's particle system (the same V, W and K as the PDE,
+  velocity.c): -grad V (fokker_planck), -grad V - (1/N) sum_j grad W(X_i - X_j)
+  (mckean_vlasov), the SVGD update (svgd, sigma = 0). Noisy systems take Euler-Maruyama steps,
   deterministic ones Heun's (second order). Walls: no-flux boxes reflect the particles
   (the particle picture of the zero-flux condition), periodic boxes wrap them.
 
-  The run reads the PDE's options (-options_file problems/NAME.yaml drives both): the
+  The run takes the PDE's problem (-options_file problems/NAME.yaml drives both): the
   grid, the model, the initial data (Gaussian and uniform data are sampled exactly, any
   other by its cell averages: a cell by its mass, a point uniformly in it), -ts_max_time
   and -output_interval, so the particle files land on the PDE's snapshot times. Random
@@ -18,7 +18,7 @@
   particles on any number of ranks (the particle-mesh sum only to round-off: its FFT
   differs with the rank count).
 */
-#include "particles_impl.h"
+#include "particles.h"
 #include <unistd.h>
 
 static const char *const GFParticleInteractions[] = {"auto", "direct", "mesh"};
@@ -34,8 +34,20 @@ PetscErrorCode GFParticlesCreate(MPI_Comm comm, GFParticles *particles)
   p->seed          = 1;
   p->mesh_above    = 20000;
   p->progress_mark = 0.1;
-  PetscCall(GFSolverCreate(comm, &p->solver));
+  PetscCall(GFOutputOptionsDefault(&p->out));
+  PetscCall(GFProblemCreate(comm, &p->problem));
   *particles = p;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Run the particle system of this problem (set from options or not) instead of the system's own; before GFParticlesSetFromOptions. */
+PetscErrorCode GFParticlesSetProblem(GFParticles p, GFProblem problem)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!p->set_up, p->comm, PETSC_ERR_ORDER, "GFParticlesSetProblem: the particles are already set up");
+  PetscCall(GFProblemReference(problem));
+  PetscCall(GFProblemDestroy(&p->problem));
+  p->problem = problem;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -43,21 +55,25 @@ PetscErrorCode GFParticlesCreate(MPI_Comm comm, GFParticles *particles)
 PetscErrorCode GFParticlesSetProblemName(GFParticles p, const char name[])
 {
   PetscFunctionBeginUser;
-  PetscCall(GFSolverSetProblemName(p->solver, name));
+  PetscCall(GFProblemSetName(p->problem, name));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The PDE's options (grid, model, data, -ts_max_time, output), then -particles_*. */
+/* The PDE's problem (grid, model, data, -ts_max_time), its -ts_dt and output options, then -particles_*. */
 PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
 {
-  GFSolver  s           = p->solver;
-  PetscInt  interaction = GF_PARTICLE_INTERACTION_AUTO, seed = 1, replica = 0;
-  PetscReal max_time;
-  PetscBool set;
+  PetscInt    interaction = GF_PARTICLE_INTERACTION_AUTO, seed = 1, replica = 0;
+  PetscReal   max_time;
+  PetscBool   set;
+  const char *name;
 
   PetscFunctionBeginUser;
-  PetscCall(GFSolverSetFromOptions(s));
-  max_time = s->max_time;
+  if (!p->problem->from_options) PetscCall(GFProblemSetFromOptions(p->problem));
+  PetscCall(GFProblemGetTimeSpan(p->problem, NULL, &max_time));
+  PetscCall(GFProblemGetName(p->problem, &name));
+  PetscCall(GFOutputOptionsSetFromOptions(p->comm, name, &p->out));
+  PetscCall(GFOptionsCheckReal(p->comm, "-ts_dt", GF_REAL_POSITIVE));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &p->dt_max, NULL));
   PetscOptionsBegin(p->comm, NULL, "Particle system (gradflow particles)", "GFParticles");
   PetscCall(GFOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
   GFOptionsCheck(p->n >= 1, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": a particle system needs at least one particle", p->n);
@@ -68,7 +84,6 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
   GFOptionsCheck(replica >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_replica %" PetscInt_FMT ": the replica number must be >= 0", replica);
   p->seed = GFRandomReplicaSeed((uint64_t)seed, replica);
   PetscCall(GFOptionsReal("-particles_max_time", "End time of the particle run (default -ts_max_time)", "GFParticlesSetFromOptions", max_time, &max_time, NULL, GF_REAL_ANY));
-  p->dt_max = s->fixed_dt;
   PetscCall(GFOptionsReal("-particles_dt", "Particle time step (default -ts_dt, else 1/1000 of the run); steps land on the output times", "GFParticlesSetFromOptions", p->dt_max, &p->dt_max, &set, GF_REAL_ANY));
   GFOptionsCheck(!set || (p->dt_max > 0 && PetscIsNormalReal(p->dt_max)), p->comm, PETSC_ERR_USER_INPUT, "-particles_dt %.6g must be positive", (double)p->dt_max);
   PetscCall(GFOptionsChoice("-particles_interaction", "Interaction sums of mckean_vlasov: direct pair sums, particle-mesh (deposit, FFT, interpolate), or auto (mesh above -particles_mesh_above)", "GFParticlesSetFromOptions", GFParticleInteractions,
@@ -76,16 +91,8 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
   PetscCall(GFOptionsInt("-particles_mesh_above", "-particles_interaction auto: particle-mesh above this many particles", "GFParticlesSetFromOptions", p->mesh_above, &p->mesh_above, NULL, 0, PETSC_MAX_INT));
   PetscOptionsEnd();
   PetscCheck(PetscIsNormalReal(max_time) || max_time == 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_max_time %.6g is not a finite number", (double)max_time);
-  p->t_end           = max_time;
-  p->interaction     = (GFParticleInteraction)interaction;
-  p->output          = s->output;
-  p->overwrite       = s->overwrite;
-  p->progress        = s->progress;
-  p->summary         = s->summary;
-  p->output_interval = s->output_interval;
-  PetscCall(PetscStrncpy(p->output_dir, s->output_dir, sizeof(p->output_dir)));
-  /* the solver only builds the grid, the model and the initial density */
-  s->output = s->progress = s->summary = PETSC_FALSE;
+  p->t_end       = max_time;
+  p->interaction = (GFParticleInteraction)interaction;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -94,11 +101,12 @@ static PetscErrorCode GFParticlesInitialCDF(GFParticles p, PetscReal **cdf)
 {
   const struct _p_GFGrid *g = p->grid;
   const PetscInt          m = g->cells[0] * g->cells[1] * g->cells[2];
-  Vec                     all;
+  Vec                     rho0, all;
   const PetscScalar      *r;
 
   PetscFunctionBeginUser;
-  PetscCall(GFGridGatherNatural(p->grid, p->solver->rho, &all));
+  PetscCall(GFProblemGetInitialDensity(p->problem, &rho0, NULL));
+  PetscCall(GFGridGatherNatural(p->grid, rho0, &all));
   PetscCall(PetscMalloc1(m, cdf));
   PetscCall(VecGetArrayRead(all, &r));
   for (PetscInt c = 0; c < m; c++) (*cdf)[c] = (c ? (*cdf)[c - 1] : 0) + PetscMax(PetscRealPart(r[c]), 0);
@@ -116,12 +124,13 @@ static PetscErrorCode GFParticlesInitialCDF(GFParticles p, PetscReal **cdf)
 */
 static PetscErrorCode GFParticlesSample(GFParticles p)
 {
-  const struct _p_GFGrid *g    = p->grid;
-  const GFInitialData    *init = &p->solver->init;
+  const struct _p_GFGrid *g = p->grid;
   const PetscInt          d = p->dim, m = g->cells[0] * g->cells[1] * g->cells[2];
+  const GFInitialData    *init;
   PetscReal              *cdf = NULL;
 
   PetscFunctionBeginUser;
+  PetscCall(GFProblemGetInitialData(p->problem, &init));
   if (init->type != GF_INIT_GAUSSIAN && init->type != GF_INIT_UNIFORM) PetscCall(GFParticlesInitialCDF(p, &cdf));
   for (PetscInt i = 0; i < p->nlocal; i++) {
     const uint64_t index = (uint64_t)(p->start + i);
@@ -169,7 +178,7 @@ static PetscErrorCode GFParticlesOpenOutput(GFParticles p)
   const char axes[] = "xyz";
 
   PetscFunctionBeginUser;
-  PetscCall(GFRunDirectoryCreate(p->comm, p->output_dir, p->overwrite, ParticleFileRole, NULL, &p->rundir));
+  PetscCall(GFRunDirectoryCreate(p->comm, p->out.dir, p->out.overwrite, ParticleFileRole, NULL, &p->rundir));
   PetscCall(GFRunDirectoryOpen(p->rundir, "particles.csv", "w", &p->csv));
   PetscCall(GFRunDirectoryFinish(p->rundir, "particles.csv"));
   if (!p->csv) PetscFunctionReturn(PETSC_SUCCESS);
@@ -188,29 +197,27 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
   PetscMPIInt size, rank;
   PetscInt    start;
 
+  const GFInitialData *init;
+  GFModel              model;
+
   PetscFunctionBeginUser;
   if (p->set_up) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(GFSolverSetUp(p->solver));
-  p->grid  = p->solver->grid;
-  p->model = p->solver->model;
-  p->dim   = p->grid->dim;
-  PetscCheck(p->model->ops->particle_velocity, p->comm, PETSC_ERR_USER_INPUT, "-model %s has no particle system in gradflow particles (nonlinear diffusion has no Langevin particles); valid are fokker_planck, mckean_vlasov, svgd", p->model->type);
-  PetscCheck(!p->model->no_particles, p->comm, PETSC_ERR_USER_INPUT, "-model %s: %s", p->model->type, p->model->no_particles);
-  if (p->interaction == GF_PARTICLE_INTERACTION_AUTO) p->interaction = p->model->particle_mesh && p->model->particle_coupling == GF_PARTICLE_COUPLING_PAIRS && p->n > p->mesh_above ? GF_PARTICLE_INTERACTION_MESH : GF_PARTICLE_INTERACTION_DIRECT;
-  PetscCheck(p->interaction != GF_PARTICLE_INTERACTION_MESH || p->model->particle_mesh, p->comm, PETSC_ERR_USER_INPUT, "-particles_interaction mesh: model %s has no interaction kernel W to take by particle-mesh (mckean_vlasov with -interaction has)",
-             p->model->type);
-  p->sigma  = p->model->particle_sigma;
-  p->scheme = p->sigma > 0 ? GF_PARTICLE_SCHEME_EULER_MARUYAMA : GF_PARTICLE_SCHEME_HEUN;
-  p->t0     = p->solver->init.time;
-  p->t      = p->t0;
+  PetscCall(GFProblemSetUp(p->problem));
+  PetscCall(GFProblemGetGrid(p->problem, &p->grid));
+  PetscCall(GFProblemGetModel(p->problem, &model));
+  PetscCall(GFProblemGetInitialData(p->problem, &init));
+  p->dim = p->grid->dim;
+  PetscCall(GFParticlesSetUpDynamics(p, model));
+  p->t0 = init->time;
+  p->t  = p->t0;
   PetscCheck(p->t_end >= p->t0, p->comm, PETSC_ERR_USER_INPUT, "-particles_max_time %.6g (default -ts_max_time) is before the start time %.6g", (double)p->t_end, (double)p->t0);
   if (p->dt_max == 0) p->dt_max = p->t_end > p->t0 ? (p->t_end - p->t0) / 1000 : 1;
-  p->weight = p->solver->init.mass / p->n;
+  p->weight = init->mass / p->n;
 
   {
     /* positions, stage, velocities and noise per particle, and every particle's position on every rank when the velocity couples them by pair sums */
     PetscMPIInt     ranks;
-    const PetscReal gathered = p->model->particle_coupling == GF_PARTICLE_COUPLING_PAIRS && p->interaction != GF_PARTICLE_INTERACTION_MESH ? 2.0 * p->n * p->dim * 8 : 0;
+    const PetscReal gathered = p->dynamics.coupling == GF_PARTICLE_COUPLING_PAIRS && p->interaction != GF_PARTICLE_INTERACTION_MESH ? 2.0 * p->n * p->dim * 8 : 0;
     char            what[128];
     PetscCallMPI(MPI_Comm_size(p->comm, &ranks));
     PetscCall(PetscSNPrintf(what, sizeof(what), "-particles_n %" PetscInt_FMT ": the particle system of %" PetscInt_FMT " particles", p->n, p->n));
@@ -239,11 +246,11 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
     PetscCall(DMDACreateNaturalVector(p->grid->da, &p->mesh_natural));
     PetscCall(VecScatterCreateToAll(p->mesh_natural, &p->mesh_to_all, &p->mesh_all));
     PetscCall(PetscMalloc1(cells * p->dim, &p->mesh_gradient));
-  } else if (p->model->particle_coupling != GF_PARTICLE_COUPLING_NONE) {
+  } else if (p->dynamics.coupling != GF_PARTICLE_COUPLING_NONE) {
     PetscCall(PetscMalloc2(p->n * p->dim, &p->all, p->n * p->dim, &p->all_extra));
   }
   PetscCall(GFParticlesSample(p));
-  if (p->output) PetscCall(GFParticlesOpenOutput(p));
+  if (p->out.output) PetscCall(GFParticlesOpenOutput(p));
   p->rank   = rank;
   p->is_tty = (PetscBool)isatty(fileno(stdout));
   p->set_up = PETSC_TRUE;
@@ -280,19 +287,18 @@ static void GFParticlesAddNoise(GFParticles p, PetscReal dt, PetscReal x[])
 /* One step of length dt: Euler-Maruyama with noise, Heun without. */
 static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
 {
-  const PetscInt    m   = p->nlocal * p->dim;
-  GFModelOps        ops = p->model->ops;
-  struct _p_GFGrid *g   = p->grid;
+  const PetscInt    m = p->nlocal * p->dim;
+  struct _p_GFGrid *g = p->grid;
 
   PetscFunctionBeginUser;
-  PetscCall(ops->particle_velocity(p->model, p, p->x, p->v));
+  PetscCall(GFParticlesComputeVelocity(p, p->x, p->v));
   if (p->scheme == GF_PARTICLE_SCHEME_EULER_MARUYAMA) {
     for (PetscInt k = 0; k < m; k++) p->x[k] += dt * p->v[k];
     GFParticlesAddNoise(p, dt, p->x);
   } else {
     for (PetscInt k = 0; k < m; k++) p->x_stage[k] = p->x[k] + dt * p->v[k];
     GFParticlesApplyWalls(g, m, p->x_stage);
-    PetscCall(ops->particle_velocity(p->model, p, p->x_stage, p->v_stage));
+    PetscCall(GFParticlesComputeVelocity(p, p->x_stage, p->v_stage));
     for (PetscInt k = 0; k < m; k++) p->x[k] += 0.5 * dt * (p->v[k] + p->v_stage[k]);
   }
   /* a drift step across more than the box is beyond the scheme's stability bound (and walls would hide it) */
@@ -314,7 +320,7 @@ static PetscErrorCode GFParticlesMonitor(GFParticles p)
   PetscLogDouble  now;
 
   PetscFunctionBeginUser;
-  if (!p->progress || p->rank) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!p->out.progress || p->rank) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscTime(&now));
   if (p->is_tty) {
     if (now - p->last_progress < 0.2 && fraction < 1) PetscFunctionReturn(PETSC_SUCCESS);
@@ -368,27 +374,6 @@ PetscErrorCode GFParticlesAdvance(GFParticles p, PetscReal t_stop)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Global empirical mean and covariance (1/n) of the particles, on every rank: the mean first, then the sums about it. */
-static PetscErrorCode GFParticlesComputeMoments(GFParticles p, PetscReal mean[], PetscReal covariance[][3])
-{
-  const PetscInt d        = p->dim;
-  PetscReal      local[9] = {0}, global[9];
-
-  PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < p->nlocal; i++)
-    for (PetscInt a = 0; a < d; a++) local[a] += p->x[d * i + a];
-  PetscCall(MPIU_Allreduce(local, mean, (PetscMPIInt)d, MPIU_REAL, MPIU_SUM, p->comm));
-  for (PetscInt a = 0; a < d; a++) mean[a] /= p->n;
-  PetscCall(PetscArrayzero(local, 9));
-  for (PetscInt i = 0; i < p->nlocal; i++)
-    for (PetscInt a = 0; a < d; a++)
-      for (PetscInt b = 0; b < d; b++) local[3 * a + b] += (p->x[d * i + a] - mean[a]) * (p->x[d * i + b] - mean[b]);
-  PetscCall(MPIU_Allreduce(local, global, 9, MPIU_REAL, MPIU_SUM, p->comm));
-  for (PetscInt a = 0; a < d; a++)
-    for (PetscInt b = 0; b < d; b++) covariance[a][b] = global[3 * a + b] / p->n;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* particles_NNNNN.h5 (index) and its row of particles.csv. */
 static PetscErrorCode GFParticlesWrite(GFParticles p, PetscInt index)
 {
@@ -400,11 +385,11 @@ static PetscErrorCode GFParticlesWrite(GFParticles p, PetscInt index)
   PetscCall(PetscSNPrintf(name, sizeof(name), "particles_%05d.h5", (int)index));
   PetscCall(GFRunDirectoryPaths(p->rundir, name, NULL, tmp, sizeof(tmp)));
   PetscCall(PetscOptionsGetAll(NULL, &options));
-  attributes = (GFParticleFileAttributes){p->model->type, options, (PetscInt64)p->seed, p->t, (PetscInt)p->step, p->grid};
+  attributes = (GFParticleFileAttributes){p->problem->model->type, options, (PetscInt64)p->seed, p->t, (PetscInt)p->step, p->grid};
   PetscCall(GFParticleFileWriteAs(p->comm, tmp, p->n, p->dim, p->start, p->nlocal, p->x, &attributes));
   PetscCall(PetscFree(options));
   PetscCall(GFRunDirectoryFinish(p->rundir, name));
-  PetscCall(GFParticlesComputeMoments(p, mean, covariance));
+  PetscCall(GFPointMoments(p->comm, p->dim, p->nlocal, p->x, mean, covariance));
   if (p->csv) {
     fprintf(p->csv, "%" PetscInt64_FMT ",%.17g,%.17g", p->step, (double)p->t, (double)p->dt);
     for (PetscInt a = 0; a < p->dim; a++) fprintf(p->csv, ",%.17g", (double)mean[a]);
@@ -426,11 +411,10 @@ static PetscErrorCode GFParticlesPrintSummary(GFParticles p, PetscLogDouble seco
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(p->comm, &size));
-  PetscCall(GFParticlesComputeMoments(p, mean, covariance));
-  PetscCall(PetscPrintf(p->comm, "gradflow %s particles: %s, %" PetscInt_FMT "D, %" PetscInt_FMT " particles (%s), %d rank%s\n", GFVersion, p->model->type, p->dim, p->n,
-                        p->interaction == GF_PARTICLE_INTERACTION_MESH
-                            ? "particle-mesh"
-                            : (p->model->particle_coupling == GF_PARTICLE_COUPLING_PAIRS ? "direct pair sums" : (p->model->particle_coupling == GF_PARTICLE_COUPLING_MOMENTS ? "interaction by moments" : "independent")),
+  PetscCall(GFPointMoments(p->comm, p->dim, p->nlocal, p->x, mean, covariance));
+  PetscCall(PetscPrintf(p->comm, "gradflow %s particles: %s, %" PetscInt_FMT "D, %" PetscInt_FMT " particles (%s), %d rank%s\n", GFVersion, p->problem->model->type, p->dim, p->n,
+                        p->interaction == GF_PARTICLE_INTERACTION_MESH ? "particle-mesh"
+                                                                       : (p->dynamics.coupling == GF_PARTICLE_COUPLING_PAIRS ? "direct pair sums" : (p->dynamics.coupling == GF_PARTICLE_COUPLING_MOMENTS ? "interaction by moments" : "independent")),
                         size, size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(p->comm, "  steps        %" PetscInt64_FMT " (%s, dt %.4g), final time %.6g, wall %.2f s, %.3g particle steps per second\n", p->steps_taken, p->scheme == GF_PARTICLE_SCHEME_HEUN ? "Heun" : "Euler-Maruyama", (double)p->dt_max,
                         (double)p->t, (double)seconds, (double)(seconds > 0 ? p->n * (PetscReal)p->steps_taken / seconds : 0)));
@@ -439,7 +423,7 @@ static PetscErrorCode GFParticlesPrintSummary(GFParticles p, PetscLogDouble seco
   PetscCall(PetscPrintf(p->comm, "\n  variance    "));
   for (PetscInt a = 0; a < p->dim; a++) PetscCall(PetscPrintf(p->comm, " %c %.8g", axes[a], (double)covariance[a][a]));
   PetscCall(PetscPrintf(p->comm, "\n"));
-  if (p->output) PetscCall(PetscPrintf(p->comm, "  output       %s (%" PetscInt_FMT " particle files, particles.csv)\n", p->output_dir, p->files_written));
+  if (p->out.output) PetscCall(PetscPrintf(p->comm, "  output       %s (%" PetscInt_FMT " particle files, particles.csv)\n", p->out.dir, p->files_written));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -453,21 +437,21 @@ PetscErrorCode GFParticlesRun(GFParticles p)
   PetscCall(GFParticlesSetUp(p));
   PetscCall(PetscTime(&p->wall_start));
   p->last_progress = p->wall_start;
-  if (p->output_interval > 0) {
-    index = PetscMax((PetscInt)PetscFloorReal((p->t0 + 1e-9 * p->output_interval) / p->output_interval), 0);
+  if (p->out.interval > 0) {
+    index = PetscMax((PetscInt)PetscFloorReal((p->t0 + 1e-9 * p->out.interval) / p->out.interval), 0);
     next  = index + 1;
   }
-  if (p->output) PetscCall(GFParticlesWrite(p, index++));
+  if (p->out.output) PetscCall(GFParticlesWrite(p, index++));
   while (p->t < p->t_end - 1e-12 * PetscMax(1, PetscAbsReal(p->t_end))) {
-    const PetscReal t_out = p->output_interval > 0 ? PetscMin(next * p->output_interval, p->t_end) : p->t_end;
+    const PetscReal t_out = p->out.interval > 0 ? PetscMin(next * p->out.interval, p->t_end) : p->t_end;
     PetscCall(GFParticlesAdvance(p, t_out));
     if (p->rundir) PetscCall(GFRunDirectoryCommit(p->rundir)); /* the new run has taken good steps: now it replaces the old one */
-    if (p->output_interval > 0 && p->t >= next * p->output_interval - 1e-12 * PetscMax(1, p->t)) next++;
-    if (p->output) PetscCall(GFParticlesWrite(p, index++));
+    if (p->out.interval > 0 && p->t >= next * p->out.interval - 1e-12 * PetscMax(1, p->t)) next++;
+    if (p->out.output) PetscCall(GFParticlesWrite(p, index++));
   }
   if (p->rundir) PetscCall(GFRunDirectoryCommit(p->rundir));
   PetscCall(PetscTime(&stop));
-  if (p->summary) PetscCall(GFParticlesPrintSummary(p, stop - p->wall_start));
+  if (p->out.summary) PetscCall(GFParticlesPrintSummary(p, stop - p->wall_start));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -493,7 +477,7 @@ PetscErrorCode GFParticlesGetTime(GFParticles p, PetscReal *t, PetscInt *step)
 PetscErrorCode GFParticlesGetTimeSpan(GFParticles p, PetscReal *t0, PetscReal *t_end)
 {
   PetscFunctionBeginUser;
-  if (t0) *t0 = p->set_up ? p->t0 : p->solver->init.time;
+  if (t0) *t0 = p->set_up ? p->t0 : p->problem->init.time;
   if (t_end) *t_end = p->t_end;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -515,7 +499,7 @@ PetscErrorCode GFParticlesDestroy(GFParticles *particles)
   PetscCall(VecDestroy(&p->mesh_all));
   PetscCall(VecScatterDestroy(&p->mesh_to_all));
   PetscCall(PetscFree(p->mesh_gradient));
-  PetscCall(GFSolverDestroy(&p->solver));
+  PetscCall(GFProblemDestroy(&p->problem));
   PetscCall(PetscFree(p));
   *particles = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

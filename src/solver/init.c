@@ -1,8 +1,9 @@
 /*
-  Library start-up and shut-down: PETSc, the registries of models and potentials,
+  Library start-up and shut-down: PETSc, the registries of models, potentials, kernels,
+  interactions, time schemes and the step adapter,
   and a quiet error handler so that commands report one clear message per error.
 */
-#include "../gradflow_impl.h"
+#include "solver.h"
 
 const char GFVersion[] = GRADFLOW_VERSION;
 
@@ -36,6 +37,11 @@ PetscErrorCode GFInitialize(int *argc, char ***argv, const char help[])
   PetscMPIInt rank;
   char        msg[PETSC_MAX_PATH_LEN + 1024] = "";
 
+  /* Open MPI 4.1's shared-file-pointer component "sm" keeps a named semaphore per file name
+     (/dev/shm/sem.OMPIO_<name>): a run killed while opening a file leaves it locked, and every
+     later run that opens a file of that name, in any directory, waits forever. gradflow
+     uses no shared file pointers: the component is left out unless the user chose. */
+  setenv("OMPI_MCA_sharedfp", "^sm", 0);
   MPI_Initialized(&mpi_started);
   if (!mpi_started) {
     if (MPI_Init(argc, argv) != MPI_SUCCESS) return PETSC_ERR_MPI;
@@ -56,8 +62,11 @@ PetscErrorCode GFInitialize(int *argc, char ***argv, const char help[])
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-file_sandbox", &sandbox, NULL));
   if (!sandbox) setenv("GRADFLOW_NO_SANDBOX", "1", 1);
   PetscCall(GFPotentialRegisterAll());
+  PetscCall(GFKernelRegisterAll());
+  PetscCall(GFInteractionRegisterAll());
   PetscCall(GFModelRegisterAll());
-  PetscCall(GFRegisterSSPSchemes());
+  PetscCall(GFRegisterSchemes());
+  PetscCall(GFRegisterStepControl());
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -65,6 +74,8 @@ PetscErrorCode GFFinalize(void)
 {
   PetscFunctionBeginUser;
   PetscCall(GFModelRegistryDestroy());
+  PetscCall(GFKernelRegistryDestroy());
+  PetscCall(GFInteractionRegistryDestroy());
   PetscCall(GFPotentialRegistryDestroy());
   PetscCall(PetscPopErrorHandler());
   PetscCall(PetscFinalize());

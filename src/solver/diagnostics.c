@@ -7,7 +7,7 @@
   cell averages of a smooth density, so Cov_aa -= h_a^2/12. For a Gaussian this
   makes the moments of exact cell averages exact up to exponentially small terms.
 */
-#include "../gradflow_impl.h"
+#include "solver.h"
 
 /* Fill d (all but step and dt) for the global density rho at the TS time. */
 PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
@@ -15,44 +15,31 @@ PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
   const struct _p_GFGrid *g = s->grid;
   const GFLocalBox       *b = &g->box;
   const PetscScalar      *r;
-  PetscReal               sums[10] = {0}, global[10], extremes[2] = {PETSC_MAX_REAL, PETSC_MAX_REAL}, gextremes[2];
-  const PetscInt          dim = g->dim;
+  PetscReal               extremes[2] = {PETSC_MAX_REAL, PETSC_MAX_REAL}, gextremes[2], sum;
+  GFMoments               m;
 
   PetscFunctionBeginUser;
   PetscCall(TSGetTime(s->ts, &d->time));
+  GFMomentsInit(&m, g->dim, NULL);
   PetscCall(VecGetArrayRead(rho, &r));
   GF_FOR_OWNED(b, i, j, k)
   {
     const PetscInt  idx[3] = {i, j, k};
     const PetscReal value  = PetscRealPart(r[GFOwnedIndex(b, i, j, k)]);
     PetscReal       x[3]   = {0, 0, 0};
-    PetscInt        c      = 1 + dim;
 
     GFGridCellCenter(g, idx, x);
-    sums[0] += value;
-    for (PetscInt a = 0; a < dim; a++) sums[1 + a] += value * x[a];
-    for (PetscInt a = 0; a < dim; a++)
-      for (PetscInt e = a; e < dim; e++) sums[c++] += value * x[a] * x[e];
+    GFMomentsAdd(&m, value, x);
     extremes[0] = PetscMin(extremes[0], value);
     extremes[1] = PetscMin(extremes[1], -value);
   }
   PetscCall(VecRestoreArrayRead(rho, &r));
-  PetscCall(MPIU_Allreduce(sums, global, 10, MPIU_REAL, MPIU_SUM, s->comm));
+  PetscCall(GFMomentsFinish(&m, s->comm, g->h, &sum, d->mean, d->covariance));
   PetscCall(MPIU_Allreduce(extremes, gextremes, 2, MPIU_REAL, MPIU_MIN, s->comm));
-  d->mass        = global[0] * g->cell_volume;
+  d->mass        = sum * g->cell_volume;
   d->mass_drift  = d->mass_initial > 0 ? (d->mass - d->mass_initial) / d->mass_initial : 0;
   d->min_density = gextremes[0];
   d->max_density = -gextremes[1];
-  {
-    PetscInt c = 1 + dim;
-    for (PetscInt a = 0; a < dim; a++) d->mean[a] = global[1 + a] / global[0];
-    for (PetscInt a = 0; a < dim; a++) {
-      for (PetscInt e = a; e < dim; e++) {
-        d->covariance[a][e] = global[c++] / global[0] - d->mean[a] * d->mean[e] - (a == e ? g->h[a] * g->h[a] / 12 : 0);
-        d->covariance[e][a] = d->covariance[a][e];
-      }
-    }
-  }
   PetscCall(GFModelComputeEnergy(s->model, rho, &d->energy));
   PetscCall(GFModelComputeSteinDiscrepancy(s->model, rho, &d->has_stein, &d->stein));
   d->has_error = PETSC_FALSE;
@@ -69,7 +56,7 @@ PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
 }
 
 /* After a step: log the diagnostics, track the worst drift and minimum, print progress on rank 0. */
-PETSC_INTERN PetscErrorCode GFSolverMonitorStep(GFSolver s, PetscBool first)
+static PetscErrorCode GFSolverMonitorStep(GFSolver s, PetscBool first)
 {
   const GFDiagnostics *d = &s->diag;
   PetscLogDouble       now;
@@ -80,11 +67,14 @@ PETSC_INTERN PetscErrorCode GFSolverMonitorStep(GFSolver s, PetscBool first)
   if (s->writer) PetscCall(GFWriterWriteDiagnostics(s->writer, d));
   s->worst_mass_drift = PetscMax(s->worst_mass_drift, PetscAbsReal(d->mass_drift));
   s->lowest_density   = PetscMin(s->lowest_density, d->min_density);
-  if (!s->progress || first) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!s->out.progress || first) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCallMPI(MPI_Comm_rank(s->comm, &rank));
   if (rank) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscTime(&now));
-  fraction = s->max_time > s->init.time ? (d->time - s->init.time) / (s->max_time - s->init.time) : 1;
+  {
+    const PetscReal t0 = s->problem->init.time, t_end = s->problem->t_end;
+    fraction = t_end > t0 ? (d->time - t0) / (t_end - t0) : 1;
+  }
   if (s->is_tty) {
     if (now - s->last_progress < 0.2 && fraction < 1) PetscFunctionReturn(PETSC_SUCCESS);
     printf("\r[%5.1f%%] t = %-10.4g step %-7" PetscInt_FMT " dt = %-9.3e mass drift %+.1e  min %.2e  energy %.6g   ", (double)(100 * fraction), (double)d->time, d->step, (double)d->dt, (double)d->mass_drift, (double)d->min_density,
@@ -101,6 +91,62 @@ PETSC_INTERN PetscErrorCode GFSolverMonitorStep(GFSolver s, PetscBool first)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Output time number k: k * interval (none without an interval). */
+PETSC_INTERN PetscReal GFSolverOutputTime(GFSolver s, PetscInt k)
+{
+  return s->out.interval > 0 ? k * s->out.interval : PETSC_MAX_REAL;
+}
+
+/* The snapshot of the current state, with what the time stepper needs to continue from it. */
+PETSC_INTERN PetscErrorCode GFSolverWriteSnapshot(GFSolver s)
+{
+  GFRestartState state;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&state, sizeof(state)));
+  state.dt      = s->diag.dt;
+  state.dt_next = s->implicit && s->dt_adapt ? s->dt_next : 0;
+  state.dt_max  = s->implicit && s->dt_adapt ? s->dt_max : 0;
+  PetscCall(GFBDFGetHistory(s->ts, &state.order, &state.length, state.previous, state.previous_time));
+  PetscCall(GFWriterWriteSnapshot(s->writer, s->rho, &s->diag, &state));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The TS monitor, which TSSolve calls with the initial state and after every accepted step
+  (the state a failed step leaves is skipped): the diagnostics row and progress line, and
+  at output times, at the end and on blow-up the snapshot and the output hook. The run
+  directory replaces an earlier run once the first step has been accepted.
+*/
+PETSC_INTERN PetscErrorCode GFSolverMonitor(TS ts, PetscInt step, PetscReal t, Vec rho, void *ctx)
+{
+  GFSolver          s = (GFSolver)ctx;
+  TSConvergedReason reason;
+  PetscBool         at_output = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  (void)step;
+  PetscCall(TSGetConvergedReason(ts, &reason));
+  if (reason < 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (s->monitor_started) {
+    if (s->writer) PetscCall(GFWriterCommit(s->writer));
+    at_output = (PetscBool)(t == GFSolverOutputTime(s, s->next_output));
+    if (at_output) s->next_output++;
+  }
+  PetscCall(GFSolverMonitorStep(s, (PetscBool)!s->monitor_started));
+  if (!s->monitor_started || at_output || reason > 0) {
+    if (s->writer) PetscCall(GFSolverWriteSnapshot(s));
+    if (s->output_hook) PetscCall(s->output_hook(s, t, rho, s->output_hook_ctx));
+  }
+  s->monitor_started = PETSC_TRUE;
+  if (reason == TS_CONVERGED_USER && s->blowup_time >= 0) {
+    if (s->out.progress && s->is_tty) PetscCall(PetscPrintf(s->comm, "\n"));
+    PetscCall(PetscPrintf(s->comm, "gradflow: blow-up: at t = %.6g one cell holds %.1f%% of the mass (>= -blowup_fraction %.6g): the solution has concentrated below the grid scale; stopping here%s\n", (double)t,
+                          (double)(100 * s->diag.max_density * s->grid->cell_volume / s->diag.mass), (double)s->blowup_fraction, s->writer ? " (the state is the last snapshot)" : ""));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The closing summary on stdout. */
 PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
 {
@@ -108,15 +154,17 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
   PetscLogDouble       now;
   PetscMPIInt          size;
   const char           axes[] = "xyz";
+  PetscInt             rejected;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&now));
   PetscCallMPI(MPI_Comm_size(s->comm, &size));
-  PetscCall(PetscPrintf(s->comm, "gradflow %s: %s, %" PetscInt_FMT "D, %" PetscInt_FMT, GFVersion, s->model->type, s->grid->dim, s->grid->cells[0]));
+  PetscCall(TSGetStepRejections(s->ts, &rejected));
+  PetscCall(PetscPrintf(s->comm, "gradflow %s: %s, %" PetscInt_FMT "D, %" PetscInt_FMT, GFVersion, s->traits.type, s->grid->dim, s->grid->cells[0]));
   for (PetscInt a = 1; a < s->grid->dim; a++) PetscCall(PetscPrintf(s->comm, " x %" PetscInt_FMT, s->grid->cells[a]));
   PetscCall(PetscPrintf(s->comm, " cells, %d rank%s\n", size, size > 1 ? "s" : ""));
   if (s->blowup_time >= 0) PetscCall(PetscPrintf(s->comm, "  stopped      blow-up: concentration below the grid scale at t = %.6g\n", (double)s->blowup_time));
-  PetscCall(PetscPrintf(s->comm, "  steps        %" PetscInt_FMT " (%" PetscInt_FMT " rejected and retried), final time %.6g, wall %.2f s\n", d->step, s->rejected, (double)d->time, now - s->wall_start));
+  PetscCall(PetscPrintf(s->comm, "  steps        %" PetscInt_FMT " (%" PetscInt_FMT " rejected and retried), final time %.6g, wall %.2f s\n", d->step, rejected, (double)d->time, now - s->wall_start));
   if (s->implicit) {
     PetscInt newton, linear;
     PetscCall(TSGetSNESIterations(s->ts, &newton));

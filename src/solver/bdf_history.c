@@ -7,7 +7,7 @@
   TS_BDF below is PETSc's private struct of src/ts/impls/bdf/bdf.c, identical from 3.18
   to 3.22; the build refuses other versions rather than guess the layout.
 */
-#include "../gradflow_impl.h"
+#include "solver.h"
 #include <petsc/private/tsimpl.h>
 
 #if PETSC_VERSION_LT(3, 18, 0) || PETSC_VERSION_GE(3, 23, 0)

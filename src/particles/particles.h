@@ -1,8 +1,8 @@
-/* Private definitions of the particle code: random numbers, metrics, particle files, the particle system. */
-#ifndef GRADFLOW_PARTICLES_IMPL_H
-#define GRADFLOW_PARTICLES_IMPL_H
+/* The particles layer: random numbers, metrics, particle files, the particle system and its velocity (it uses the problem layer and everything below). */
+#ifndef GRADFLOW_PARTICLES_LAYER_H
+#define GRADFLOW_PARTICLES_LAYER_H
 
-#include "../gradflow_impl.h"
+#include "../problem/problem.h"
 #include <stdint.h>
 
 /*
@@ -43,6 +43,8 @@ typedef struct {
   box (a user's file): they are then simply where they are, the density is zero there.
 */
 
+/* The total of q's cell probabilities, checked >= 0 and positive. */
+PETSC_INTERN PetscErrorCode GFCompareDensityTotal(const GFCompareDensity *, PetscReal *);
 /* 1D: exact W1 (int |F_n - G| dx) and W2 ((int_0^1 (Q_n - Q_G)^2 du)^(1/2)) of the empirical measure of x_sorted (ascending) against q. */
 PETSC_INTERN PetscErrorCode GFMetricWasserstein1D(const GFCompareDensity *q, PetscInt n, const PetscReal x_sorted[], PetscReal *w1, PetscReal *w2);
 /* 1D: the sampling floor E[W1(P_n, q)] of n independent samples of q: int E|B(n, G(x))/n - G(x)| dx with de Moivre's binomial mean absolute deviation. */
@@ -70,6 +72,19 @@ typedef struct {
   PetscInt   step; /* -1 when none */
   PetscInt64 seed; /* -1 when none */
 } GFParticleFileInfo;
+
+/* What rank 0 found wrong in a particle file: a PETSc error code (0 when nothing) and its message (the first problem only). */
+typedef struct {
+  int  code;
+  char msg[PETSC_MAX_PATH_LEN + 2048];
+} GFFileProblem;
+PETSC_INTERN void           GFFileFail(GFFileProblem *, int, const char[], ...) PETSC_ATTRIBUTE_FORMAT(3, 4);
+PETSC_INTERN PetscErrorCode GFFileCheckCollective(MPI_Comm, GFFileProblem *);
+PETSC_INTERN const char    *GFFileExtension(const char[]);
+PETSC_INTERN PetscBool      GFParticleCheckShape(const char[], size_t, size_t, PetscInt, GFFileProblem *);
+PETSC_INTERN void           GFParticleFailNotFinite(GFFileProblem *, const char[], size_t, size_t, double, const char[]);
+PETSC_INTERN PetscErrorCode GFParticleReadHDF5(const char[], const char[], PetscInt, GFParticleFileInfo *, PetscReal **, GFFileProblem *);
+PETSC_INTERN PetscErrorCode GFBcastReals(MPI_Comm, size_t, PetscReal[]);
 
 /* What a gradflow particle file records besides the positions. */
 typedef struct {
@@ -114,9 +129,9 @@ typedef enum { GF_PARTICLE_INTERACTION_AUTO, GF_PARTICLE_INTERACTION_DIRECT, GF_
 
 struct _p_GFParticles {
   MPI_Comm              comm;
-  GFSolver              solver; /* the PDE's grid, model and initial density; never stepped */
+  GFProblem             problem; /* the PDE's grid, model, initial data and time span */
   GFGrid                grid;
-  GFModel               model;
+  GFParticleDynamics    dynamics;                  /* the model's particle system */
   PetscInt              dim, n, nlocal, start;     /* this rank holds particles [start, start + nlocal) */
   PetscMPIInt          *counts, *displs;           /* of every rank's block, in reals, for the gathers */
   PetscReal            *x, *x_stage, *v, *v_stage; /* nlocal x dim */
@@ -137,16 +152,15 @@ struct _p_GFParticles {
   VecScatter mesh_to_all;
   PetscReal *mesh_gradient; /* ncells x dim, natural order */
   /* output and monitoring */
-  char           output_dir[PETSC_MAX_PATH_LEN];
-  PetscBool      output, overwrite, progress, summary, set_up, is_tty;
-  PetscMPIInt    rank;
-  PetscReal      output_interval;
-  PetscInt       files_written;
-  FILE          *csv;    /* particles.csv (rank 0) */
-  GFRunDirectory rundir; /* the run directory: nothing of an earlier particle run changes before this one has taken its first steps */
-  PetscLogDouble wall_start, last_progress;
-  PetscReal      progress_mark;
-  PetscInt64     steps_taken;
+  GFOutputOptions out;
+  PetscBool       set_up, is_tty;
+  PetscMPIInt     rank;
+  PetscInt        files_written;
+  FILE           *csv;    /* particles.csv (rank 0) */
+  GFRunDirectory  rundir; /* the run directory: nothing of an earlier particle run changes before this one has taken its first steps */
+  PetscLogDouble  wall_start, last_progress;
+  PetscReal       progress_mark;
+  PetscInt64      steps_taken;
   /* called after every step (the time already advanced), e.g. for stationary statistics */
   PetscErrorCode (*step_hook)(GFParticles, void *);
   void *step_hook_ctx;
@@ -158,12 +172,9 @@ PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles, const PetscReal[], Pe
 PETSC_INTERN PetscErrorCode GFParticlesMeshDeposit(GFParticles, const PetscReal[], Vec);
 /* v += alpha grad(field) at the particles x: centred differences at the cell centres, linear (cloud-in-cell) interpolation. */
 PETSC_INTERN PetscErrorCode GFParticlesMeshAddGradient(GFParticles, Vec, PetscReal, const PetscReal[], PetscReal[]);
-/* v = -grad V(x) for this rank's particles x. */
-PETSC_INTERN void GFParticlesPotentialDrift(GFParticles, GFPotential, const PetscReal[], PetscReal[]);
+/* The model's particle system, checked (velocity.c). */
+PETSC_INTERN PetscErrorCode GFParticlesSetUpDynamics(GFParticles, GFModel);
 /* Reflect (no-flux walls) or wrap (periodic) the positions x into the box. */
 PETSC_INTERN void GFParticlesApplyWalls(const struct _p_GFGrid *, PetscInt, PetscReal[]);
-
-/* Empirical mean and covariance (1/n) of n points. */
-PETSC_INTERN void GFParticleMoments(PetscInt dim, PetscInt n, const PetscReal x[], PetscReal mean[], PetscReal covariance[][3]);
 
 #endif

@@ -4,7 +4,7 @@
   width 2: enough for minmod reconstruction on both sides of a face).
   Unknowns are cell averages; natural ordering is x fastest.
 */
-#include "../gradflow_impl.h"
+#include "discretization.h"
 
 const char *const GFBoundaries[] = {"noflux", "periodic", "GFBoundary", "GF_BC_", NULL};
 

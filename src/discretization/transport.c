@@ -18,7 +18,7 @@
   Faces on a rank boundary are computed by both ranks from identical data, so
   the global sum of RHS is zero to round-off: mass is conserved.
 */
-#include "../gradflow_impl.h"
+#include "discretization.h"
 
 const char *const GFReconstructions[] = {"minmod", "constant", "GFReconstruction", "GF_RECONSTRUCTION_", NULL};
 

@@ -1,8 +1,8 @@
 /* Private definitions of gradflow compare: its state, the metrics of one cloud, and what the sweep shares with the file comparison. */
-#ifndef GRADFLOW_COMPARE_IMPL_H
-#define GRADFLOW_COMPARE_IMPL_H
+#ifndef GRADFLOW_COMPARISON_H
+#define GRADFLOW_COMPARISON_H
 
-#include "particles_impl.h"
+#include "particles.h"
 
 #define GF_COMPARE_MAX_COUNTS 64
 #define GF_COMPARE_MAX_FILES 4096
@@ -51,5 +51,12 @@ PETSC_INTERN PetscReal      GFCompareMetricValue(const GFParticleMetrics *, GFCo
 PETSC_INTERN PetscErrorCode GFComparePrepareOutput(GFCompare);
 PETSC_INTERN void           GFCompareWriteValues(FILE *, PetscInt, const PetscReal[]);
 PETSC_INTERN PetscErrorCode GFCompareSweep(GFCompare);
+
+/* Statistics over replicas (replicas.c). The marginal's biases: mean (signed in 1D, else the norm), covariance (signed variance in 1D, else Frobenius), and the per-axis variances. */
+enum { MARGINAL_MEAN, MARGINAL_COV, MARGINAL_VAR, MARGINAL_COUNT = MARGINAL_VAR + 3 };
+PETSC_INTERN PetscErrorCode GFSweepMarginal(PetscInt dim, PetscInt R, const PetscReal first[], const PetscReal second[], PetscInt stride, const PetscReal ref_mean[], const PetscReal ref_cov[][3], PetscReal value[MARGINAL_COUNT],
+                                            PetscReal se[MARGINAL_COUNT]);
+PETSC_INTERN void           GFSweepMeanError(PetscInt R, const PetscReal v[], size_t stride, PetscReal *mean, PetscReal *se);
+PETSC_INTERN void           GFSweepFitRate(PetscInt n, const PetscInt N[], const PetscReal y[], const PetscReal se[], PetscReal *rate, PetscReal *rate_se, PetscReal *chi2);
 
 #endif

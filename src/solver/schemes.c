@@ -1,0 +1,292 @@
+/*
+  The finite-volume equation for PETSc's TS, and the schemes that integrate it.
+
+  Explicit steps (TSRK ssprk43: SSP-RK3 with 4 stages and SSP coefficient 2, by default)
+  integrate d_t rho = RHS(rho) = -div F(rho). Implicit steps (beuler, theta, cn, bdf) solve
+  the residual U_t - RHS(U) = 0 by Newton, with the Jacobian the transport operator
+  assembles from the model's d xi/d rho (or, with -jacobian_fd or where the model has no
+  d xi/d rho, by finite differences coloured on its sparsity) and GMRES preconditioned by
+  geometric multigrid. IMEX (arkimex) takes the local part of the drift implicitly and the
+  nonlocal rest explicitly.
+*/
+#include "solver.h"
+
+/*
+  SSP Runge-Kutta schemes in Butcher form for TSRK: u_{n+1} = u_n + dt sum_j b_j k_j only
+  ever adds multiples of conservative right-hand sides, so the mass is exact to
+  round-off. PETSc's TSSSP evaluates the same schemes in Shu-Osher form, whose
+  convex weights (2/3 + 1/3 rounds to 1 - 5.6e-17) shrink the mass a little every step.
+    ssprk43: SSPRK(4,3), SSP coefficient 2 (Kraaijevanger; Ketcheson 2008)
+    ssprk33: SSPRK(3,3) of Shu and Osher, SSP coefficient 1
+*/
+PETSC_INTERN PetscErrorCode GFRegisterSchemes(void)
+{
+  const PetscReal A43[16] = {0, 0, 0, 0, 0.5, 0, 0, 0, 0.5, 0.5, 0, 0, 1.0 / 6, 1.0 / 6, 1.0 / 6, 0};
+  const PetscReal b43[4] = {1.0 / 6, 1.0 / 6, 1.0 / 6, 0.5}, c43[4] = {0, 0.5, 1, 0.5};
+  const PetscReal A33[9] = {0, 0, 0, 1, 0, 0, 0.25, 0.25, 0};
+  const PetscReal b33[3] = {1.0 / 6, 1.0 / 6, 2.0 / 3}, c33[3] = {0, 1, 0.5};
+
+  PetscFunctionBeginUser;
+  PetscCall(TSRKRegister("ssprk43", 3, 4, A43, b43, c43, NULL, 0, NULL));
+  PetscCall(TSRKRegister("ssprk33", 3, 3, A33, b33, c33, NULL, 0, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The model's drift (all of it, or its local part) for the density U, ghosted in
+  rho_local, at time t; a part the model declares static is computed once. Each part
+  has its own transport operator, so each keeps its cached face coefficients.
+*/
+PETSC_INTERN PetscErrorCode GFSolverUpdateDrift(GFSolver s, PetscReal t, Vec U, GFDriftPart part)
+{
+  PetscBool *ready = part == GF_DRIFT_ALL ? &s->drift_ready : &s->local_drift_ready;
+
+  PetscFunctionBeginUser;
+  if (*ready) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(GFModelComputeDrift(s->model, t, U, s->rho_local, part == GF_DRIFT_ALL ? s->drift_local : s->local_drift_local, part));
+  PetscCall(GFTransportDriftChanged(part == GF_DRIFT_ALL ? s->transport : s->local_transport));
+  *ready = part == GF_DRIFT_ALL ? s->traits.drift_static : s->traits.local_drift_static;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* F = -div flux of the drift part of U into F. */
+static PetscErrorCode GFSolverTransport(GFSolver s, PetscReal t, Vec U, GFDriftPart part, Vec F)
+{
+  PetscFunctionBeginUser;
+  PetscCall(DMGlobalToLocal(s->grid->da, U, INSERT_VALUES, s->rho_local));
+  PetscCall(GFSolverUpdateDrift(s, t, U, part));
+  if (part == GF_DRIFT_ALL)
+    PetscCall(GFTransportComputeRHS(s->transport, s->rho_local, s->drift_local, F));
+  else
+    PetscCall(GFTransportComputeRHS(s->local_transport, s->rho_local, s->local_drift_local, F));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The explicit right-hand side: the whole equation, or (IMEX) what the local part leaves out, RHS_all - RHS_local. */
+static PetscErrorCode GFSolverRHSFunction(TS ts, PetscReal t, Vec U, Vec F, void *ctx)
+{
+  GFSolver s = (GFSolver)ctx;
+
+  PetscFunctionBeginUser;
+  (void)ts;
+  PetscCall(GFSolverTransport(s, t, U, GF_DRIFT_ALL, F));
+  if (s->imex) {
+    PetscCall(GFSolverTransport(s, t, U, GF_DRIFT_LOCAL, s->work));
+    PetscCall(VecAXPY(F, -1, s->work));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* G(t, U, U_t) = U_t - RHS(t, U): the implicit residual, of the whole equation or (IMEX) of its local part. */
+static PetscErrorCode GFSolverIFunction(TS ts, PetscReal t, Vec U, Vec Udot, Vec G, void *ctx)
+{
+  GFSolver s = (GFSolver)ctx;
+
+  PetscFunctionBeginUser;
+  (void)ts;
+  PetscCall(GFSolverTransport(s, t, U, s->imex ? GF_DRIFT_LOCAL : GF_DRIFT_ALL, G));
+  PetscCall(VecAYPX(G, -1, Udot));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Classify -ts_type and find its SSP coefficient (1 for explicit schemes that are not SSP). */
+PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver s)
+{
+  const char *explicit_types[] = {TSSSP, TSEULER, TSRK}, *implicit_types[] = {TSBEULER, TSTHETA, TSCN, TSBDF};
+  TSType      type;
+  PetscBool   match = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetType(s->ts, &type));
+  s->ssp_coefficient = 1;
+  for (size_t i = 0; i < sizeof(explicit_types) / sizeof(explicit_types[0]) && !match; i++) PetscCall(PetscStrcmp(type, explicit_types[i], &match));
+  if (match) {
+    PetscBool ssp, rk;
+    s->implicit = PETSC_FALSE;
+    PetscCall(PetscStrcmp(type, TSSSP, &ssp));
+    PetscCall(PetscStrcmp(type, TSRK, &rk));
+    if (rk) {
+      TSRKType  rk_type;
+      PetscBool ssp43;
+      PetscCall(TSRKGetType(s->ts, &rk_type));
+      PetscCall(PetscStrcmp(rk_type, "ssprk43", &ssp43));
+      s->ssp_coefficient = ssp43 ? 2 : 1;
+    }
+    if (ssp) {
+      TSSSPType ssp_type;
+      PetscInt  stages;
+      PetscBool rks2, rks3;
+      PetscCall(TSSSPGetType(s->ts, &ssp_type));
+      PetscCall(TSSSPGetNumStages(s->ts, &stages));
+      PetscCall(PetscStrcmp(ssp_type, TSSSPRKS2, &rks2));
+      PetscCall(PetscStrcmp(ssp_type, TSSSPRKS3, &rks3));
+      if (rks2)
+        s->ssp_coefficient = stages - 1;
+      else if (rks3)
+        s->ssp_coefficient = stages - PetscSqrtReal((PetscReal)stages);
+      else
+        s->ssp_coefficient = 6; /* rk104 */
+    }
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (size_t i = 0; i < sizeof(implicit_types) / sizeof(implicit_types[0]) && !match; i++) PetscCall(PetscStrcmp(type, implicit_types[i], &match));
+  PetscCall(PetscStrcmp(type, TSBEULER, &s->beuler));
+  PetscCall(PetscStrcmp(type, TSARKIMEX, &s->imex));
+  if (s->imex) {
+    s->implicit = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT, "-ts_type %s is not supported; valid are rk (default, with -ts_rk_type ssprk43), ssp, euler (explicit), beuler, theta, cn, bdf (implicit) and arkimex (implicit local part, explicit nonlocal part)",
+             type);
+  s->implicit = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The implicit Jacobian shift I - d RHS/d rho, assembled by the transport operator from the model's d xi/d rho. */
+static PetscErrorCode GFSolverIJacobian(TS ts, PetscReal t, Vec U, Vec Udot, PetscReal shift, Mat A, Mat P, void *ctx)
+{
+  GFSolver  s = (GFSolver)ctx;
+  PetscBool has;
+
+  PetscFunctionBeginUser;
+  (void)ts;
+  (void)Udot;
+  PetscCall(DMGlobalToLocal(s->grid->da, U, INSERT_VALUES, s->rho_local));
+  PetscCall(GFSolverUpdateDrift(s, t, U, s->imex ? GF_DRIFT_LOCAL : GF_DRIFT_ALL));
+  PetscCall(GFModelComputeDriftDerivative(s->model, s->rho_local, s->dxi_local, &has));
+  if (s->imex)
+    PetscCall(GFTransportComputeJacobian(s->local_transport, s->rho_local, s->local_drift_local, s->dxi_local, shift, P));
+  else
+    PetscCall(GFTransportComputeJacobian(s->transport, s->rho_local, s->drift_local, s->dxi_local, shift, P));
+  if (A != P) {
+    PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The implicit Jacobian: assembled exactly (the default where the model supplies
+  d xi/d rho) or by coloured finite differences on the DMDA's stencil (-jacobian_fd). The colouring comes from the matrix (greedy, distance 2), not
+  DMCreateColoring: the DMDA colouring is only valid on periodic axes whose size is a
+  multiple of 2 * width + 1 = 5, and silently wrong (then crashing) otherwise.
+*/
+static PetscErrorCode GFSolverSetUpJacobian(GFSolver s)
+{
+  Mat       J;
+  PetscBool analytic;
+
+  PetscFunctionBeginUser;
+  PetscCall(DMCreateMatrix(s->grid->da, &J));
+  PetscCall(VecDuplicate(s->rho_local, &s->dxi_local));
+  PetscCall(GFModelComputeDriftDerivative(s->model, s->rho_local, s->dxi_local, &analytic));
+  if (analytic && !s->jacobian_fd) {
+    PetscCall(TSSetIJacobian(s->ts, J, J, GFSolverIJacobian, s));
+  } else {
+    MatColoring   mc;
+    ISColoring    coloring;
+    MatFDColoring fd;
+
+    PetscCall(MatColoringCreate(J, &mc));
+    PetscCall(MatColoringSetDistance(mc, 2));
+    PetscCall(MatColoringSetType(mc, MATCOLORINGGREEDY));
+    PetscCall(MatColoringSetFromOptions(mc));
+    PetscCall(MatColoringApply(mc, &coloring));
+    PetscCall(MatColoringDestroy(&mc));
+    PetscCall(MatFDColoringCreate(J, coloring, &fd));
+    PetscCall(MatFDColoringSetFunction(fd, (PetscErrorCode(*)(void))(void (*)(void))SNESTSFormFunction, s->ts));
+    PetscCall(MatFDColoringSetFromOptions(fd));
+    PetscCall(MatFDColoringSetUp(J, coloring, fd));
+    PetscCall(ISColoringDestroy(&coloring));
+    PetscCall(PetscObjectCompose((PetscObject)J, "TSMatFDColoring", (PetscObject)fd));
+    PetscCall(MatFDColoringDestroy(&fd));
+    PetscCall(TSSetIJacobian(s->ts, J, J, TSComputeIJacobianDefaultColor, NULL));
+  }
+  PetscCall(MatDestroy(&J));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Newton's post-check: project the new iterate onto rho >= 0 (projected Newton). */
+static PetscErrorCode GFSolverProjectIterate(SNESLineSearch linesearch, Vec X, Vec Y, Vec W, PetscBool *changed_Y, PetscBool *changed_W, void *ctx)
+{
+  PetscScalar *w;
+  PetscInt     n;
+  PetscBool    changed = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  (void)linesearch;
+  (void)X;
+  (void)Y;
+  (void)ctx;
+  PetscCall(VecGetLocalSize(W, &n));
+  PetscCall(VecGetArray(W, &w));
+  for (PetscInt i = 0; i < n; i++) {
+    if (PetscRealPart(w[i]) < 0) {
+      w[i]    = 0;
+      changed = PETSC_TRUE;
+    }
+  }
+  PetscCall(VecRestoreArray(W, &w));
+  /* the line search recomputes the residual when W changed: every rank must agree */
+  PetscCall(MPIU_Allreduce(&changed, changed_W, 1, MPIU_BOOL, MPI_LOR, PetscObjectComm((PetscObject)W)));
+  *changed_Y = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Newton for the implicit steps, GMRES preconditioned by geometric multigrid unless
+  -pc_type says otherwise. Backward Euler (beuler, or theta 1) is positivity preserving
+  for any dt, so its Newton iterates are projected onto rho >= 0 after the line search: no iterate leaves
+  the admissible set, and the converged solution needs no projection (mass is kept to
+  the Newton tolerance). PETSc's variational-inequality Newton (SNESVINEWTONRSLS) would
+  do the same but solves on the inactive set, where this multigrid cannot follow.
+  Second-order implicit schemes (theta 1/2, BDF2) are positive only below a step bound
+  (no implicit Runge-Kutta or multistep method of order > 1 is unconditionally
+  positive): their Newton runs unprojected and a negative step is rejected and halved.
+*/
+static PetscErrorCode GFSolverSetUpNewton(GFSolver s)
+{
+  SNES           snes;
+  SNESLineSearch linesearch;
+  KSP            ksp;
+  PetscBool      pc_type;
+
+  PetscFunctionBeginUser;
+  {
+    /* theta in endpoint form stores the Newton solution itself, rho_{n+1} = X, not X0 + dt (X - X0)/dt, whose round-off can dip below zero (backward Euler: see GFAdaptChoose) */
+    PetscBool theta, set;
+    PetscCall(PetscObjectTypeCompare((PetscObject)s->ts, TSTHETA, &theta));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_theta_endpoint", &set));
+    if (theta && !set) PetscCall(TSThetaSetEndpoint(s->ts, PETSC_TRUE));
+  }
+  PetscCall(TSGetSNES(s->ts, &snes));
+  {
+    PetscBool theta;
+    PetscReal value = 0;
+    PetscCall(PetscObjectTypeCompare((PetscObject)s->ts, TSTHETA, &theta));
+    if (theta) PetscCall(TSThetaGetTheta(s->ts, &value));
+    s->project = (PetscBool)(s->beuler || (theta && value == 1));
+  }
+  if (s->project) {
+    PetscCall(SNESGetLineSearch(snes, &linesearch));
+    PetscCall(SNESLineSearchSetPostCheck(linesearch, GFSolverProjectIterate, s));
+  }
+  PetscCall(SNESGetKSP(snes, &ksp));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-pc_type", &pc_type));
+  if (!pc_type) PetscCall(GFMultigridSetUp(s->grid, ksp, &s->mg_levels));
+  PetscCall(KSPSetFromOptions(ksp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The equation on the solver's TS: the implicit residual with its Jacobian and Newton, the explicit right-hand side, or both (IMEX). */
+PETSC_INTERN PetscErrorCode GFSolverSetUpEquation(GFSolver s)
+{
+  PetscFunctionBeginUser;
+  if (s->implicit) {
+    PetscCall(TSSetIFunction(s->ts, NULL, GFSolverIFunction, s));
+    PetscCall(GFSolverSetUpJacobian(s));
+    PetscCall(GFSolverSetUpNewton(s));
+  }
+  if (!s->implicit || s->imex) PetscCall(TSSetRHSFunction(s->ts, NULL, GFSolverRHSFunction, s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,66 @@
+/*
+  The solver layer: finite volumes in time for a GFProblem (PETSc TS, the step rules, the
+  implicit Jacobian and multigrid, diagnostics, snapshots), and the library's start-up. It
+  uses the problem layer and everything below it.
+*/
+#ifndef GRADFLOW_SOLVER_H
+#define GRADFLOW_SOLVER_H
+
+#include "../problem/problem.h"
+
+struct _p_GFSolver {
+  MPI_Comm         comm;
+  GFProblem        problem;
+  GFGrid           grid;                                           /* the problem's */
+  GFModel          model;                                          /* the problem's */
+  GFModelTraits    traits;                                         /* ... and what it is */
+  GFTransport      transport, local_transport, explicit_transport; /* all of the drift; its local part and the rest (IMEX) */
+  TS               ts;
+  GFWriter         writer;
+  Vec              rho, rho_local, drift_local, dxi_local, rho_prev, exact;
+  Vec              local_drift_local, explicit_potential_local, work; /* IMEX */
+  GFReconstruction reconstruction;
+  /* the scheme */
+  PetscReal cfl, ssp_coefficient, fixed_dt;
+  PetscInt  max_retries;
+  PetscBool implicit, imex, beuler, project, drift_ready, local_drift_ready, dt_adapt, jacobian_fd;
+  PetscBool check_final;     /* the adapter checks the new state (multistage schemes; single-stage implicit ones check their stage) */
+  PetscBool no_adapter;      /* TSSSP and TSEULER: no adapter is asked, the post-step checks */
+  PetscReal dt_next, dt_max; /* implicit: the step Newton's convergence suggests, and its cap */
+  PetscBool dt_max_set;
+  PetscInt  mg_levels; /* multigrid levels of the implicit solves, 0 without */
+  /* the step in progress (set by the pre-step hook) */
+  PetscReal t_stop, requested, energy_before;
+  PetscInt  newton_before, next_output;
+  PetscBool restore; /* a rejected multistage step: its next attempt starts from rho_prev */
+  /* output */
+  GFOutputOptions out;
+  PetscBool       exact_requested, monitor_started;
+  GFOutputHook    output_hook;
+  void           *output_hook_ctx;
+  /* monitoring */
+  GFDiagnostics  diag;
+  PetscInt       steps_taken, energy_rises, tail_fixes;
+  PetscReal      largest_tail_fix;
+  PetscReal      max_energy_rise, worst_mass_drift, lowest_density;
+  PetscLogDouble wall_start, last_progress;
+  PetscReal      progress_mark;
+  PetscReal      blowup_fraction, blowup_time;
+  PetscBool      is_tty, set_up;
+};
+
+PETSC_INTERN PetscErrorCode GFRegisterSchemes(void);
+PETSC_INTERN PetscErrorCode GFRegisterStepControl(void);
+PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver);
+PETSC_INTERN PetscErrorCode GFSolverSetUpEquation(GFSolver);
+PETSC_INTERN PetscErrorCode GFSolverUpdateDrift(GFSolver, PetscReal, Vec, GFDriftPart);
+PETSC_INTERN PetscErrorCode GFSolverSetUpStepControl(GFSolver);
+PETSC_INTERN PetscErrorCode GFSolverChooseTimeStep(GFSolver, PetscReal, PetscReal, PetscReal *);
+PETSC_INTERN PetscErrorCode GFSolverMonitor(TS, PetscInt, PetscReal, Vec, void *);
+PETSC_INTERN PetscErrorCode GFSolverWriteSnapshot(GFSolver);
+PETSC_INTERN PetscReal      GFSolverOutputTime(GFSolver, PetscInt);
+PETSC_INTERN PetscErrorCode GFBDFGetHistory(TS, PetscInt *, PetscInt *, Vec[], PetscReal[]);
+PETSC_INTERN PetscErrorCode GFBDFSetHistory(TS, PetscInt, PetscInt, Vec[], const PetscReal[]);
+PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver);
+
+#endif
