@@ -234,6 +234,29 @@ static PetscErrorCode GFSolverProjectIterate(SNESLineSearch linesearch, Vec X, V
 }
 
 /*
+  Newton's convergence: PETSc's test (a residual of 1e-12 relative, or a step below 1e-8 of
+  the iterate), except that a small step counts only where the residual is small too: fallen
+  by 1e-8, or small enough that the state it leaves unsolved, about dt |F|, is below 1e-12 of
+  the state (a good initial guess starts near the residual's round-off floor, which grows
+  like 1/dt). A stalled iteration (iterates projected onto rho >= 0, an inaccurate linear
+  solve) also takes tiny steps, but its residual -- the step's mass error -- stays large:
+  that one fails, and the step is retried with half of it.
+*/
+static PetscErrorCode GFSolverNewtonConverged(SNES snes, PetscInt it, PetscReal xnorm, PetscReal snorm, PetscReal fnorm, SNESConvergedReason *reason, void *ctx)
+{
+  GFSolver  s = (GFSolver)ctx;
+  PetscReal dt;
+
+  PetscFunctionBeginUser;
+  if (it == 0) s->newton_fnorm0 = fnorm;
+  PetscCall(SNESConvergedDefault(snes, it, xnorm, snorm, fnorm, reason, NULL));
+  if (*reason != SNES_CONVERGED_SNORM_RELATIVE) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(TSGetTimeStep(s->ts, &dt));
+  if (fnorm > 1e-8 * s->newton_fnorm0 && dt * fnorm > 1e-12 * xnorm) *reason = SNES_DIVERGED_LOCAL_MIN; /* stalled */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
   Newton for the implicit steps, GMRES preconditioned by geometric multigrid unless
   -pc_type says otherwise. Backward Euler (beuler, or theta 1) is positivity preserving
   for any dt, so its Newton iterates are projected onto rho >= 0 after the line search: no iterate leaves
@@ -260,6 +283,7 @@ static PetscErrorCode GFSolverSetUpNewton(GFSolver s)
     if (theta && !set) PetscCall(TSThetaSetEndpoint(s->ts, PETSC_TRUE));
   }
   PetscCall(TSGetSNES(s->ts, &snes));
+  PetscCall(SNESSetConvergenceTest(snes, GFSolverNewtonConverged, s, NULL));
   {
     PetscBool theta;
     PetscReal value = 0;

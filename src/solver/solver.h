@@ -27,6 +27,7 @@ struct _p_GFSolver {
   PetscBool check_final;     /* the adapter checks the new state (multistage schemes; single-stage implicit ones check their stage) */
   PetscBool no_adapter;      /* TSSSP and TSEULER: no adapter is asked, the post-step checks */
   PetscReal dt_next, dt_max; /* implicit: the step Newton's convergence suggests, and its cap */
+  PetscReal newton_fnorm0;   /* the residual at the start of the current Newton solve */
   PetscBool dt_max_set;
   PetscInt  mg_levels; /* multigrid levels of the implicit solves, 0 without */
   /* the step in progress (set by the pre-step hook) */
