@@ -113,6 +113,32 @@ static inline void GFAxisSweepPencil(const GFLocalBox *b, const GFAxisSweep *s, 
   GFAxisSweepPencilCell(b, s, p, idx, first, L0, O0);
 }
 
+/*
+  The Scharfetter-Gummel coefficients are stored per axis in memory order over this rank's
+  faces: axis a's faces form the owned box with one more layer along a (face f between cells
+  f-1 and f), x fastest. The face of pencil p's first cell idx[] along a, and the stride
+  between successive faces of the pencil.
+*/
+static inline PetscInt GFFaceIndex(const GFLocalBox *b, PetscInt a, const PetscInt idx[3])
+{
+  const PetscInt nx = b->size[0] + (a == 0), ny = b->size[1] + (a == 1);
+  return ((idx[2] - b->start[2]) * ny + (idx[1] - b->start[1])) * nx + (idx[0] - b->start[0]);
+}
+
+static inline PetscInt GFFaceStride(const GFLocalBox *b, PetscInt a)
+{
+  return a == 0 ? 1 : (a == 1 ? b->size[0] : b->size[0] * b->size[1]);
+}
+
+/* Pencil p's first face along a: the index of its Scharfetter-Gummel coefficient pair. */
+static inline PetscInt GFAxisSweepFirstFace(const GFLocalBox *b, const GFAxisSweep *s, PetscInt p)
+{
+  PetscInt idx[3], first, L0, O0;
+
+  GFAxisSweepPencilCell(b, s, p, idx, &first, &L0, &O0);
+  return GFFaceIndex(b, s->a, idx);
+}
+
 /* Face velocity at the face between local cells L and R = L + stride along axis a. */
 static inline PetscReal GFFaceVelocity(const struct _p_GFTransport *tr, const PetscScalar *drift, PetscInt L, PetscInt R, PetscInt a, PetscReal h)
 {
@@ -172,8 +198,8 @@ PetscErrorCode GFTransportDriftChanged(GFTransport tr)
 
 /*
   The Scharfetter-Gummel coefficients B(d) and B(-d) = B(d) + d of every face this rank
-  computes, in sweep order: two exponentials per face once, not per stage, while the
-  drift (a static potential) does not change.
+  computes (zero on walls), in memory order (GFFaceIndex): two exponentials per face once,
+  not per stage, while the drift (a static potential) does not change.
 */
 static PetscErrorCode GFTransportSetUpScharfetterGummel(GFTransport tr, Vec drift_local)
 {
@@ -185,26 +211,23 @@ static PetscErrorCode GFTransportSetUpScharfetterGummel(GFTransport tr, Vec drif
   if (tr->sg_valid) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(VecGetArrayRead(drift_local, &drift));
   for (PetscInt a = 0; a < g->dim; a++) {
-    GFAxisSweep s;
-    PetscInt    c = 0;
+    const PetscInt stride = GFLocalStride(b, a), end[3] = {b->start[0] + b->size[0] + (a == 0), b->start[1] + b->size[1] + (a == 1), b->start[2] + b->size[2] + (a == 2)};
+    PetscReal     *c;
 
-    GFAxisSweepInit(g, a, &s);
-    if (!tr->sg_coefficients[a]) PetscCall(PetscMalloc1(2 * (b->size[a] + 1) * s.npencils, &tr->sg_coefficients[a]));
-    for (PetscInt p = 0; p < s.npencils; p++) {
-      PetscInt first, L0, O0;
-
-      GFAxisSweepPencil(b, &s, p, &first, &L0, &O0);
-      for (PetscInt f = first; f <= first + b->size[a]; f++, c += 2) {
-        const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
-        if (!s.periodic && (f == 0 || f == s.n)) {
-          tr->sg_coefficients[a][c] = tr->sg_coefficients[a][c + 1] = 0;
-        } else {
-          const PetscReal d = (drift[R] - drift[L]) / tr->sigma, B = GFBernoulli(d);
-          tr->sg_coefficients[a][c]     = B;
-          tr->sg_coefficients[a][c + 1] = GFBernoulli(-d); /* not B + d: that cancels catastrophically for d << 0 */
+    if (!tr->sg_coefficients[a]) PetscCall(PetscMalloc1(2 * (b->size[a] + 1) * (b->size[0] * b->size[1] * b->size[2] / b->size[a]), &tr->sg_coefficients[a]));
+    c = tr->sg_coefficients[a];
+    for (PetscInt k = b->start[2]; k < end[2]; k++)
+      for (PetscInt j = b->start[1]; j < end[1]; j++)
+        for (PetscInt i = b->start[0]; i < end[0]; i++, c += 2) {
+          const PetscInt f = a == 0 ? i : (a == 1 ? j : k), R = GFLocalIndex(b, i, j, k), L = R - stride;
+          if (g->bc != GF_BC_PERIODIC && (f == 0 || f == g->cells[a])) {
+            c[0] = c[1] = 0;
+          } else {
+            const PetscReal d = (drift[R] - drift[L]) / tr->sigma;
+            c[0]              = GFBernoulli(d);
+            c[1]              = GFBernoulli(-d); /* not B + d: that cancels catastrophically for d << 0 */
+          }
         }
-      }
-    }
   }
   PetscCall(VecRestoreArrayRead(drift_local, &drift));
   tr->sg_valid = PETSC_TRUE;
@@ -229,23 +252,24 @@ PetscErrorCode GFTransportComputeRHS(GFTransport tr, Vec rho_local, Vec drift_lo
   PetscCall(VecGetArray(rhs, &out));
   PetscCall(PetscArrayzero(out, b->size[0] * b->size[1] * b->size[2]));
   for (PetscInt a = 0; a < g->dim; a++) {
-    const PetscReal  h = g->h[a], inv_h = 1 / h, sigma_h = tr->sigma / h;
-    const PetscReal *coefficient = tr->sg_coefficients[a];
-    GFAxisSweep      s;
+    const PetscReal h = g->h[a], inv_h = 1 / h, sigma_h = tr->sigma / h;
+    const PetscInt  face_stride = GFFaceStride(b, a);
+    GFAxisSweep     s;
 
     GFAxisSweepInit(g, a, &s);
     for (PetscInt p = 0; p < s.npencils; p++) {
-      PetscInt first, last, L0, O0;
+      PetscInt face = GFAxisSweepFirstFace(b, &s, p), first, last, L0, O0;
 
       GFAxisSweepPencil(b, &s, p, &first, &L0, &O0);
       last = first + b->size[a];
-      for (PetscInt f = first; f <= last; f++, coefficient += 2) {
+      for (PetscInt f = first; f <= last; f++, face += face_stride) {
         const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
         PetscReal      flux;
 
         if (!s.periodic && (f == 0 || f == s.n)) continue;
         if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) {
-          flux = sigma_h * (coefficient[0] * rho[L] - coefficient[1] * rho[R]);
+          const PetscReal *coefficient = tr->sg_coefficients[a] + 2 * face;
+          flux                         = sigma_h * (coefficient[0] * rho[L] - coefficient[1] * rho[R]);
         } else {
           const PetscReal u = GFFaceVelocity(tr, drift, L, R, a, h);
           flux              = u * GFUpwindValue(tr, rho, u, L, f, &s, NULL);
@@ -284,21 +308,22 @@ PetscErrorCode GFTransportComputeMaxRate(GFTransport tr, Vec rho_local, Vec drif
   if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
   PetscCall(VecGetArrayRead(drift_local, &drift));
   for (PetscInt a = 0; a < g->dim; a++) {
-    const PetscReal *coefficient = tr->sg_coefficients[a];
-    GFAxisSweep      s;
+    const PetscInt face_stride = GFFaceStride(b, a);
+    GFAxisSweep    s;
 
     GFAxisSweepInit(g, a, &s);
     for (PetscInt p = 0; p < s.npencils; p++) {
-      PetscInt first, L0, O0;
+      PetscInt face = GFAxisSweepFirstFace(b, &s, p), first, L0, O0;
 
       GFAxisSweepPencil(b, &s, p, &first, &L0, &O0);
-      for (PetscInt f = first; f <= first + b->size[a]; f++, coefficient += 2) {
+      for (PetscInt f = first; f <= first + b->size[a]; f++, face += face_stride) {
         const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
 
         if (!s.periodic && (f == 0 || f == s.n)) continue;
         if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) {
-          local[2 * a]     = PetscMax(local[2 * a], coefficient[0]);
-          local[2 * a + 1] = PetscMax(local[2 * a + 1], coefficient[1]);
+          const PetscReal *coefficient = tr->sg_coefficients[a] + 2 * face;
+          local[2 * a]                 = PetscMax(local[2 * a], coefficient[0]);
+          local[2 * a + 1]             = PetscMax(local[2 * a + 1], coefficient[1]);
         } else
           local[2 * a] = PetscMax(local[2 * a], PetscAbsReal(GFFaceVelocity(tr, drift, L, R, a, g->h[a])));
       }
@@ -346,17 +371,17 @@ PetscErrorCode GFTransportComputeJacobian(GFTransport tr, Vec rho_local, Vec dri
     PetscCall(MatSetValuesLocal(J, 1, &row, 1, &row, &shift, ADD_VALUES));
   }
   for (PetscInt a = 0; a < g->dim; a++) {
-    const PetscReal  h = g->h[a], inv_h = 1 / h;
-    const PetscReal *coefficient = tr->sg_coefficients[a];
-    GFAxisSweep      s;
+    const PetscReal h = g->h[a], inv_h = 1 / h;
+    const PetscInt  face_stride = GFFaceStride(b, a);
+    GFAxisSweep     s;
 
     GFAxisSweepInit(g, a, &s);
     for (PetscInt p = 0; p < s.npencils; p++) {
-      PetscInt first, last, L0, O0;
+      PetscInt face = GFAxisSweepFirstFace(b, &s, p), first, last, L0, O0;
 
       GFAxisSweepPencil(b, &s, p, &first, &L0, &O0);
       last = first + b->size[a];
-      for (PetscInt f = first; f <= last; f++, coefficient += 2) {
+      for (PetscInt f = first; f <= last; f++, face += face_stride) {
         const PetscInt L = L0 + (f - first) * s.stride, R = L + s.stride;
         PetscReal      dF[4] = {0, 0, 0, 0}; /* d flux / d rho of the cells L-1, L, R, R+1 */
         PetscInt       cols[4], ncols = 0;
@@ -364,8 +389,9 @@ PetscErrorCode GFTransportComputeJacobian(GFTransport tr, Vec rho_local, Vec dri
 
         if (!s.periodic && (f == 0 || f == s.n)) continue;
         if (tr->flux == GF_FLUX_SCHARFETTER_GUMMEL) {
-          dF[1] = tr->sigma * inv_h * coefficient[0];
-          dF[2] = -tr->sigma * inv_h * coefficient[1];
+          const PetscReal *coefficient = tr->sg_coefficients[a] + 2 * face;
+          dF[1]                        = tr->sigma * inv_h * coefficient[0];
+          dF[2]                        = -tr->sigma * inv_h * coefficient[1];
         } else {
           const PetscReal u     = GFFaceVelocity(tr, drift, L, R, a, h);
           const PetscReal value = GFUpwindValue(tr, rho, u, L, f, &s, dF);

@@ -56,17 +56,33 @@ static int MakeDirectories(const char path[], char created[], size_t len)
   return 0;
 }
 
+/* The length of NAME in NAME-JOB-PID.lock, the lock file Open MPI's MPI-IO leaves beside a file it had open when killed; 0 for other names. */
+static size_t LockBase(const char name[])
+{
+  size_t n = strlen(name);
+
+  if (n < 5 || strcmp(name + n - 5, ".lock")) return 0;
+  n -= 5;
+  for (int field = 0; field < 2; field++) {
+    const size_t end = n;
+    while (n > 0 && name[n - 1] >= '0' && name[n - 1] <= '9') n--;
+    if (n == end || n < 2 || name[n - 1] != '-') return 0;
+    n--;
+  }
+  return n;
+}
+
 /*
   The length of the base of a temporary file NAME.tmp, or of the files the MPI-IO library
-  makes beside one and leaves when killed (NAME.tmp.locktest.0, NAME.tmp-JOB-PID.lock); 0 for
-  other names.
+  makes beside a file and leaves when killed (NAME.tmp.locktest.0, NAME.tmp-JOB-PID.lock,
+  NAME-JOB-PID.lock for a file being read); 0 for other names.
 */
 static size_t ScratchBase(const char name[])
 {
   const char *tmp = strstr(name, ".tmp");
 
   while (tmp && tmp[4] && tmp[4] != '.' && tmp[4] != '-') tmp = strstr(tmp + 1, ".tmp");
-  return tmp && tmp > name ? (size_t)(tmp - name) : 0;
+  return tmp && tmp > name ? (size_t)(tmp - name) : LockBase(name);
 }
 
 /* The role of a directory entry: hidden files are left alone, temporary files of the run's own kind replaced, others judged by role(). */
