@@ -76,7 +76,8 @@ typedef struct {
   PetscBool has_error;
   PetscReal error_l1; /* || rho - rho_exact ||_1 / || rho_exact ||_1 over cell averages */
   PetscBool has_stein;
-  PetscReal stein; /* kernel Stein discrepancy KSD(rho/M | pi) (SVGD) */
+  PetscReal stein;   /* kernel Stein discrepancy KSD(rho/M | pi) (SVGD) */
+  PetscBool partial; /* between -diagnostics_interval steps: only step, time, dt, mass, its drift, min and max are of this step */
 } GFDiagnostics;
 
 /* Structure-preservation record of a run. */
@@ -220,6 +221,7 @@ PETSC_EXTERN PetscErrorCode GFTransportComputeRHS(GFTransport, Vec, Vec, Vec);
 PETSC_EXTERN PetscErrorCode GFTransportDriftChanged(GFTransport);
 PETSC_EXTERN PetscErrorCode GFTransportComputeJacobian(GFTransport, Vec, Vec, Vec, PetscReal, Mat);
 PETSC_EXTERN PetscErrorCode GFTransportComputeMaxRate(GFTransport, Vec, Vec, PetscReal, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFTransportStage(GFTransport, Vec, Vec, Vec, PetscReal, PetscReal, Vec, Vec, PetscReal[3]);
 PETSC_EXTERN PetscErrorCode GFTransportDestroy(GFTransport *);
 PETSC_EXTERN PetscReal      GFBernoulli(PetscReal);
 
@@ -238,6 +240,7 @@ PETSC_EXTERN PetscErrorCode  GFProblemGetModel(GFProblem, GFModel *);
 PETSC_EXTERN PetscErrorCode  GFProblemGetInitialData(GFProblem, const GFInitialData **);
 PETSC_EXTERN PetscErrorCode  GFProblemGetTimeSpan(GFProblem, PetscReal *, PetscReal *);
 PETSC_EXTERN PetscErrorCode  GFProblemGetInitialDensity(GFProblem, Vec *, PetscInt *);
+PETSC_EXTERN PetscErrorCode  GFProblemTakeInitialDensity(GFProblem, Vec *);
 PETSC_EXTERN PetscErrorCode  GFProblemIsImplicit(GFProblem, PetscBool *);
 PETSC_EXTERN PetscErrorCode  GFProblemHasExact(GFProblem, PetscBool *, const char **);
 PETSC_EXTERN PetscErrorCode  GFProblemReference(GFProblem);

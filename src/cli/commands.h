@@ -9,6 +9,7 @@ PetscErrorCode GFCommandStudy(const char[]);
 PetscErrorCode GFCommandParticles(const char[]);
 PetscErrorCode GFCommandCompare(void);
 PetscErrorCode GFBenchConvolution(void);
+PetscErrorCode GFBenchStep(void);
 PetscErrorCode GFCommandBench(const char[]);
 PetscErrorCode GFCommandPlot(const char[], const char[], const char[]);
 

@@ -68,6 +68,8 @@ static inline void GFGridDisplacement(const struct _p_GFGrid *g, const PetscReal
     for (PetscInt j = (box)->start[1]; j < (box)->start[1] + (box)->size[1]; j++) \
       for (PetscInt i = (box)->start[0]; i < (box)->start[0] + (box)->size[0]; i++)
 
+typedef struct _p_GFHalo *GFHalo;
+
 struct _p_GFTransport {
   GFGrid           grid;
   GFFluxType       flux;
@@ -75,9 +77,11 @@ struct _p_GFTransport {
   PetscReal        sigma; /* Scharfetter-Gummel diffusion coefficient */
   /* caches valid until GFTransportDriftChanged(): Scharfetter-Gummel face coefficients
      B(d), B(-d) per axis, and the last rate bound with its diffusivity */
-  PetscReal *sg_coefficients[3];
+  PetscReal *sg_coefficients[3]; /* per axis: B(d) of every face, then B(-d) of every face */
+  PetscInt   sg_faces[3];        /* faces per axis */
   PetscBool  sg_valid, rate_valid;
   PetscReal  rate_diffusivity, rate;
+  PetscReal *stage_work; /* GFTransportStage's face buffers (stage.c) */
 };
 
 /*
@@ -98,7 +102,12 @@ PETSC_INTERN PetscErrorCode GFGridDistances(GFGrid, Vec, Vec, PetscReal[]);
 PETSC_INTERN PetscErrorCode GFGridCreateAveraging(GFGrid, GFGrid, Mat *);
 
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid, GFLocalBox *);
+PETSC_INTERN PetscErrorCode GFGridCopyOwned(GFGrid, Vec, Vec);
+PETSC_INTERN PetscErrorCode GFHaloCreate(GFGrid, PetscInt, GFHalo *);
+PETSC_INTERN PetscErrorCode GFHaloExchange(GFHalo, Vec);
+PETSC_INTERN PetscErrorCode GFHaloDestroy(GFHalo *);
 PETSC_INTERN PetscErrorCode GFGridGatherNatural(GFGrid, Vec, Vec *);
 PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);
+PETSC_INTERN PetscErrorCode GFTransportSetUpScharfetterGummel(GFTransport, Vec);
 
 #endif

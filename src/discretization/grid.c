@@ -205,6 +205,23 @@ PetscErrorCode GFGridSetUp(GFGrid g)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The owned cells of the ghosted local vector local into the global vector global (DMLocalToGlobal with INSERT_VALUES refuses periodic axes that one rank holds whole). */
+PETSC_INTERN PetscErrorCode GFGridCopyOwned(GFGrid g, Vec local, Vec global)
+{
+  const GFLocalBox  *b = &g->box;
+  const PetscScalar *l;
+  PetscScalar       *o;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(local, &l));
+  PetscCall(VecGetArray(global, &o));
+  for (PetscInt k = b->start[2]; k < b->start[2] + b->size[2]; k++)
+    for (PetscInt j = b->start[1]; j < b->start[1] + b->size[1]; j++) PetscCall(PetscArraycpy(o + GFOwnedIndex(b, b->start[0], j, k), l + GFLocalIndex(b, b->start[0], j, k), b->size[0]));
+  PetscCall(VecRestoreArray(global, &o));
+  PetscCall(VecRestoreArrayRead(local, &l));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PETSC_INTERN PetscErrorCode GFGridGetLocalBox(GFGrid g, GFLocalBox *box)
 {
   PetscFunctionBeginUser;

@@ -316,12 +316,12 @@ PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnos
   }
   if (w->csv < 0 || w->csv_errno) PetscFunctionReturn(PETSC_SUCCESS);
   used = (size_t)snprintf(row, sizeof(row), "%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", d->step, (double)d->time, (double)d->dt, (double)d->mass, (double)d->mass_drift, (double)d->min_density, (double)d->max_density,
-                          (double)d->energy);
-  for (PetscInt a = 0; a < w->grid->dim; a++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)d->mean[a]);
+                          (double)(d->partial ? NAN : d->energy));
+  for (PetscInt a = 0; a < w->grid->dim; a++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->partial ? NAN : d->mean[a]));
   for (PetscInt a = 0; a < w->grid->dim; a++)
-    for (PetscInt b = a; b < w->grid->dim; b++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)d->covariance[a][b]);
-  if (w->with_error) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_error ? d->error_l1 : NAN));
-  if (w->with_stein) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_stein ? d->stein : NAN));
+    for (PetscInt b = a; b < w->grid->dim; b++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->partial ? NAN : d->covariance[a][b]));
+  if (w->with_error) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_error && !d->partial ? d->error_l1 : NAN));
+  if (w->with_stein) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_stein && !d->partial ? d->stein : NAN));
   used += (size_t)snprintf(row + used, sizeof(row) - used, "\n");
   w->csv_errno = WriteAll(w->csv, row, used);
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -72,16 +72,25 @@ static PetscErrorCode GFModelSteady_FokkerPlanck(GFModel m, Vec rho)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* What the transport is, known from -diffusion alone: the solver picks its scheme from it before the set-up. */
+static PetscErrorCode GFModelSetFromOptions_FokkerPlanck(GFModel m, PetscOptionItems *PetscOptionsObject)
+{
+  PetscFunctionBeginUser;
+  (void)PetscOptionsObject;
+  m->flux               = m->sigma > 0 ? GF_FLUX_SCHARFETTER_GUMMEL : GF_FLUX_UPWIND_POTENTIAL;
+  m->drift_static       = PETSC_TRUE;
+  m->local_drift_static = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode GFModelSetUp_FokkerPlanck(GFModel m)
 {
   GFModel_FokkerPlanck *fp = (GFModel_FokkerPlanck *)m->data;
 
   PetscFunctionBeginUser;
-  m->flux               = m->sigma > 0 ? GF_FLUX_SCHARFETTER_GUMMEL : GF_FLUX_UPWIND_POTENTIAL;
-  m->drift_static       = PETSC_TRUE;
-  m->local_drift_static = PETSC_TRUE;
-  m->dynamics.type      = GF_DYNAMICS_LANGEVIN;
-  m->dynamics.sigma     = m->sigma;
+  PetscCall(GFModelSetFromOptions_FokkerPlanck(m, NULL));
+  m->dynamics.type  = GF_DYNAMICS_LANGEVIN;
+  m->dynamics.sigma = m->sigma;
   PetscCall(GFPotentialIsQuadratic(m->potential, &fp->quadratic, fp->stiffness, fp->center));
   m->has_exact = (PetscBool)(fp->quadratic && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
   m->no_exact  = fp->quadratic ? "the exact solution needs Gaussian initial data (-init gaussian, exact or a file of such a run)" : "the exact solution needs -potential quadratic or none";
@@ -101,12 +110,13 @@ PETSC_INTERN PetscErrorCode GFModelCreate_FokkerPlanck(GFModel m)
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&fp));
-  m->data         = fp;
-  m->ops->setup   = GFModelSetUp_FokkerPlanck;
-  m->ops->drift   = GFModelDrift_FokkerPlanck;
-  m->ops->energy  = GFModelEnergy_FokkerPlanck;
-  m->ops->exact   = GFModelExact_FokkerPlanck;
-  m->ops->steady  = GFModelSteady_FokkerPlanck;
-  m->ops->destroy = GFModelDestroy_FokkerPlanck;
+  m->data                = fp;
+  m->ops->setfromoptions = GFModelSetFromOptions_FokkerPlanck;
+  m->ops->setup          = GFModelSetUp_FokkerPlanck;
+  m->ops->drift          = GFModelDrift_FokkerPlanck;
+  m->ops->energy         = GFModelEnergy_FokkerPlanck;
+  m->ops->exact          = GFModelExact_FokkerPlanck;
+  m->ops->steady         = GFModelSteady_FokkerPlanck;
+  m->ops->destroy        = GFModelDestroy_FokkerPlanck;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

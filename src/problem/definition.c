@@ -97,8 +97,29 @@ PetscErrorCode GFProblemGetInitialDensity(GFProblem p, Vec *rho0, PetscInt *step
 {
   PetscFunctionBeginUser;
   PetscCheck(p->set_up, p->comm, PETSC_ERR_ORDER, "GFProblemGetInitialDensity: set the problem up first");
+  PetscCheck(!rho0 || p->rho0, p->comm, PETSC_ERR_ORDER, "GFProblemGetInitialDensity: the problem's only holder took the initial density (GFProblemTakeInitialDensity); take a reference to the problem before that to keep it");
   if (rho0) *rho0 = p->rho0;
   if (step0) *step0 = p->step0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  A vector holding the initial density for the caller to own and change: the problem's own
+  vector when the caller is its only holder (no copy; the problem no longer has it), else a
+  copy.
+*/
+PetscErrorCode GFProblemTakeInitialDensity(GFProblem p, Vec *rho)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(p->set_up, p->comm, PETSC_ERR_ORDER, "GFProblemTakeInitialDensity: set the problem up first");
+  PetscCheck(p->rho0, p->comm, PETSC_ERR_ORDER, "GFProblemTakeInitialDensity: the initial density was taken already");
+  if (p->refct == 1) {
+    *rho    = p->rho0;
+    p->rho0 = NULL;
+  } else {
+    PetscCall(VecDuplicate(p->rho0, rho));
+    PetscCall(VecCopy(p->rho0, *rho));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -21,7 +21,7 @@ struct _p_GFProblem {
   PetscBool        model_check;             /* -init_file_model_check */
   GFSnapshotHeader init_header;             /* -init file: what the snapshot holds */
   PetscReal        t_end;                   /* -ts_max_time */
-  Vec              rho0;                    /* the initial density, once set up */
+  Vec              rho0;                    /* the initial density, once set up (NULL once a sole holder took it) */
   Vec              history[GF_MAX_HISTORY]; /* -init file: the multistep history the snapshot stores */
   PetscInt         step0;                   /* its step number (a snapshot's) */
   PetscBool        from_options, set_up;

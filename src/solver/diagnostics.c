@@ -20,6 +20,7 @@ PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
 
   PetscFunctionBeginUser;
   PetscCall(TSGetTime(s->ts, &d->time));
+  d->partial = PETSC_FALSE;
   GFMomentsInit(&m, g->dim, NULL);
   PetscCall(VecGetArrayRead(rho, &r));
   GF_FOR_OWNED(b, i, j, k)
@@ -52,6 +53,44 @@ PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
     d->error_l1  = diff / norm;
     d->has_error = PETSC_TRUE;
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Between full diagnostics (-diagnostics_interval): the time, mass and its drift, min and
+  max of rho -- from the fused scheme's last stage when it has them, else by one pass. The
+  energy and moments keep the last full values (the row writes them as nan).
+*/
+PETSC_INTERN PetscErrorCode GFSolverComputeStepDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
+{
+  PetscReal stats[3];
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetTime(s->ts, &d->time));
+  if (s->state_stats_set) {
+    for (PetscInt q = 0; q < 3; q++) stats[q] = s->state_stats[q];
+  } else {
+    const PetscScalar *r;
+    PetscInt           n;
+    PetscReal          local[2] = {PETSC_MAX_REAL, PETSC_MAX_REAL}, global[2], sum = 0;
+    PetscCall(VecGetLocalSize(rho, &n));
+    PetscCall(VecGetArrayRead(rho, &r));
+    for (PetscInt i = 0; i < n; i++) {
+      const PetscReal x = PetscRealPart(r[i]);
+      local[0]          = PetscMin(local[0], x);
+      local[1]          = PetscMin(local[1], -x);
+      sum += x;
+    }
+    PetscCall(VecRestoreArrayRead(rho, &r));
+    PetscCall(MPIU_Allreduce(local, global, 2, MPIU_REAL, MPIU_MIN, s->comm));
+    PetscCall(MPIU_Allreduce(&sum, &stats[2], 1, MPIU_REAL, MPIU_SUM, s->comm));
+    stats[0] = global[0];
+    stats[1] = -global[1];
+  }
+  d->mass        = stats[2] * s->grid->cell_volume;
+  d->mass_drift  = d->mass_initial > 0 ? (d->mass - d->mass_initial) / d->mass_initial : 0;
+  d->min_density = stats[0];
+  d->max_density = stats[1];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

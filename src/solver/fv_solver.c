@@ -70,6 +70,8 @@ static PetscErrorCode GFSolverSetTSFromOptions(GFSolver s)
   PetscCall(GFOptionsCheckInt(s->comm, "-ts_max_steps", 1, PETSC_MAX_INT));
   if (s->traits.implicit_default)
     PetscCall(TSSetType(s->ts, TSBEULER));
+  else if (s->traits.flux == GF_FLUX_SCHARFETTER_GUMMEL && s->traits.drift_static)
+    PetscCall(TSSetType(s->ts, GF_TS_FUSED_SSP));
   else {
     PetscCall(TSSetType(s->ts, TSRK));
     PetscCall(TSRKSetType(s->ts, "ssprk43"));
@@ -80,6 +82,13 @@ static PetscErrorCode GFSolverSetTSFromOptions(GFSolver s)
   PetscCall(TSGetSNES(s->ts, &snes));
   PetscCall(SNESSetTolerances(snes, PETSC_DEFAULT, 1e-12, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT));
   PetscCall(TSSetFromOptions(s->ts));
+  {
+    /* -ts_type rk means gradflow's SSP-RK3 unless -ts_rk_type says otherwise (PETSc's own default, 3bs, is not SSP) */
+    PetscBool rk, rk_type = PETSC_FALSE;
+    PetscCall(PetscObjectTypeCompare((PetscObject)s->ts, TSRK, &rk));
+    if (rk) PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_rk_type", &rk_type));
+    if (rk && !rk_type) PetscCall(TSRKSetType(s->ts, "ssprk43"));
+  }
   PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_dt", &set));
   if (set) PetscCall(TSGetTimeStep(s->ts, &s->fixed_dt));
   PetscCall(GFSolverClassifyTS(s));
@@ -110,6 +119,9 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(GFOptionsInt("-max_step_retries", "Halvings of a rejected step before giving up", "GFSolverSetFromOptions", s->max_retries, &s->max_retries, NULL, 0, 60));
   PetscCall(GFOptionsReal("-blowup_fraction", "Stop when one cell holds this fraction of the mass (interacting models: concentration below the grid scale)", "GFSolverSetFromOptions", s->blowup_fraction, &s->blowup_fraction, NULL, GF_REAL_ANY));
   GFOptionsCheck(s->blowup_fraction > 0 && s->blowup_fraction <= 1, s->comm, PETSC_ERR_USER_INPUT, "-blowup_fraction %.6g must be in (0, 1]", (double)s->blowup_fraction);
+  PetscCall(GFOptionsInt("-diagnostics_interval",
+                         "Energy, moments and errors every this many steps and at every output time (0: every step up to 4096 cells, else every cells/4096 steps, at most 100); step, time, mass, its drift, min and max every step",
+                         "GFSolverSetFromOptions", s->diag_interval, &s->diag_interval, NULL, 0, PETSC_MAX_INT));
   PetscCall(GFOptionsBool("-jacobian_fd", "Implicit steps: Jacobian by coloured finite differences instead of the assembled one", "GFSolverSetFromOptions", s->jacobian_fd, &s->jacobian_fd, NULL));
   PetscOptionsEnd();
   PetscCall(GFOutputOptionsSetFromOptions(s->comm, name, &s->out));
@@ -156,10 +168,10 @@ static PetscErrorCode GFSolverCreateOperators(GFSolver s)
   PetscCall(GFTransportCreate(s->grid, &s->transport));
   PetscCall(GFTransportSetFluxType(s->transport, m->flux, m->sigma));
   PetscCall(GFTransportSetReconstruction(s->transport, s->reconstruction));
-  PetscCall(DMCreateGlobalVector(s->grid->da, &s->rho));
+  PetscCall(GFProblemTakeInitialDensity(s->problem, &s->rho));
   PetscCall(PetscObjectSetName((PetscObject)s->rho, "density"));
   PetscCall(DMCreateLocalVector(s->grid->da, &s->rho_local));
-  PetscCall(VecDuplicate(s->rho, &s->rho_prev));
+  if (!s->fused) PetscCall(VecDuplicate(s->rho, &s->rho_prev));
   if (m->drift_dof == 1)
     PetscCall(VecDuplicate(s->rho_local, &s->drift_local));
   else {
@@ -180,6 +192,24 @@ static PetscErrorCode GFSolverCreateOperators(GFSolver s)
     PetscCall(VecDuplicate(s->rho_local, &s->explicit_potential_local));
     PetscCall(VecDuplicate(s->rho, &s->work));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The fused scheme needs, of a static drift, only the transport's face coefficients: they are
+  computed here (with the first rate bound), and the ghosted density and drift that served
+  for it are released before the scheme's registers are allocated. What stays of an explicit
+  run is the solution, three registers, two coefficients per face and the model's potential.
+*/
+static PetscErrorCode GFSolverReleaseDriftWork(GFSolver s)
+{
+  PetscReal dt;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSolverChooseTimeStep(s, s->problem->init.time, s->problem->t_end, &dt));
+  PetscCheck(s->drift_ready, s->comm, PETSC_ERR_PLIB, "the fused scheme needs a static drift");
+  PetscCall(VecDestroy(&s->rho_local));
+  PetscCall(VecDestroy(&s->drift_local));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -228,10 +258,15 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
              "implicit -ts_type with -model %s: the model moves the density by a nonlocal velocity, which has no local part to take implicitly; use an explicit -ts_type (rk, the default)", s->traits.type);
   PetscCall(GFProblemHasExact(p, &has_exact, &why));
   PetscCheck(!s->exact_requested || has_exact, s->comm, PETSC_ERR_USER_INPUT, "-exact: model %s with potential %s has no exact solution: %s", s->traits.type, s->traits.potential, why);
+  if (!s->diag_interval) {
+    /* automatic: full diagnostics (a logarithm per cell for the energy, the moments) cost about an explicit step; beyond 4096 cells they are spread out to a few per cent of the run */
+    const PetscReal cells = (PetscReal)s->grid->cells[0] * s->grid->cells[1] * s->grid->cells[2];
+    s->diag_interval      = (PetscInt)PetscMin(100, PetscCeilReal(cells / 4096));
+  }
   PetscCall(GFSolverCreateOperators(s));
   PetscCall(GFSolverSetUpEquation(s));
   PetscCall(GFSolverSetUpStepControl(s));
-  PetscCall(VecCopy(p->rho0, s->rho));
+  if (s->fused) PetscCall(GFSolverReleaseDriftWork(s));
   PetscCall(TSSetTime(s->ts, p->init.time));
   PetscCall(TSSetStepNumber(s->ts, p->step0));
   PetscCall(TSSetSolution(s->ts, s->rho));
@@ -260,7 +295,7 @@ static PetscErrorCode GFSolverReportFailure(GFSolver s)
   PetscInt  step;
 
   PetscFunctionBeginUser;
-  PetscCall(VecCopy(s->rho_prev, s->rho));
+  if (s->rho_prev) PetscCall(VecCopy(s->rho_prev, s->rho)); /* the fused scheme restored it itself */
   PetscCall(TSGetTime(s->ts, &t));
   PetscCall(TSGetTimeStep(s->ts, &dt));
   PetscCall(TSGetStepNumber(s->ts, &step));
@@ -274,6 +309,11 @@ static PetscErrorCode GFSolverReportFailure(GFSolver s)
     const char *dir;
     PetscInt    index;
     PetscCall(GFWriterGetDirectory(s->writer, &dir, NULL, &index));
+    if (s->diag.partial) {
+      const PetscInt step0 = s->diag.step;
+      PetscCall(GFSolverComputeDiagnostics(s, s->rho, &s->diag));
+      s->diag.step = step0;
+    }
     s->diag.dt = 0;
     PetscCall(GFSolverWriteSnapshot(s));
     PetscCall(PetscSNPrintf(where, sizeof(where), "the last good state at t = %.6g is saved as %s/snap_%05d.h5", (double)t, dir, (int)index));

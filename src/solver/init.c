@@ -66,6 +66,7 @@ PetscErrorCode GFInitialize(int *argc, char ***argv, const char help[])
   PetscCall(GFInteractionRegisterAll());
   PetscCall(GFModelRegisterAll());
   PetscCall(GFRegisterSchemes());
+  PetscCall(GFRegisterFusedSSP());
   PetscCall(GFRegisterStepControl());
   PetscFunctionReturn(PETSC_SUCCESS);
 }

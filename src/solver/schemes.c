@@ -92,7 +92,7 @@ static PetscErrorCode GFSolverIFunction(TS ts, PetscReal t, Vec U, Vec Udot, Vec
 /* Classify -ts_type and find its SSP coefficient (1 for explicit schemes that are not SSP). */
 PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver s)
 {
-  const char *explicit_types[] = {TSSSP, TSEULER, TSRK}, *implicit_types[] = {TSBEULER, TSTHETA, TSCN, TSBDF};
+  const char *explicit_types[] = {GF_TS_FUSED_SSP, TSSSP, TSEULER, TSRK}, *implicit_types[] = {TSBEULER, TSTHETA, TSCN, TSBDF};
   TSType      type;
   PetscBool   match = PETSC_FALSE;
 
@@ -103,6 +103,14 @@ PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver s)
   if (match) {
     PetscBool ssp, rk;
     s->implicit = PETSC_FALSE;
+    PetscCall(PetscStrcmp(type, GF_TS_FUSED_SSP, &s->fused));
+    if (s->fused) {
+      PetscCheck(s->traits.flux == GF_FLUX_SCHARFETTER_GUMMEL && s->traits.drift_static, s->comm, PETSC_ERR_USER_INPUT,
+                 "-ts_type %s: the fused scheme needs Scharfetter-Gummel transport by a static drift (-model fokker_planck with -diffusion > 0), not -model %s with -diffusion %.6g: use -ts_type rk", GF_TS_FUSED_SSP, s->traits.type,
+                 (double)s->traits.sigma);
+      s->ssp_coefficient = 2;
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
     PetscCall(PetscStrcmp(type, TSSSP, &ssp));
     PetscCall(PetscStrcmp(type, TSRK, &rk));
     if (rk) {
@@ -136,7 +144,9 @@ PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver s)
     s->implicit = PETSC_TRUE;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT, "-ts_type %s is not supported; valid are rk (default, with -ts_rk_type ssprk43), ssp, euler (explicit), beuler, theta, cn, bdf (implicit) and arkimex (implicit local part, explicit nonlocal part)",
+  PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT,
+             "-ts_type %s is not supported; valid are rk (with -ts_rk_type ssprk43), fusedssp (the same scheme fused, default for Fokker-Planck in a static potential), ssp, euler (explicit), beuler, theta, cn, bdf (implicit) and arkimex (implicit "
+             "local part, explicit nonlocal part)",
              type);
   s->implicit = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);

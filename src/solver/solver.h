@@ -24,6 +24,7 @@ struct _p_GFSolver {
   PetscReal cfl, ssp_coefficient, fixed_dt;
   PetscInt  max_retries;
   PetscBool implicit, imex, beuler, project, drift_ready, local_drift_ready, dt_adapt, jacobian_fd;
+  PetscBool fused;           /* the fused two-register SSP scheme: it keeps the step's start itself (no rho_prev) */
   PetscBool check_final;     /* the adapter checks the new state (multistage schemes; single-stage implicit ones check their stage) */
   PetscBool no_adapter;      /* TSSSP and TSEULER: no adapter is asked, the post-step checks */
   PetscReal dt_next, dt_max; /* implicit: the step Newton's convergence suggests, and its cap */
@@ -41,6 +42,9 @@ struct _p_GFSolver {
   void           *output_hook_ctx;
   /* monitoring */
   GFDiagnostics  diag;
+  PetscInt       diag_interval;   /* full diagnostics every this many steps (and at output times); 0: automatic */
+  PetscReal      state_stats[3];  /* the fused scheme's new state: its min, max and sum, of every rank */
+  PetscBool      state_stats_set; /* ... for the step just accepted */
   PetscInt       steps_taken, energy_rises, tail_fixes;
   PetscReal      largest_tail_fix;
   PetscReal      max_energy_rise, worst_mass_drift, lowest_density;
@@ -50,7 +54,11 @@ struct _p_GFSolver {
   PetscBool      is_tty, set_up;
 };
 
+#define GF_TS_FUSED_SSP "fusedssp"
+
 PETSC_INTERN PetscErrorCode GFRegisterSchemes(void);
+PETSC_INTERN PetscErrorCode GFRegisterFusedSSP(void);
+PETSC_INTERN PetscErrorCode GFSolverFixTail(GFSolver, Vec);
 PETSC_INTERN PetscErrorCode GFRegisterStepControl(void);
 PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver);
 PETSC_INTERN PetscErrorCode GFSolverSetUpEquation(GFSolver);
@@ -63,5 +71,6 @@ PETSC_INTERN PetscReal      GFSolverOutputTime(GFSolver, PetscInt);
 PETSC_INTERN PetscErrorCode GFBDFGetHistory(TS, PetscInt *, PetscInt *, Vec[], PetscReal[]);
 PETSC_INTERN PetscErrorCode GFBDFSetHistory(TS, PetscInt, PetscInt, Vec[], const PetscReal[]);
 PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver);
+PETSC_INTERN PetscErrorCode GFSolverComputeStepDiagnostics(GFSolver, Vec, GFDiagnostics *);
 
 #endif

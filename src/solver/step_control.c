@@ -37,7 +37,7 @@ PETSC_INTERN PetscErrorCode GFSolverChooseTimeStep(GFSolver s, PetscReal t, Pets
   if (s->imex && s->fixed_dt == 0) {
     /* IMEX: the CFL bound of the explicit part alone, transport by the nonlocal potential drift_all - drift_local */
     PetscReal rate;
-    PetscCall(DMGlobalToLocal(s->grid->da, s->rho, INSERT_VALUES, s->rho_local));
+    if (!s->drift_ready || !s->local_drift_ready) PetscCall(DMGlobalToLocal(s->grid->da, s->rho, INSERT_VALUES, s->rho_local));
     PetscCall(GFSolverUpdateDrift(s, t, s->rho, GF_DRIFT_ALL));
     PetscCall(GFSolverUpdateDrift(s, t, s->rho, GF_DRIFT_LOCAL));
     PetscCall(VecWAXPY(s->explicit_potential_local, -1, s->local_drift_local, s->drift_local));
@@ -48,7 +48,8 @@ PETSC_INTERN PetscErrorCode GFSolverChooseTimeStep(GFSolver s, PetscReal t, Pets
     *dt = s->dt_adapt ? s->dt_next : s->fixed_dt;
   } else {
     PetscReal rate, diffusivity, nonlocal;
-    PetscCall(DMGlobalToLocal(s->grid->da, s->rho, INSERT_VALUES, s->rho_local));
+    /* the ghosted density only for a drift that depends on it: a static one is ready */
+    if (!s->drift_ready) PetscCall(DMGlobalToLocal(s->grid->da, s->rho, INSERT_VALUES, s->rho_local));
     PetscCall(GFSolverUpdateDrift(s, t, s->rho, GF_DRIFT_ALL));
     PetscCall(GFModelGetMaxDiffusivity(s->model, s->rho, &diffusivity));
     PetscCall(GFTransportComputeMaxRate(s->transport, s->rho_local, s->drift_local, diffusivity, &rate));
@@ -116,6 +117,16 @@ static PetscErrorCode GFSolverIsAdmissible(GFSolver s, Vec rho, PetscBool fix, P
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The tail fix of GFSolverIsAdmissible on an admissible state (the fused scheme's accepted step). */
+PETSC_INTERN PetscErrorCode GFSolverFixTail(GFSolver s, Vec rho)
+{
+  PetscBool ok;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSolverIsAdmissible(s, rho, PETSC_TRUE, &ok));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Before a step: remember the state (for a retry and for the failure report) and set the step from it. */
 static PetscErrorCode GFSolverPreStep(TS ts)
 {
@@ -125,7 +136,7 @@ static PetscErrorCode GFSolverPreStep(TS ts)
   PetscFunctionBeginUser;
   PetscCall(TSGetApplicationContext(ts, &s));
   PetscCall(TSGetTime(ts, &t));
-  PetscCall(VecCopy(s->rho, s->rho_prev));
+  if (s->rho_prev) PetscCall(VecCopy(s->rho, s->rho_prev));
   s->t_stop        = PetscMin(GFSolverOutputTime(s, s->next_output), s->problem->t_end);
   s->energy_before = s->diag.energy;
   PetscCall(TSGetSNESIterations(ts, &s->newton_before));
@@ -246,8 +257,9 @@ PETSC_INTERN PetscErrorCode GFRegisterStepControl(void)
 /*
   After an accepted step of length dt: TSSSP and TSEULER ask no adapter, so their new state
   is checked here (and a bad one ends the run: they cannot retry); the time is snapped onto
-  the output time or end the step was cut to; the diagnostics are computed and the
-  run stopped when the density concentrates below the grid scale.
+  the output time or end the step was cut to; the diagnostics are computed (all of them every
+  -diagnostics_interval steps, at output times and at the end; mass, min and max every step) and
+  the run stopped when the density concentrates below the grid scale.
 */
 static PetscErrorCode GFSolverPostStep(TS ts)
 {
@@ -274,10 +286,19 @@ static PetscErrorCode GFSolverPostStep(TS ts)
   }
   if (t >= s->problem->t_end - 1e-12 * PetscMax(1, PetscAbsReal(s->problem->t_end))) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_TIME));
   s->steps_taken++;
-  PetscCall(GFSolverComputeDiagnostics(s, s->rho, &s->diag));
+  {
+    /* full diagnostics every -diagnostics_interval steps, at output times and at the end; the step's mass, min and max always */
+    TSConvergedReason reason;
+    PetscCall(TSGetConvergedReason(ts, &reason));
+    s->diag.partial = (PetscBool)(s->diag_interval > 1 && s->steps_taken % s->diag_interval && t != s->t_stop && !reason);
+    if (s->diag.partial) PetscCall(GFSolverComputeStepDiagnostics(s, s->rho, &s->diag));
+    if (s->diag.partial && s->traits.can_concentrate && s->diag.max_density * s->grid->cell_volume >= s->blowup_fraction * s->diag.mass) s->diag.partial = PETSC_FALSE; /* blow-up: its snapshot has them all */
+    if (!s->diag.partial) PetscCall(GFSolverComputeDiagnostics(s, s->rho, &s->diag));
+  }
   s->diag.step = step;
   s->diag.dt   = dt;
-  {
+  if (!s->diag.partial) {
+    /* against the last full diagnostics (energy_before keeps them between) */
     const PetscReal rise = (s->diag.energy - s->energy_before) / PetscMax(1, PetscAbsReal(s->energy_before));
     if (rise > 1e-12) s->energy_rises++;
     s->max_energy_rise = PetscMax(s->max_energy_rise, rise);

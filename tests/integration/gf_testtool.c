@@ -44,6 +44,7 @@ static int ReadAndCheck(const char dir[], Table *t)
   FILE  *f;
   int    failures    = 0, cdrift, cmin, cenergy;
   double energy_prev = 0;
+  long   energy_rows = 0;
 
   snprintf(path, sizeof(path), "%s/diagnostics.csv", dir);
   f = fopen(path, "r");
@@ -82,11 +83,15 @@ static int ReadAndCheck(const char dir[], Table *t)
       fprintf(stderr, "check: row %ld: min density %g is negative\n", t->rows + 1, t->last[cmin]);
       failures++;
     }
-    if (t->rows > 0 && t->last[cenergy] - energy_prev > 1e-12 * fmax(1, fabs(energy_prev))) {
-      fprintf(stderr, "check: row %ld: energy rose from %.17g to %.17g\n", t->rows + 1, energy_prev, t->last[cenergy]);
-      failures++;
+    /* the energy is nan between -diagnostics_interval steps: compare it with the last row that has one */
+    if (!isnan(t->last[cenergy])) {
+      if (energy_rows > 0 && t->last[cenergy] - energy_prev > 1e-12 * fmax(1, fabs(energy_prev))) {
+        fprintf(stderr, "check: row %ld: energy rose from %.17g to %.17g\n", t->rows + 1, energy_prev, t->last[cenergy]);
+        failures++;
+      }
+      energy_prev = t->last[cenergy];
+      energy_rows++;
     }
-    energy_prev = t->last[cenergy];
     t->rows++;
   }
   fclose(f);

@@ -1,6 +1,6 @@
 # restart.sh: a run restarted from a snapshot, on another rank count, continues the same run:
 #   - its final density equals the uninterrupted run's to 1e-12 (1D, 2D and 3D), for every kind of
-#     time scheme: explicit SSP-RK3 (bitwise), BDF2 (the multistep history is in the snapshot),
+#     time scheme: explicit SSP-RK3, fused and TSRK (bitwise), BDF2 (the multistep history is in the snapshot),
 #     adaptive backward Euler (the controller's next step is in the snapshot) and IMEX;
 #   - restarted in place (-init_file DIR/snap_K.h5 -output_dir DIR) it keeps the earlier snapshots
 #     untouched, continues their numbering, keeps diagnostics.csv's rows up to the restart (a row cut
@@ -21,6 +21,7 @@ done
 # every kind of time scheme, uninterrupted on 1 rank and restarted on 2 from a snapshot in the middle
 schemes=(
   "explicit|-dim 2 -da_grid_x 24 -da_grid_y 20 -potential double_well -ts_max_time 0.5 -output_interval 0.1|snap_00002|snap_00005|0"
+  "explicit_rk|-dim 2 -da_grid_x 24 -da_grid_y 20 -potential double_well -ts_max_time 0.5 -output_interval 0.1 -ts_type rk|snap_00002|snap_00005|0"
   "bdf2|-model porous_medium -da_grid_x 64 -init barenblatt -init_time 1 -ts_max_time 1.5 -ts_type bdf -ts_bdf_order 2 -ts_dt 0.01 -output_interval 0.1|snap_00012|snap_00015|1e-12"
   "beuler_adaptive|-model porous_medium -da_grid_x 64 -init barenblatt -init_time 1 -ts_max_time 1.5 -output_interval 0.1|snap_00012|snap_00015|1e-12"
   "imex|-model mckean_vlasov -interaction quadratic -diffusion 0.5 -da_grid_x 64 -ts_type arkimex -ts_max_time 0.5 -output_interval 0.1|snap_00002|snap_00005|1e-12"

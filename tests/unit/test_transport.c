@@ -1,4 +1,4 @@
-/* GFTransport: conservation, exactness on linear data, discrete Gibbs states, positivity at the rate bound. */
+/* GFTransport: conservation, exactness on linear data, discrete Gibbs states, positivity at the rate bound, the fused stage. */
 #include "gftest.h"
 
 typedef struct {
@@ -224,8 +224,108 @@ START_TEST(test_sg_gibbs_state)
     GF_CK(VecNorm(f.rhs, NORM_INFINITY, &norm));
     GF_CK(VecNorm(f.rho, NORM_INFINITY, &scale));
     ck_assert_msg(norm <= 1e-12 * scale, "%s: |RHS| = %g at the Gibbs state (max rho %g)", options, (double)norm, (double)scale);
+    {
+      /* ... and the fused stage leaves it where it is */
+      Vec out_local;
+      GF_CK(VecDuplicate(f.rho_local, &out_local));
+      GF_CK(GFTransportStage(f.transport, f.rho_local, f.drift_local, NULL, 0, 0.01, out_local, psi, NULL));
+      GF_CK(VecAXPY(psi, -1, f.rho));
+      GF_CK(VecNorm(psi, NORM_INFINITY, &norm));
+      ck_assert_msg(norm <= 1e-14 * scale, "%s: a stage moves the Gibbs state by %g (max rho %g)", options, (double)norm, (double)scale);
+      GF_CK(VecDestroy(&out_local));
+    }
     GF_CK(DMRestoreGlobalVector(f.da, &psi));
     FixtureDestroy(&f);
+  }
+}
+END_TEST
+
+/* The owned cells of a ghosted local vector into a global one, by the DMDA's corners. */
+static void OwnedPart(Fixture *f, Vec local, Vec global)
+{
+  PetscInt           s[3], m[3], gs[3], gm[3], dim;
+  const PetscScalar *l;
+  PetscScalar       *o;
+
+  GF_CK(DMGetDimension(f->da, &dim));
+  GF_CK(DMDAGetCorners(f->da, &s[0], &s[1], &s[2], &m[0], &m[1], &m[2]));
+  GF_CK(DMDAGetGhostCorners(f->da, &gs[0], &gs[1], &gs[2], &gm[0], &gm[1], &gm[2]));
+  for (PetscInt a = dim; a < 3; a++) s[a] = gs[a] = 0, m[a] = gm[a] = 1;
+  GF_CK(VecGetArrayRead(local, &l));
+  GF_CK(VecGetArray(global, &o));
+  for (PetscInt k = 0, c = 0; k < m[2]; k++)
+    for (PetscInt j = 0; j < m[1]; j++)
+      for (PetscInt i = 0; i < m[0]; i++) o[c++] = l[(s[0] - gs[0] + i) + gm[0] * ((s[1] - gs[1] + j) + gm[1] * (s[2] - gs[2] + k))];
+  GF_CK(VecRestoreArray(global, &o));
+  GF_CK(VecRestoreArrayRead(local, &l));
+}
+
+/*
+  The fused stage equals y + w (u - y) + k RHS(y) from GFTransportComputeRHS, cell by cell to
+  round-off, in 1D, 2D and 3D with walls and periodic, on any rank count; its copy equals its
+  output, its statistics are the output's min, max and sum; the sum it adds telescopes (mass
+  to round-off, with k far above the stability bound); and a discrete Gibbs state is steady.
+*/
+START_TEST(test_stage_matches_rhs)
+{
+  const char *grids[] = {
+      "-dim 1 -da_grid_x 37", "-dim 2 -da_grid_x 19 -da_grid_y 23", "-dim 3 -da_grid_x 9 -da_grid_y 8 -da_grid_z 10", "-dim 2 -da_grid_x 3 -da_grid_y 8", "-dim 2 -da_grid_x 2 -da_grid_y 8", "-dim 3 -da_grid_x 3 -da_grid_y 4 -da_grid_z 8"};
+  const char *walls[] = {"-bc noflux", "-bc periodic"};
+
+  for (int g = 0; g < 6; g++) {
+    for (int wall = 0; wall < 2; wall++) {
+      const PetscReal w = 2.0 / 3.0, k = 0.37;
+      char            options[256];
+      Fixture         f;
+      Vec             u_local, out_local, out, copy, ref;
+      PetscReal       stats[3], diff, scale, mn, mx, sum, base;
+
+      PetscSNPrintf(options, sizeof(options), "%s %s -domain_lower -2 -domain_upper 3", grids[g], walls[wall]);
+      FixtureCreate(&f, options, 1);
+      GF_CK(GFTransportSetFluxType(f.transport, GF_FLUX_SCHARFETTER_GUMMEL, 0.7));
+      FillLocal(&f, RoughField, f.rho_local);
+      FillLocal(&f, DriftField, f.drift_local);
+      GF_CK(VecDuplicate(f.rho_local, &u_local));
+      GF_CK(VecDuplicate(f.rho_local, &out_local));
+      GF_CK(VecSet(out_local, -1));
+      FillLocal(&f, SmoothField, u_local);
+      GF_CK(VecDuplicate(f.rho, &out));
+      GF_CK(VecDuplicate(f.rho, &copy));
+      GF_CK(VecDuplicate(f.rho, &ref));
+      /* the reference, unfused: y + w (u - y) (up to rounding) + k RHS */
+      GF_CK(GFTransportComputeRHS(f.transport, f.rho_local, f.drift_local, f.rhs));
+      GF_CK(GFGridEvaluate(f.grid, RoughField, NULL, ref));
+      GF_CK(GFGridEvaluate(f.grid, SmoothField, NULL, out));
+      GF_CK(VecAXPBY(ref, w, 1 - w, out));
+      base = Sum(ref);
+      GF_CK(VecAXPY(ref, k, f.rhs));
+      GF_CK(GFTransportStage(f.transport, f.rho_local, f.drift_local, u_local, w, k, out_local, copy, stats));
+      OwnedPart(&f, out_local, out);
+      GF_CK(VecNorm(ref, NORM_INFINITY, &scale));
+      GF_CK(VecAXPY(ref, -1, out));
+      GF_CK(VecNorm(ref, NORM_INFINITY, &diff));
+      ck_assert_msg(diff <= 1e-14 * scale, "%s: stage differs from y + w (u - y) + k RHS by %g (max %g)", options, (double)diff, (double)scale);
+      GF_CK(VecAXPY(copy, -1, out));
+      GF_CK(VecNorm(copy, NORM_INFINITY, &diff));
+      ck_assert_msg(diff == 0, "%s: the copy differs from the output by %g", options, (double)diff);
+      GF_CK(VecMin(out, NULL, &mn));
+      GF_CK(VecMax(out, NULL, &mx));
+      sum = Sum(out);
+      {
+        PetscReal global[3], local[2] = {-stats[0], stats[1]};
+        ck_assert(MPI_Allreduce(local, global, 2, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD) == MPI_SUCCESS);
+        ck_assert(MPI_Allreduce(&stats[2], &global[2], 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD) == MPI_SUCCESS);
+        ck_assert_msg(-global[0] == mn && global[1] == mx, "%s: stage min/max %g %g, output's %g %g", options, (double)-global[0], (double)global[1], (double)mn, (double)mx);
+        ck_assert_msg(PetscAbsReal(global[2] - sum) <= 1e-13 * PetscAbsReal(sum), "%s: stage sum %.17g, output's %.17g", options, (double)global[2], (double)sum);
+      }
+      ck_assert_msg(PetscAbsReal(sum - base) <= 1e-14 * PetscAbsReal(base), "%s: the stage changed the sum by %g of %g", options, (double)(sum - base), (double)base);
+      GF_CK(VecDestroy(&u_local));
+      GF_CK(VecDestroy(&out_local));
+      GF_CK(VecDestroy(&out));
+      GF_CK(VecDestroy(&copy));
+      GF_CK(VecDestroy(&ref));
+      FixtureDestroy(&f);
+    }
   }
 }
 END_TEST
@@ -284,6 +384,7 @@ static Suite *MakeSuite(void)
   tcase_add_test(t, test_conservation);
   tcase_add_test(t, test_upwind_linear_exact);
   tcase_add_test(t, test_sg_gibbs_state);
+  tcase_add_test(t, test_stage_matches_rhs);
   tcase_add_test(t, test_positivity_at_rate_bound);
   tcase_add_test(t, test_rate_constant_velocity);
   suite_add_tcase(s, t);

@@ -1,0 +1,158 @@
+/*
+  gradflow bench step: the explicit step against the memory system, in one table.
+
+  For each grid of -bench_sizes (cells per axis; default 256, 512, 1024, 2048 in 2D and 32,
+  64, 128 in 3D), a warm-up run of a few steps, then -bench_repeat times, interleaved: a
+  STREAM triad a[i] = b[i] + s c[i] on every rank at once over arrays far beyond the caches
+  (24 bytes per element, STREAM's count), and a timed run of the explicit scheme as a user
+  runs it (diagnostics at their default interval, no output). Medians. The run moves
+  80 + 64 dim bytes per cell per step with the fused scheme (four stages, each reading the
+  state and the two Scharfetter-Gummel coefficients per axis and writing its result; the
+  third also reads the step's start, the last also writes the solution; writes counted once,
+  as STREAM does); its GB/s over the triad's is the fraction of the roofline it reaches.
+  Any run option applies (-ts_type rk times PETSc's Runge-Kutta instead: no byte count).
+*/
+#include "commands.h"
+
+/* Median of n values (sorted in place). */
+static PetscReal Median(PetscReal v[], PetscInt n)
+{
+  for (PetscInt i = 1; i < n; i++)
+    for (PetscInt j = i; j > 0 && v[j - 1] > v[j]; j--) {
+      const PetscReal t = v[j];
+      v[j]              = v[j - 1];
+      v[j - 1]          = t;
+    }
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* One STREAM triad over this rank's arrays, all ranks at once: the aggregate GB/s. */
+static PetscErrorCode Triad(PetscInt n, PetscReal *a, const PetscReal *b, const PetscReal *c, PetscReal *gbs)
+{
+  PetscLogDouble start, stop;
+  PetscMPIInt    size;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscTime(&start));
+  for (PetscInt i = 0; i < n; i++) a[i] = b[i] + 3.0 * c[i];
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscTime(&stop));
+  *gbs = 24.0 * n * size / (stop - start) / 1e9;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A run of the given steps on n cells per axis, set up untimed; the seconds of its steps; fused tells whether it ran the fused scheme. */
+static PetscErrorCode TimedRun(PetscInt n, PetscInt dim, PetscInt steps, PetscLogDouble *seconds, PetscBool *fused)
+{
+  GFSolver       solver;
+  TS             ts;
+  PetscLogDouble start, stop;
+  char           value[32];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(value, sizeof(value), "%" PetscInt_FMT, n));
+  PetscCall(PetscOptionsSetValue(NULL, "-da_grid_x", value));
+  if (dim > 1) PetscCall(PetscOptionsSetValue(NULL, "-da_grid_y", value));
+  if (dim > 2) PetscCall(PetscOptionsSetValue(NULL, "-da_grid_z", value));
+  PetscCall(PetscSNPrintf(value, sizeof(value), "%" PetscInt_FMT, steps));
+  PetscCall(PetscOptionsSetValue(NULL, "-ts_max_steps", value));
+  PetscCall(GFSolverCreate(PETSC_COMM_WORLD, &solver));
+  PetscCall(GFSolverSetFromOptions(solver));
+  PetscCall(GFSolverSetUp(solver));
+  PetscCall(GFSolverGetTS(solver, &ts));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ts, "fusedssp", fused));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscTime(&start));
+  PetscCall(GFSolverSolve(solver));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscTime(&stop));
+  PetscCall(GFSolverDestroy(&solver));
+  *seconds = stop - start;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Set option name to value unless the user gave it. */
+static PetscErrorCode DefaultOption(const char name[], const char value[])
+{
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
+  if (!set) PetscCall(PetscOptionsSetValue(NULL, name, value));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The table's row for n cells per axis: median over the repeats of the run and of the triad interleaved with it. */
+static PetscErrorCode BenchSize(PetscInt n, PetscInt dim, PetscInt repeat, PetscInt triad_n, PetscReal *arrays[3])
+{
+  const PetscReal cells = PetscPowRealInt((PetscReal)n, dim), bytes = 80 + 64 * dim;
+  const PetscInt  steps = (PetscInt)PetscMax(20, PetscCeilReal(3e7 / cells));
+  PetscReal       run[16], stream[16], seconds, gbs;
+  PetscBool       fused;
+  PetscLogDouble  t;
+
+  PetscFunctionBeginUser;
+  PetscCall(TimedRun(n, dim, 2, &t, &fused)); /* warm-up: page faults, scatter set-up */
+  for (PetscInt r = 0; r < repeat; r++) {
+    PetscCall(Triad(triad_n, arrays[0], arrays[1], arrays[2], &stream[r]));
+    PetscCall(TimedRun(n, dim, steps, &t, &fused));
+    run[r] = t;
+  }
+  seconds = Median(run, repeat);
+  gbs     = Median(stream, repeat);
+  if (fused)
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %5" PetscInt_FMT "^%" PetscInt_FMT "  %6" PetscInt_FMT "  %9.3f  %9.2f  %10.3e  %5.0f  %7.1f  %7.1f  %5.0f%%\n", n, dim, steps, 1e3 * seconds / steps, 1e9 * seconds / (steps * cells),
+                          cells * steps / seconds, (double)bytes, bytes * cells * steps / seconds / 1e9, gbs, 100 * bytes * cells * steps / seconds / 1e9 / gbs));
+  else
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %5" PetscInt_FMT "^%" PetscInt_FMT "  %6" PetscInt_FMT "  %9.3f  %9.2f  %10.3e  %5s  %7s  %7.1f  %6s\n", n, dim, steps, 1e3 * seconds / steps, 1e9 * seconds / (steps * cells), cells * steps / seconds,
+                          "-", "-", gbs, "-"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* gradflow bench step. */
+PetscErrorCode GFBenchStep(void)
+{
+  const char *defaults[][2] = {
+      {"-potential", "double_well"}, {"-init_variance", "0.3"}, {"-ts_max_time", "1e9"}, {"-output", "0"}, {"-progress", "0"}, {"-summary", "0"},
+  };
+  PetscInt    sizes[16], nsizes = 16, repeat = 5, dim = 2, triad_n = 1 << 24;
+  PetscBool   set;
+  PetscMPIInt size;
+  PetscReal  *arrays[3];
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "gradflow bench step", NULL);
+  PetscCall(PetscOptionsInt("-dim", "Dimension of the grids", NULL, dim, &dim, NULL));
+  PetscCall(PetscOptionsIntArray("-bench_sizes", "Cells per axis of each grid (default 256,512,1024,2048 in 2D; 32,64,128 in 3D)", NULL, sizes, &nsizes, &set));
+  PetscCall(PetscOptionsInt("-bench_repeat", "Timed runs per grid, each after a triad (medians)", NULL, repeat, &repeat, NULL));
+  PetscCall(PetscOptionsInt("-bench_triad_n", "Elements per array of the STREAM triad, per rank", NULL, triad_n, &triad_n, NULL));
+  PetscOptionsEnd();
+  PetscCheck(dim >= 1 && dim <= 3, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "-dim %" PetscInt_FMT ": must be 1, 2 or 3", dim);
+  PetscCheck(repeat >= 1 && repeat <= 16, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "-bench_repeat %" PetscInt_FMT ": must be in 1 .. 16", repeat);
+  PetscCheck(triad_n >= 1024, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "-bench_triad_n %" PetscInt_FMT ": at least 1024", triad_n);
+  if (!set) {
+    const PetscInt two[] = {256, 512, 1024, 2048}, three[] = {32, 64, 128};
+    nsizes = dim == 3 ? 3 : 4;
+    for (PetscInt i = 0; i < nsizes; i++) sizes[i] = dim == 3 ? three[i] : two[i];
+  }
+  for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) PetscCall(DefaultOption(defaults[i][0], defaults[i][1]));
+  {
+    const char *mean[] = {"1", "1,0", "1,0,0"}, *dims[] = {"1", "2", "3"};
+    PetscCall(DefaultOption("-dim", dims[dim - 1]));
+    PetscCall(DefaultOption("-init_mean", mean[dim - 1]));
+  }
+  PetscCall(PetscMalloc3(triad_n, &arrays[0], triad_n, &arrays[1], triad_n, &arrays[2]));
+  for (PetscInt i = 0; i < triad_n; i++) {
+    arrays[0][i] = 0;
+    arrays[1][i] = 1;
+    arrays[2][i] = 2;
+  }
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "bench step: Fokker-Planck in a double well, %" PetscInt_FMT "D, %d rank%s; medians of %" PetscInt_FMT " runs, each after a STREAM triad on every rank\n", dim, size, size > 1 ? "s" : "", repeat));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %7s  %6s  %9s  %9s  %10s  %5s  %7s  %7s  %6s\n", "grid", "steps", "ms/step", "ns/cell", "updates/s", "B/cell", "GB/s", "triad", "of it"));
+  for (PetscInt i = 0; i < nsizes; i++) PetscCall(BenchSize(sizes[i], dim, repeat, triad_n, arrays));
+  PetscCall(PetscFree3(arrays[0], arrays[1], arrays[2]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

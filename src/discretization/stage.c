@@ -1,0 +1,256 @@
+/*
+  One explicit Runge-Kutta stage of the Scharfetter-Gummel transport in a single pass over
+  the grid, for the two-register (Shu-Osher) SSP schemes:
+
+      out = y + w (u - y) + k L(y),   L(y)_i = -sum_a (F_{i+1/2,a} - F_{i-1/2,a}) / h_a,
+
+  with F = (sigma/h_a) G, G = B(d) y_L - B(-d) y_R from the transport's cached face
+  coefficients. The cells are visited in memory order (x fastest, then rows, then planes),
+  one loop per row that reads each array once, as a stream:
+
+  - x faces: each cell computes its left and right face; the right face of cell i and the
+    left face of cell i+1 are the same expression of the same numbers, hence the same
+    double (this file is compiled without floating-point contraction, so no fused
+    multiply-add can make them differ);
+  - y faces: each row computes the faces above it, into a row buffer that the next row
+    reads as the faces below;
+  - z faces: a plane buffer of the faces above each plane, filled before the plane, kept
+    for the next one.
+
+  So every face enters its two cells with the same value and opposite signs: the mass
+  telescopes up to the rounding of each cell's own sum. Faces on a rank boundary are
+  computed by both ranks from the same values, as in GFTransportComputeRHS; walls carry no
+  flux and their outside is never read. The last stage of a step also returns its output's
+  smallest and largest values and sum: the admissibility check and the mass, for free.
+*/
+#include "discretization.h"
+#include <string.h>
+
+/* The face buffers of a stage, carved from the transport's stage_work: two rows of y faces, two planes of z faces, a row of zeros (the faces of absent axes). */
+typedef struct {
+  PetscReal *gy[2], *gz[2], *zero;
+} GFStageWork;
+
+/* The buffers, allocated on the transport at the first stage (and freed with it). */
+static PetscErrorCode GFStageWorkGet(GFTransport tr, GFStageWork *w)
+{
+  const GFLocalBox *b = &tr->grid->box;
+  const PetscInt    n = b->size[0], plane = tr->grid->dim > 2 ? b->size[0] * b->size[1] : 1;
+
+  PetscFunctionBeginUser;
+  if (!tr->stage_work) PetscCall(PetscCalloc1(3 * n + 2 * plane, &tr->stage_work));
+  w->gy[0] = tr->stage_work;
+  w->gy[1] = w->gy[0] + n;
+  w->zero  = w->gy[1] + n;
+  w->gz[0] = w->zero + n;
+  w->gz[1] = w->gz[0] + plane;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The context of one stage: its arrays, weights and the running extremes of its output. */
+typedef struct {
+  const struct _p_GFGrid *g;
+  const PetscReal        *c0[3], *c1[3]; /* B(d), B(-d) per axis, in memory order */
+  const PetscScalar      *y, *u;
+  PetscScalar            *out, *copy;
+  const PetscReal        *zero; /* a row of zeros */
+  PetscReal               w, k[3];
+  PetscBool               extremes;
+  PetscReal               min, max, sum;
+} GFStagePass;
+
+/* The faces G = c0 y - c1 y' of n cells of y and of the layer stride above into g; zero on a wall, where nothing is read. */
+static void GFStageLayerFaces(const PetscScalar *restrict y, PetscInt stride, const PetscReal *restrict c0, const PetscReal *restrict c1, PetscInt n, PetscBool wall, PetscReal *restrict g)
+{
+  if (wall) {
+    for (PetscInt i = 0; i < n; i++) g[i] = 0;
+    return;
+  }
+  for (PetscInt i = 0; i < n; i++) g[i] = c0[i] * PetscRealPart(y[i]) - c1[i] * PetscRealPart(y[i + stride]);
+}
+
+/* The z faces above plane z (between z and z + 1) into gz, or below the owned planes for z = start - 1. */
+static void GFStageZFaces(const GFStagePass *p, PetscInt z, PetscReal *gz)
+{
+  const GFLocalBox *b    = &p->g->box;
+  const PetscBool   wall = (PetscBool)(p->g->bc != GF_BC_PERIODIC && (z + 1 == 0 || z + 1 == p->g->cells[2]));
+  const PetscInt    n = b->size[0], stride = GFLocalStride(b, 2);
+
+  for (PetscInt j = b->start[1]; j < b->start[1] + b->size[1]; j++) {
+    const PetscInt row = (j - b->start[1]) * n, face = (z + 1 - b->start[2]) * b->size[0] * b->size[1] + row;
+    GFStageLayerFaces(wall ? NULL : p->y + GFLocalIndex(b, b->start[0], j, z), stride, p->c0[2] + face, p->c1[2] + face, n, wall, gz + row);
+  }
+}
+
+/* The y faces of plane z below the owned rows (between start - 1 and start) into gy. */
+static void GFStageFirstYFaces(const GFStagePass *p, PetscInt z, PetscReal *gy)
+{
+  const GFLocalBox *b    = &p->g->box;
+  const PetscBool   wall = (PetscBool)(p->g->bc != GF_BC_PERIODIC && b->start[1] == 0);
+  const PetscInt    n = b->size[0], face = (z - b->start[2]) * (b->size[1] + 1) * n;
+
+  GFStageLayerFaces(wall ? NULL : p->y + GFLocalIndex(b, b->start[0], b->start[1] - 1, z), GFLocalStride(b, 1), p->c0[1] + face, p->c1[1] + face, n, wall, gy);
+}
+
+/* The face between x-neighbours y[i-1] and y[i] with coefficients c0[i], c1[i]. */
+static inline PetscReal GFStageFace(const PetscScalar *restrict y, const PetscReal *restrict c0, const PetscReal *restrict c1, PetscInt i)
+{
+  return c0[i] * PetscRealPart(y[i - 1]) - c1[i] * PetscRealPart(y[i]);
+}
+
+/*
+  Cells lo .. hi-1 of a row: y, u and out at the row's first cell; x coefficients at the row's
+  first face; the y faces above computed here from the y coefficients d0, d1 and the next row
+  (zeros and the row itself where there is none: no test in the loop, which the compiler then
+  vectorises) into gt, those below read from gb; the z faces from gzb, gza. The x faces
+  between lo and hi must not be walls.
+*/
+static inline void GFStageCells(const GFStagePass *p, PetscInt lo, PetscInt hi, const PetscScalar *restrict y, const PetscScalar *restrict u, PetscScalar *restrict out, const PetscReal *restrict c0, const PetscReal *restrict c1,
+                                const PetscReal *restrict d0, const PetscReal *restrict d1, const PetscScalar *restrict next, const PetscReal *restrict gb, PetscReal *restrict gt, const PetscReal *restrict gzb, const PetscReal *restrict gza)
+{
+  const PetscReal w = p->w, kx = p->k[0], ky = p->k[1], kz = p->k[2];
+
+  for (PetscInt i = lo; i < hi; i++) {
+    const PetscReal yi = PetscRealPart(y[i]);
+    const PetscReal g  = d0[i] * yi - d1[i] * PetscRealPart(next[i]);
+
+    out[i] = yi + w * (PetscRealPart(u[i]) - yi) + kx * (GFStageFace(y, c0, c1, i) - GFStageFace(y, c0, c1, i + 1)) + ky * (gb[i] - g) + kz * (gzb[i] - gza[i]);
+    gt[i]  = g;
+  }
+}
+
+/* The smallest and largest of v[0 .. n-1] and their sum into p's running ones; four independent chains, so that the loop is not bound by their latency. */
+static void GFStageExtremes(GFStagePass *p, const PetscScalar *restrict v, PetscInt n)
+{
+  PetscReal mn[4], mx[4], sum[4] = {0, 0, 0, 0};
+  PetscInt  i = 0;
+
+  for (PetscInt q = 0; q < 4; q++) mn[q] = mx[q] = n ? PetscRealPart(v[0]) : 0;
+  for (; i + 4 <= n; i += 4)
+    for (PetscInt q = 0; q < 4; q++) {
+      const PetscReal x = PetscRealPart(v[i + q]);
+      mn[q]             = x < mn[q] ? x : mn[q];
+      mx[q]             = x > mx[q] ? x : mx[q];
+      sum[q] += x;
+    }
+  for (; i < n; i++) {
+    const PetscReal x = PetscRealPart(v[i]);
+    mn[0]             = x < mn[0] ? x : mn[0];
+    mx[0]             = x > mx[0] ? x : mx[0];
+    sum[0] += x;
+  }
+  for (PetscInt q = 0; q < 4; q++) {
+    p->min = PetscMin(p->min, mn[q]);
+    p->max = PetscMax(p->max, mx[q]);
+  }
+  p->sum += (sum[0] + sum[1]) + (sum[2] + sum[3]);
+}
+
+/*
+  Row (j, z), given the y faces below it (gb) and the z faces below and above it (gzb, gza):
+  its update, and the y faces above it into gt. The first and last cells, whose outer x face
+  may be a wall, are done apart from the loop over the others, which has no test in it.
+*/
+static void GFStageRow(GFStagePass *p, PetscInt j, PetscInt z, const PetscReal *gb, PetscReal *gt, const PetscReal *gzb, const PetscReal *gza)
+{
+  const struct _p_GFGrid *g        = p->g;
+  const GFLocalBox       *b        = &g->box;
+  const PetscBool         periodic = (PetscBool)(g->bc == GF_BC_PERIODIC);
+  const PetscInt          n = b->size[0], L = GFLocalIndex(b, b->start[0], j, z);
+  const PetscInt          xface = ((z - b->start[2]) * b->size[1] + (j - b->start[1])) * (n + 1), yface = ((z - b->start[2]) * (b->size[1] + 1) + (j + 1 - b->start[1])) * n;
+  const PetscBool         above     = (PetscBool)(g->dim > 1 && (periodic || j + 1 < g->cells[1]));
+  const PetscBool         left_wall = (PetscBool)(!periodic && b->start[0] == 0), right_wall = (PetscBool)(!periodic && b->start[0] + n == g->cells[0]);
+  const PetscScalar      *y = p->y + L, *u = p->u ? p->u + L : y;
+  PetscScalar            *out = p->out + L;
+  const PetscReal        *c0 = p->c0[0] + xface, *c1 = p->c1[0] + xface;
+  const PetscReal        *d0 = above ? p->c0[1] + yface : p->zero, *d1 = above ? p->c1[1] + yface : p->zero;
+  const PetscScalar      *next = above ? y + GFLocalStride(b, 1) : y;
+
+  if (n > 2) GFStageCells(p, 1, n - 1, y, u, out, c0, c1, d0, d1, next, gb, gt, gzb, gza);
+  for (PetscInt e = 0; e < (n > 1 ? 2 : 1); e++) {
+    /* the end cells: a wall face is zero, not a difference with a cell that is not there */
+    const PetscInt  i  = e ? n - 1 : 0;
+    const PetscReal gl = i == 0 && left_wall ? 0 : GFStageFace(y, c0, c1, i), gr = i == n - 1 && right_wall ? 0 : GFStageFace(y, c0, c1, i + 1);
+    const PetscReal yi = PetscRealPart(y[i]), gy = d0[i] * yi - d1[i] * PetscRealPart(next[i]);
+
+    out[i] = yi + p->w * (PetscRealPart(u[i]) - yi) + p->k[0] * (gl - gr) + p->k[1] * (gb[i] - gy) + p->k[2] * (gzb[i] - gza[i]);
+    gt[i]  = gy;
+  }
+  if (p->extremes) GFStageExtremes(p, out, n);
+  if (p->copy) memcpy(p->copy + GFOwnedIndex(b, b->start[0], j, z), out, (size_t)n * sizeof(*out));
+}
+
+/* The planes of the stage, in order, with their face buffers. */
+static void GFStagePlanes(GFStagePass *p, const GFStageWork *wk)
+{
+  const struct _p_GFGrid *g     = p->g;
+  const GFLocalBox       *b     = &g->box;
+  PetscReal              *gz[2] = {wk->gz[0], wk->gz[1]};
+
+  if (g->dim > 2) GFStageZFaces(p, b->start[2] - 1, gz[0]);
+  for (PetscInt z = b->start[2]; z < b->start[2] + b->size[2]; z++) {
+    PetscReal *gy[2] = {wk->gy[0], wk->gy[1]}, *t;
+
+    if (g->dim > 2) GFStageZFaces(p, z, gz[1]);
+    if (g->dim > 1) GFStageFirstYFaces(p, z, gy[0]);
+    for (PetscInt j = b->start[1]; j < b->start[1] + b->size[1]; j++) {
+      const PetscInt row = (j - b->start[1]) * b->size[0];
+
+      GFStageRow(p, j, z, g->dim > 1 ? gy[0] : wk->zero, g->dim > 1 ? gy[1] : wk->gy[1], g->dim > 2 ? gz[0] + row : wk->zero, g->dim > 2 ? gz[1] + row : wk->zero);
+      t     = gy[0];
+      gy[0] = gy[1];
+      gy[1] = t;
+    }
+    t     = gz[0];
+    gz[0] = gz[1];
+    gz[1] = t;
+  }
+}
+
+/*
+  One stage of Scharfetter-Gummel transport by the drift potential in drift_local (ghosted; may
+  be NULL while the face coefficients it gave are cached):
+  out = y + w (u - y) + k RHS(y) on the owned cells of the local vector out_local (u_local
+  NULL: w is ignored), also into the global vector copy_global when not NULL, where RHS is
+  GFTransportComputeRHS's. y_local's ghosts must be current; out_local's are not set. With
+  stats not NULL, stats[] gets this rank's smallest and largest output value and their sum.
+  The face coefficients are cached until GFTransportDriftChanged.
+*/
+PetscErrorCode GFTransportStage(GFTransport tr, Vec y_local, Vec drift_local, Vec u_local, PetscReal w, PetscReal k, Vec out_local, Vec copy_global, PetscReal stats[3])
+{
+  const struct _p_GFGrid *g = tr->grid;
+  GFStagePass             p;
+  GFStageWork             wk = {{NULL, NULL}, {NULL, NULL}, NULL};
+
+  PetscFunctionBeginUser;
+  PetscCheck(tr->flux == GF_FLUX_SCHARFETTER_GUMMEL, g->comm, PETSC_ERR_SUP, "GFTransportStage: only for the Scharfetter-Gummel flux");
+  PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
+  PetscCall(GFStageWorkGet(tr, &wk));
+  PetscCall(PetscMemzero(&p, sizeof(p)));
+  p.g        = g;
+  p.zero     = wk.zero;
+  p.w        = u_local ? w : 0;
+  p.extremes = (PetscBool)(stats != NULL);
+  p.min      = PETSC_MAX_REAL;
+  p.max      = -PETSC_MAX_REAL;
+  for (PetscInt a = 0; a < g->dim; a++) {
+    p.c0[a] = tr->sg_coefficients[a];
+    p.c1[a] = tr->sg_coefficients[a] + tr->sg_faces[a];
+    p.k[a]  = k * tr->sigma / (g->h[a] * g->h[a]);
+  }
+  PetscCall(VecGetArrayRead(y_local, &p.y));
+  if (u_local) PetscCall(VecGetArrayRead(u_local, &p.u));
+  PetscCall(VecGetArray(out_local, &p.out));
+  if (copy_global) PetscCall(VecGetArray(copy_global, &p.copy));
+  GFStagePlanes(&p, &wk);
+  if (copy_global) PetscCall(VecRestoreArray(copy_global, &p.copy));
+  PetscCall(VecRestoreArray(out_local, &p.out));
+  if (u_local) PetscCall(VecRestoreArrayRead(u_local, &p.u));
+  PetscCall(VecRestoreArrayRead(y_local, &p.y));
+  if (stats) {
+    stats[0] = p.min;
+    stats[1] = p.max;
+    stats[2] = p.sum;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
