@@ -91,6 +91,7 @@ typedef struct {
   PetscReal blowup_time;       /* time the run stopped at a concentration below the grid scale, or -1 */
   PetscInt  tail_fixes;        /* steps whose negative values, all below 1e-12 max rho, were zeroed (mass kept) */
   PetscInt  linear_iterations; /* implicit: Krylov iterations over the run */
+  PetscInt  operator_builds;   /* implicit: assemblies of the Jacobian (linear problems: one per distinct shift) */
 } GFRunStatistics;
 
 /* Parameters of a potential: -potential_stiffness, -potential_center, -potential_params. */

@@ -132,6 +132,7 @@ PETSC_INTERN PetscErrorCode GFModelGetTraits(GFModel m, GFModelTraits *t)
   t->drift_dof          = m->drift_dof;
   t->drift_static       = m->drift_static;
   t->local_drift_static = m->local_drift_static;
+  t->linear             = (PetscBool)(m->drift_static && m->flux == GF_FLUX_SCHARFETTER_GUMMEL);
   t->implicit_default   = m->implicit_default;
   t->can_concentrate    = m->can_concentrate;
   t->stein              = (PetscBool)(m->ops->stein != NULL);

@@ -84,6 +84,7 @@ typedef struct {
   PetscReal   sigma;                             /* diffusion coefficient */
   PetscInt    drift_dof;                         /* components of the drift field */
   PetscBool   drift_static, local_drift_static;  /* the drift (its local part) independent of rho and t */
+  PetscBool   linear;                            /* the equation linear in rho: a static drift moved by the Scharfetter-Gummel flux */
   PetscBool   implicit_default, can_concentrate; /* stiff (implicit by default); attractive (may blow up) */
   PetscBool   stein;                             /* has a kernel Stein discrepancy */
   PetscInt    convolutions;                      /* FFT kernels its drift convolves with */

@@ -208,8 +208,12 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
     PetscInt newton, linear;
     PetscCall(TSGetSNESIterations(s->ts, &newton));
     PetscCall(TSGetKSPIterations(s->ts, &linear));
-    PetscCall(PetscPrintf(s->comm, "  implicit     %.2f Newton iterations per step, %.2f Krylov iterations per Newton iteration%s\n", (double)newton / PetscMax(1, s->steps_taken), (double)linear / PetscMax(1, newton),
-                          s->mg_levels ? "" : " (no multigrid)"));
+    if (s->linear)
+      PetscCall(PetscPrintf(s->comm, "  implicit     linear: %.2f solves per step, %.2f Krylov iterations per solve, operator assemblies %" PetscInt_FMT " (one per distinct step size and order)%s\n", (double)newton / PetscMax(1, s->steps_taken),
+                            (double)linear / PetscMax(1, newton), s->operator_builds, s->mg_levels ? "" : " (no multigrid)"));
+    else
+      PetscCall(PetscPrintf(s->comm, "  implicit     %.2f Newton iterations per step, %.2f Krylov iterations per Newton iteration%s\n", (double)newton / PetscMax(1, s->steps_taken), (double)linear / PetscMax(1, newton),
+                            s->mg_levels ? "" : " (no multigrid)"));
     if (s->mg_levels) PetscCall(PetscPrintf(s->comm, "               multigrid with %" PetscInt_FMT " levels\n", s->mg_levels));
   }
   PetscCall(PetscPrintf(s->comm, "  mass         %.15g (drift %.2e, worst %.2e)\n", (double)d->mass, (double)d->mass_drift, (double)s->worst_mass_drift));

@@ -18,6 +18,8 @@ PetscErrorCode GFSolverCreate(MPI_Comm comm, GFSolver *solver)
   s->max_retries     = 12;
   s->blowup_fraction = 0.25;
   s->blowup_time     = -1;
+  s->linear          = PETSC_TRUE; /* where the equation is (GFSolverSetUp) */
+  s->pc_reuse        = PETSC_TRUE;
   s->progress_mark   = 0.1;
   s->reconstruction  = GF_RECONSTRUCTION_MINMOD;
   PetscCall(GFOutputOptionsDefault(&s->out));
@@ -129,6 +131,9 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscOptionsBegin(s->comm, NULL, "Implicit time steps", "GFSolver");
   PetscCall(GFOptionsBool("-dt_adapt", "Implicit: adapt dt to Newton's iteration count (default when -ts_dt is not given)", "GFSolverSetFromOptions", s->dt_adapt, &s->dt_adapt, NULL));
   PetscCall(GFOptionsReal("-dt_max", "Implicit: largest adapted step (default a tenth of the run)", "GFSolverSetFromOptions", s->dt_max, &s->dt_max, &s->dt_max_set, GF_REAL_POSITIVE));
+  PetscCall(GFOptionsBool("-implicit_pc_reuse", "Nonlinear implicit steps: keep the multigrid preconditioner from one Jacobian to the next until the linear solves slow down", "GFSolverSetFromOptions", s->pc_reuse, &s->pc_reuse, NULL));
+  PetscCall(
+      GFOptionsBool("-implicit_linear", "Linear equations (static drift, Scharfetter-Gummel flux): one linear solve per stage with the operator assembled once per shift, instead of Newton", "GFSolverSetFromOptions", s->linear, &s->linear, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -254,6 +259,7 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
   }
   PetscCall(GFProblemSetUp(p));
   PetscCall(GFModelGetTraits(s->model, &s->traits));
+  s->linear = (PetscBool)(s->linear && s->traits.linear && s->implicit && !s->imex && !s->jacobian_fd);
   PetscCheck(!s->implicit || s->traits.flux != GF_FLUX_UPWIND_VELOCITY, s->comm, PETSC_ERR_USER_INPUT,
              "implicit -ts_type with -model %s: the model moves the density by a nonlocal velocity, which has no local part to take implicitly; use an explicit -ts_type (rk, the default)", s->traits.type);
   PetscCall(GFProblemHasExact(p, &has_exact, &why));
@@ -416,6 +422,7 @@ PetscErrorCode GFSolverGetStatistics(GFSolver s, GFRunStatistics *stats)
   PetscCall(TSGetStepRejections(s->ts, &stats->rejected));
   PetscCall(TSGetSNESIterations(s->ts, &stats->newton_iterations));
   PetscCall(TSGetKSPIterations(s->ts, &stats->linear_iterations));
+  stats->operator_builds = s->operator_builds;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

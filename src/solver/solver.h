@@ -30,7 +30,13 @@ struct _p_GFSolver {
   PetscReal dt_next, dt_max; /* implicit: the step Newton's convergence suggests, and its cap */
   PetscReal newton_fnorm0;   /* the residual at the start of the current Newton solve */
   PetscBool dt_max_set;
-  PetscInt  mg_levels; /* multigrid levels of the implicit solves, 0 without */
+  PetscInt  mg_levels;                                /* multigrid levels of the implicit solves, 0 without */
+  PetscBool linear;                                   /* linear equation: one linear solve per stage with an operator kept while its shift is */
+  PetscBool operator_ready;                           /* the implicit operator is assembled for operator_shift */
+  PetscReal operator_shift;                           /* ... the shift it was assembled for */
+  PetscInt  operator_builds;                          /* assemblies of the implicit operator over the run */
+  PetscBool pc_reuse;                                 /* nonlinear: keep the multigrid preconditioner while the linear solves stay fast */
+  PetscInt  pc_age, pc_fresh_iterations, pc_failures; /* Jacobians since its last rebuild, the first solve's iterations, the nonlinear failures then */
   /* the step in progress (set by the pre-step hook) */
   PetscReal t_stop, requested, energy_before;
   PetscInt  newton_before, next_output;
