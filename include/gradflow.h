@@ -74,7 +74,9 @@ typedef struct {
   PetscReal mean[GRADFLOW_MAX_DIM];
   PetscReal covariance[GRADFLOW_MAX_DIM][GRADFLOW_MAX_DIM]; /* Sheppard-corrected: exact for cell averages of smooth densities */
   PetscBool has_error;
-  PetscReal error_l1; /* || rho - rho_exact ||_1 / || rho_exact ||_1 over cell averages */
+  PetscReal error_l1;       /* || rho - rho_exact ||_1 / || rho_exact ||_1 over cell averages */
+  PetscReal error_mean;     /* |mean - exact mean| (Euclidean), the same quadrature for both */
+  PetscReal error_variance; /* max over axes of |Cov_aa - exact Cov_aa| */
   PetscBool has_stein;
   PetscReal stein;   /* kernel Stein discrepancy KSD(rho/M | pi) (SVGD) */
   PetscBool partial; /* between -diagnostics_interval steps: only step, time, dt, mass, its drift, min and max are of this step */

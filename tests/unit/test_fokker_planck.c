@@ -27,7 +27,11 @@ START_TEST(test_ou_1d)
 }
 END_TEST
 
-/* Case 2: anisotropic, off-centre 2D OU at 256 x 256: mean and covariance within 1e-3 of the exact ones. */
+/*
+  Case 2: anisotropic, off-centre 2D OU at 256 x 256: mean and covariance within 1e-3 of the exact ones,
+  and the reported mean and variance errors those of the exact moments (the moments of the exact
+  cell averages, with the same quadrature, are exact up to round-off and the tails beyond the walls).
+*/
 START_TEST(test_ou_2d_anisotropic)
 {
   const PetscReal a[2] = {1, 4}, c[2] = {0.5, -0.5}, m0[2] = {1, 1}, v0[2] = {0.5, 0.3}, t = 1;
@@ -41,6 +45,16 @@ START_TEST(test_ou_2d_anisotropic)
   solver = GFTestSolve("-dim 2 -da_grid_x 256 -da_grid_y 256 -domain_lower -6 -domain_upper 6 -potential quadratic -potential_stiffness 1,4 -potential_center 0.5,-0.5 -init_mean 1,1 -init_variance 0.5,0.3 -ts_max_time 1 -exact");
   GFTestAssertStructurePreserved(solver, "2D anisotropic OU", "energy");
   GFTestAssertMoments(solver, "2D anisotropic OU", mean, variance, 1e-3);
+  {
+    GFDiagnostics d;
+    PetscReal     error_mean, error_variance;
+
+    GF_CK(GFSolverGetDiagnostics(solver, &d));
+    error_mean     = PetscSqrtReal(PetscSqr(d.mean[0] - mean[0]) + PetscSqr(d.mean[1] - mean[1]));
+    error_variance = PetscMax(PetscAbsReal(d.covariance[0][0] - variance[0]), PetscAbsReal(d.covariance[1][1] - variance[1]));
+    ck_assert_msg(error_mean > 1e-5 && PetscAbsReal(d.error_mean - error_mean) <= 1e-6, "error_mean %.10g, from the exact moments %.10g", (double)d.error_mean, (double)error_mean);
+    ck_assert_msg(error_variance > 1e-5 && PetscAbsReal(d.error_variance - error_variance) <= 1e-6, "error_variance %.10g, from the exact moments %.10g", (double)d.error_variance, (double)error_variance);
+  }
   GF_CK(GFSolverDestroy(&solver));
 }
 END_TEST
