@@ -220,6 +220,7 @@ PETSC_EXTERN PetscErrorCode GFModelListTypes(char[], size_t);
 PETSC_EXTERN PetscErrorCode GFTransportCreate(GFGrid, GFTransport *);
 PETSC_EXTERN PetscErrorCode GFTransportSetFluxType(GFTransport, GFFluxType, PetscReal);
 PETSC_EXTERN PetscErrorCode GFTransportSetReconstruction(GFTransport, GFReconstruction);
+PETSC_EXTERN PetscErrorCode GFTransportSetCurvatureCorrection(GFTransport, PetscBool);
 PETSC_EXTERN PetscErrorCode GFTransportComputeRHS(GFTransport, Vec, Vec, Vec);
 PETSC_EXTERN PetscErrorCode GFTransportDriftChanged(GFTransport);
 PETSC_EXTERN PetscErrorCode GFTransportComputeJacobian(GFTransport, Vec, Vec, Vec, PetscReal, Mat);

@@ -74,7 +74,8 @@ struct _p_GFTransport {
   GFGrid           grid;
   GFFluxType       flux;
   GFReconstruction reconstruction;
-  PetscReal        sigma; /* Scharfetter-Gummel diffusion coefficient */
+  PetscReal        sigma;        /* Scharfetter-Gummel diffusion coefficient */
+  PetscBool        sg_curvature; /* ... with the curvature factor */
   /* caches valid until GFTransportDriftChanged(): Scharfetter-Gummel face coefficients
      B(d), B(-d) per axis, and the last rate bound with its diffusivity */
   PetscReal *sg_coefficients[3]; /* per axis: B(d) of every face, then B(-d) of every face */

@@ -22,6 +22,7 @@ PetscErrorCode GFSolverCreate(MPI_Comm comm, GFSolver *solver)
   s->pc_reuse        = PETSC_TRUE;
   s->progress_mark   = 0.1;
   s->reconstruction  = GF_RECONSTRUCTION_MINMOD;
+  s->sg_curvature    = PETSC_TRUE;
   PetscCall(GFOutputOptionsDefault(&s->out));
   PetscCall(GFProblemCreate(comm, &s->problem));
   s->grid  = s->problem->grid;
@@ -117,6 +118,8 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   GFOptionsCheck(s->cfl > 0 && s->cfl <= 1, s->comm, PETSC_ERR_USER_INPUT, "-cfl %.6g: the Courant number must be in (0, 1]", (double)s->cfl);
   PetscCall(GFOptionsChoice("-fv_reconstruction", "Face reconstruction of the upwind fluxes (minmod: second order, constant: first order)", "GFTransportSetReconstruction", GFReconstructions, 2, &reconstruction, NULL));
   s->reconstruction = (GFReconstruction)reconstruction;
+  PetscCall(GFOptionsBool("-fv_sg_curvature", "Scharfetter-Gummel flux with the curvature factor 1 + h^2 psi''/(6 sigma): means to O(h^4) in quadratic potentials (0: the classical flux)", "GFTransportSetCurvatureCorrection", s->sg_curvature,
+                          &s->sg_curvature, NULL));
   PetscCall(GFOptionsBool("-exact", "Report the error against the exact solution", "GFSolverSetFromOptions", s->exact_requested, &s->exact_requested, NULL));
   PetscCall(GFOptionsInt("-max_step_retries", "Halvings of a rejected step before giving up", "GFSolverSetFromOptions", s->max_retries, &s->max_retries, NULL, 0, 60));
   PetscCall(GFOptionsReal("-blowup_fraction", "Stop when one cell holds this fraction of the mass (interacting models: concentration below the grid scale)", "GFSolverSetFromOptions", s->blowup_fraction, &s->blowup_fraction, NULL, GF_REAL_ANY));
@@ -173,6 +176,7 @@ static PetscErrorCode GFSolverCreateOperators(GFSolver s)
   PetscCall(GFTransportCreate(s->grid, &s->transport));
   PetscCall(GFTransportSetFluxType(s->transport, m->flux, m->sigma));
   PetscCall(GFTransportSetReconstruction(s->transport, s->reconstruction));
+  PetscCall(GFTransportSetCurvatureCorrection(s->transport, s->sg_curvature));
   PetscCall(GFProblemTakeInitialDensity(s->problem, &s->rho));
   PetscCall(PetscObjectSetName((PetscObject)s->rho, "density"));
   PetscCall(DMCreateLocalVector(s->grid->da, &s->rho_local));
@@ -191,6 +195,7 @@ static PetscErrorCode GFSolverCreateOperators(GFSolver s)
     PetscCall(GFTransportCreate(s->grid, &s->local_transport));
     PetscCall(GFTransportSetFluxType(s->local_transport, m->flux, m->sigma));
     PetscCall(GFTransportSetReconstruction(s->local_transport, s->reconstruction));
+    PetscCall(GFTransportSetCurvatureCorrection(s->local_transport, s->sg_curvature));
     PetscCall(GFTransportCreate(s->grid, &s->explicit_transport));
     PetscCall(GFTransportSetFluxType(s->explicit_transport, GF_FLUX_UPWIND_POTENTIAL, 0));
     PetscCall(VecDuplicate(s->rho_local, &s->local_drift_local));

@@ -20,6 +20,7 @@ struct _p_GFSolver {
   Vec              rho, rho_local, drift_local, dxi_local, rho_prev, exact;
   Vec              local_drift_local, explicit_potential_local, work; /* IMEX */
   GFReconstruction reconstruction;
+  PetscBool        sg_curvature; /* -fv_sg_curvature */
   /* the scheme */
   PetscReal cfl, ssp_coefficient, fixed_dt;
   PetscInt  max_retries;
