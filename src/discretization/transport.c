@@ -212,7 +212,9 @@ PetscErrorCode GFTransportDriftChanged(GFTransport tr)
   The curvature factor 1 + h^2 psi''/(6 sigma) of the Scharfetter-Gummel flux at face f (of n
   cells along the axis) between the local cells L and R = L + stride, h^2 psi'' the mean of the
   second differences of psi at L and R (periodic: always both, through the ghosts; walls: those
-  inside the box), clipped to [1/2, 2]. B(d) = 1 - d/2 + d^2/12 - ... adds the diffusion
+  inside the box), clipped to [3/4, 5/4] (the correction is for resolved potentials; with
+  [1/2, 2] the under-resolved edges of the 2D double-well test, 40 x 36, sigma 0.3, made
+  backward Euler's first Newton iterate leave rho >= 0 on 2 ranks, and steps were retried). B(d) = 1 - d/2 + d^2/12 - ... adds the diffusion
   sigma d^2/12 = h^2 psi'^2/(12 sigma) to the flux; as -D rho' = -(D rho)' + D' rho, that is
   a drift D' = h^2 psi' psi''/(6 sigma) against -psi', and the means relax at psi''
   (1 - h^2 psi''/(6 sigma)) instead of psi'' (an O(h^2) mean error, 1.9e-3 at 128^2 on the
@@ -232,7 +234,7 @@ static inline PetscReal GFScharfetterGummelCurvatureScale(const PetscScalar *psi
     second += psi[L] - 2 * psi[R] + psi[R + stride];
     count++;
   }
-  return count ? PetscMin(2, PetscMax(0.5, 1 + second / (count * 6 * sigma))) : 1;
+  return count ? PetscMin(1.25, PetscMax(0.75, 1 + second / (count * 6 * sigma))) : 1;
 }
 
 /*

@@ -225,19 +225,38 @@ static PetscErrorCode GFSolverIJacobian(TS ts, PetscReal t, Vec U, Vec Udot, Pet
   DMCreateColoring: the DMDA colouring is only valid on periodic axes whose size is a
   multiple of 2 * width + 1 = 5, and silently wrong (then crashing) otherwise.
 */
+#define GF_LINEAR_LU_CELLS 140000
+
+/* Whether a linear equation's stages are solved by a sparse LU factorisation: one rank, at most GF_LINEAR_LU_CELLS cells, no -pc_type. */
+static PetscErrorCode GFSolverLinearUsesLU(GFSolver s, PetscBool *lu)
+{
+  PetscMPIInt size;
+  PetscReal   cells = 1;
+  PetscBool   pc_type;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(s->comm, &size));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-pc_type", &pc_type));
+  for (PetscInt a = 0; a < s->grid->dim; a++) cells *= s->grid->cells[a];
+  *lu = (PetscBool)(s->linear && !pc_type && size == 1 && cells <= GF_LINEAR_LU_CELLS);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode GFSolverSetUpJacobian(GFSolver s)
 {
   Mat       J;
-  PetscBool analytic;
+  PetscBool analytic, lu;
 
   PetscFunctionBeginUser;
   /*
-    A linear equation's operator is the Scharfetter-Gummel 3-point stencil per axis: in 2D
-    and 3D only the entries set are kept, not the DMDA's width-2 star (which multiplies the
-    fill of an LU factorisation, the work of a smoothing sweep and of the Galerkin products).
-    Not in 1D, where PETSc 3.18's serial DMDA matrix takes its rows whole and in order only.
+    A linear equation's operator is the Scharfetter-Gummel 3-point stencil per axis: for its LU
+    factorisation in 2D and 3D only the entries set are kept, not the DMDA's width-2 star
+    (which multiplies the fill). Not in 1D, where PETSc 3.18's serial DMDA matrix takes its
+    rows whole and in order only, and not for multigrid, whose GMRES broke down (and met
+    NaN) on the reduced pattern on 2 ranks (double well, sigma 0.3, 80 x 72 and 160 x 144).
   */
-  PetscCall(DMSetMatrixPreallocateOnly(s->grid->da, (PetscBool)(s->linear && s->grid->dim > 1)));
+  PetscCall(GFSolverLinearUsesLU(s, &lu));
+  PetscCall(DMSetMatrixPreallocateOnly(s->grid->da, (PetscBool)(lu && s->grid->dim > 1)));
   PetscCall(DMCreateMatrix(s->grid->da, &J));
   PetscCall(DMSetMatrixPreallocateOnly(s->grid->da, PETSC_FALSE));
   PetscCall(MatSetOption(J, MAT_SORTED_FULL, PETSC_FALSE)); /* PETSc 3.18's DMDA sets it on non-periodic grids and clears it only after filling the pattern itself: rows set piece by piece would be overwritten */
@@ -357,21 +376,18 @@ static PetscErrorCode GFSolverLinearPostSolve(KSP ksp, Vec F, Vec Y, void *ctx)
   GMRES, right-preconditioned by multigrid, to a true residual of 1e-12 relative, and the
   mass restored by GFSolverLinearPostSolve. -pc_type and -ksp_* options override.
 */
-#define GF_LINEAR_LU_CELLS 140000
 static PetscErrorCode GFSolverSetUpLinearSolve(GFSolver s, SNES snes, KSP ksp, PetscBool pc_type)
 {
-  PetscMPIInt size;
-  PetscReal   cells = 1;
+  PetscBool lu;
 
   PetscFunctionBeginUser;
   PetscCall(TSSetProblemType(s->ts, TS_LINEAR));
   PetscCall(SNESSetFromOptions(snes));
   PetscCall(KSPSetTolerances(ksp, 1e-12, 0, PETSC_DEFAULT, 200));
   PetscCall(KSPSetPostSolve(ksp, GFSolverLinearPostSolve, s));
-  PetscCallMPI(MPI_Comm_size(s->comm, &size));
-  for (PetscInt a = 0; a < s->grid->dim; a++) cells *= s->grid->cells[a];
+  PetscCall(GFSolverLinearUsesLU(s, &lu));
   if (pc_type) PetscFunctionReturn(PETSC_SUCCESS);
-  if (size == 1 && cells <= GF_LINEAR_LU_CELLS) {
+  if (lu) {
     PC pc;
     PetscCall(KSPSetType(ksp, KSPPREONLY));
     PetscCall(KSPGetPC(ksp, &pc));
@@ -439,6 +455,18 @@ static PetscErrorCode GFSolverSetUpNewton(GFSolver s)
 PETSC_INTERN PetscErrorCode GFSolverSetUpEquation(GFSolver s)
 {
   PetscFunctionBeginUser;
+  if (s->linear) {
+    /*
+      The linear path where its solver is sound: the LU factorisation, or a -pc_type the user
+      chose. With gradflow's multigrid (more ranks, larger grids) GMRES to 1e-12 broke down on
+      2 ranks (double well, sigma 0.3, 40 x 36 to 160 x 144, beuler dt 0.05; NaN after the
+      failed solves) where Newton's looser inner solves do not: those runs keep Newton.
+    */
+    PetscBool lu, pc_type;
+    PetscCall(GFSolverLinearUsesLU(s, &lu));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-pc_type", &pc_type));
+    s->linear = (PetscBool)(lu || pc_type);
+  }
   if (s->implicit) {
     PetscCall(TSSetIFunction(s->ts, NULL, GFSolverIFunction, s));
     PetscCall(GFSolverSetUpJacobian(s));
