@@ -108,33 +108,48 @@ static void GFHaloLayers(const GFHalo h, PetscScalar *x, PetscInt a, PetscInt fi
     }
 }
 
+/* The send and receive buffers of axis a's side (the owned layers next to it, the ghost layers beyond it, in layer order: planes, rows, x), or NULL without a neighbour there. */
+PETSC_INTERN PetscErrorCode GFHaloGetBuffers(GFHalo h, PetscInt a, PetscInt side, PetscReal **send, const PetscReal **recv)
+{
+  PetscFunctionBeginUser;
+  *send = h->neighbour[a][side] >= 0 ? h->send[a][side] : NULL;
+  *recv = h->neighbour[a][side] >= 0 ? h->recv[a][side] : NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Send every side's send buffer to that neighbour and fill the receive buffers from them. Collective. */
+PETSC_INTERN PetscErrorCode GFHaloExchangeBuffers(GFHalo h)
+{
+  MPI_Request requests[12];
+  PetscInt    nreq = 0;
+
+  PetscFunctionBeginUser;
+  for (PetscInt ax = 0; ax < h->dim; ax++)
+    for (PetscInt side = 0; side < 2; side++)
+      if (h->neighbour[ax][side] >= 0) PetscCallMPI(MPI_Irecv(h->recv[ax][side], (PetscMPIInt)h->count[ax], MPIU_REAL, h->neighbour[ax][side], (PetscMPIInt)(2 * ax + side), h->comm, &requests[nreq++]));
+  /* to the neighbour across `side`: what fills its ghosts across the other side */
+  for (PetscInt ax = 0; ax < h->dim; ax++)
+    for (PetscInt side = 0; side < 2; side++)
+      if (h->neighbour[ax][side] >= 0) PetscCallMPI(MPI_Isend(h->send[ax][side], (PetscMPIInt)h->count[ax], MPIU_REAL, h->neighbour[ax][side], (PetscMPIInt)(2 * ax + 1 - side), h->comm, &requests[nreq++]));
+  PetscCallMPI(MPI_Waitall((PetscMPIInt)nreq, requests, MPI_STATUSES_IGNORE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Fill the ghost layers (width deep, no corners) of the local vector x from the neighbours. Collective. */
 PETSC_INTERN PetscErrorCode GFHaloExchange(GFHalo h, Vec x)
 {
   const GFLocalBox *b = &h->box;
-  MPI_Request       requests[12];
-  PetscInt          nreq = 0;
   PetscScalar      *a;
 
   PetscFunctionBeginUser;
   PetscCall(VecGetArray(x, &a));
   for (PetscInt ax = 0; ax < h->dim; ax++)
     for (PetscInt side = 0; side < 2; side++)
-      if (h->neighbour[ax][side] >= 0) PetscCallMPI(MPI_Irecv(h->recv[ax][side], (PetscMPIInt)h->count[ax], MPIU_REAL, h->neighbour[ax][side], (PetscMPIInt)(2 * ax + side), h->comm, &requests[nreq++]));
+      if (h->neighbour[ax][side] >= 0) GFHaloLayers(h, a, ax, side ? b->start[ax] + b->size[ax] - h->width : b->start[ax], h->send[ax][side], PETSC_FALSE);
+  PetscCall(GFHaloExchangeBuffers(h));
   for (PetscInt ax = 0; ax < h->dim; ax++)
-    for (PetscInt side = 0; side < 2; side++) {
-      /* to the neighbour across `side`: the owned layers next to it, which fill its ghosts across the other side */
-      const PetscInt first = side ? b->start[ax] + b->size[ax] - h->width : b->start[ax];
-      if (h->neighbour[ax][side] < 0) continue;
-      GFHaloLayers(h, a, ax, first, h->send[ax][side], PETSC_FALSE);
-      PetscCallMPI(MPI_Isend(h->send[ax][side], (PetscMPIInt)h->count[ax], MPIU_REAL, h->neighbour[ax][side], (PetscMPIInt)(2 * ax + 1 - side), h->comm, &requests[nreq++]));
-    }
-  PetscCallMPI(MPI_Waitall((PetscMPIInt)nreq, requests, MPI_STATUSES_IGNORE));
-  for (PetscInt ax = 0; ax < h->dim; ax++)
-    for (PetscInt side = 0; side < 2; side++) {
-      const PetscInt first = side ? b->start[ax] + b->size[ax] : b->start[ax] - h->width;
-      if (h->neighbour[ax][side] >= 0) GFHaloLayers(h, a, ax, first, h->recv[ax][side], PETSC_TRUE);
-    }
+    for (PetscInt side = 0; side < 2; side++)
+      if (h->neighbour[ax][side] >= 0) GFHaloLayers(h, a, ax, side ? b->start[ax] + b->size[ax] : b->start[ax] - h->width, h->recv[ax][side], PETSC_TRUE);
   PetscCall(VecRestoreArray(x, &a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -26,9 +26,13 @@
 #include "discretization.h"
 #include <string.h>
 
-/* The face buffers of a stage, carved from the transport's stage_work: two rows of y faces, two planes of z faces, a row of zeros (the faces of absent axes). */
+/*
+  The face buffers of a stage, carved from the transport's stage_work: two rows of y faces,
+  two planes of z faces, a row of zeros (the faces of absent axes); for a pair of stages, two
+  more rows of y faces and a ring of three first-stage rows with a ghost cell at each end.
+*/
 typedef struct {
-  PetscReal *gy[2], *gz[2], *zero;
+  PetscReal *gy[2], *gz[2], *zero, *gy2[2], *ring[3];
 } GFStageWork;
 
 /* The buffers, allocated on the transport at the first stage (and freed with it). */
@@ -38,12 +42,15 @@ static PetscErrorCode GFStageWorkGet(GFTransport tr, GFStageWork *w)
   const PetscInt    n = b->size[0], plane = tr->grid->dim > 2 ? b->size[0] * b->size[1] : 1;
 
   PetscFunctionBeginUser;
-  if (!tr->stage_work) PetscCall(PetscCalloc1(3 * n + 2 * plane, &tr->stage_work));
-  w->gy[0] = tr->stage_work;
-  w->gy[1] = w->gy[0] + n;
-  w->zero  = w->gy[1] + n;
-  w->gz[0] = w->zero + n;
-  w->gz[1] = w->gz[0] + plane;
+  if (!tr->stage_work) PetscCall(PetscCalloc1(5 * n + 2 * plane + 3 * (n + 2), &tr->stage_work));
+  w->gy[0]  = tr->stage_work;
+  w->gy[1]  = w->gy[0] + n;
+  w->zero   = w->gy[1] + n;
+  w->gy2[0] = w->zero + n;
+  w->gy2[1] = w->gy2[0] + n;
+  w->gz[0]  = w->gy2[1] + n;
+  w->gz[1]  = w->gz[0] + plane;
+  for (PetscInt r = 0; r < 3; r++) w->ring[r] = w->gz[1] + plane + r * (n + 2) + 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -186,29 +193,30 @@ static void GFStageExtremes(GFStagePass *p, const PetscScalar *restrict v, Petsc
 }
 
 /*
-  Row (j, z), given the y faces below it (gb) and the z faces below and above it (gzb, gza):
-  its update, and the y faces above it into gt. The first and last cells, whose outer x face
-  may be a wall, are done apart from the loop over the others, which has no test in it.
+  Row (j, z) of y (the row's first owned cell, its x ghosts at y[-1] and y[n] where there is no
+  wall), next the row above (NULL at a wall), u and copy (or NULL), into out, given the y faces
+  below it (gb) and the z faces below and above it (gzb, gza): its update, and the y faces above
+  it into gt. The first and last cells, whose outer x face may be a wall, are done apart from the
+  loop over the others, which has no test in it.
 */
-GF_STAGE_CLONES static void GFStageRow(GFStagePass *p, PetscInt j, PetscInt z, const PetscReal *gb, PetscReal *gt, const PetscReal *gzb, const PetscReal *gza)
+GF_STAGE_CLONES static void GFStageRow(GFStagePass *p, PetscInt j, PetscInt z, const PetscScalar *y, const PetscScalar *next, const PetscScalar *u, PetscScalar *out, PetscScalar *copy, const PetscReal *gb, PetscReal *gt, const PetscReal *gzb,
+                                       const PetscReal *gza)
 {
   const struct _p_GFGrid *g        = p->g;
   const GFLocalBox       *b        = &g->box;
-  const PetscBool         periodic = (PetscBool)(g->bc == GF_BC_PERIODIC);
-  const PetscInt          n = b->size[0], L = GFLocalIndex(b, b->start[0], j, z);
+  const PetscBool         periodic = (PetscBool)(g->bc == GF_BC_PERIODIC), with_u = (PetscBool)(u != NULL);
+  const PetscInt          n     = b->size[0];
   const PetscInt          xface = ((z - b->start[2]) * b->size[1] + (j - b->start[1])) * (n + 1), yface = ((z - b->start[2]) * (b->size[1] + 1) + (j + 1 - b->start[1])) * n;
-  const PetscBool         above     = (PetscBool)(g->dim > 1 && (periodic || j + 1 < g->cells[1]));
   const PetscBool         left_wall = (PetscBool)(!periodic && b->start[0] == 0), right_wall = (PetscBool)(!periodic && b->start[0] + n == g->cells[0]);
-  const PetscScalar      *y = p->y + L, *u = p->u ? p->u + L : y;
-  PetscScalar            *out = p->out + L;
   const PetscReal        *c0 = p->c0[0] + xface, *c1 = p->c1[0] + xface;
-  const PetscReal        *d0 = above ? p->c0[1] + yface : p->zero, *d1 = above ? p->c1[1] + yface : p->zero;
-  const PetscScalar      *next = above ? y + GFLocalStride(b, 1) : y;
+  const PetscReal        *d0 = next ? p->c0[1] + yface : p->zero, *d1 = next ? p->c1[1] + yface : p->zero;
 
+  if (!next) next = y;
+  if (!u) u = y;
   if (n > 2) {
-    if (p->u && g->dim > 2)
+    if (with_u && g->dim > 2)
       GFStageCells(p, 1, n - 1, y, u, out, c0, c1, d0, d1, next, gb, gt, gzb, gza, PETSC_TRUE, PETSC_TRUE);
-    else if (p->u)
+    else if (with_u)
       GFStageCells(p, 1, n - 1, y, u, out, c0, c1, d0, d1, next, gb, gt, gzb, gza, PETSC_TRUE, PETSC_FALSE);
     else if (g->dim > 2)
       GFStageCells(p, 1, n - 1, y, u, out, c0, c1, d0, d1, next, gb, gt, gzb, gza, PETSC_FALSE, PETSC_TRUE);
@@ -225,7 +233,7 @@ GF_STAGE_CLONES static void GFStageRow(GFStagePass *p, PetscInt j, PetscInt z, c
     gt[i]  = gy;
   }
   if (p->extremes) GFStageExtremes(p, out, n);
-  if (p->copy) memcpy(p->copy + GFOwnedIndex(b, b->start[0], j, z), out, (size_t)n * sizeof(*out));
+  if (copy) memcpy(copy, out, (size_t)n * sizeof(*out));
 }
 
 /* The planes of the stage, in order, with their face buffers. */
@@ -244,7 +252,11 @@ static void GFStagePlanes(GFStagePass *p, const GFStageWork *wk)
     for (PetscInt j = b->start[1]; j < b->start[1] + b->size[1]; j++) {
       const PetscInt row = (j - b->start[1]) * b->size[0];
 
-      GFStageRow(p, j, z, g->dim > 1 ? gy[0] : wk->zero, g->dim > 1 ? gy[1] : wk->gy[1], g->dim > 2 ? gz[0] + row : wk->zero, g->dim > 2 ? gz[1] + row : wk->zero);
+      const PetscInt     L = GFLocalIndex(b, b->start[0], j, z);
+      const PetscScalar *y = p->y + L, *next = g->dim > 1 && (g->bc == GF_BC_PERIODIC || j + 1 < g->cells[1]) ? y + GFLocalStride(b, 1) : NULL;
+
+      GFStageRow(p, j, z, y, next, p->u ? p->u + L : NULL, p->out + L, p->copy ? p->copy + GFOwnedIndex(b, b->start[0], j, z) : NULL, g->dim > 1 ? gy[0] : wk->zero, g->dim > 1 ? gy[1] : wk->gy[1], g->dim > 2 ? gz[0] + row : wk->zero,
+                 g->dim > 2 ? gz[1] + row : wk->zero);
       t     = gy[0];
       gy[0] = gy[1];
       gy[1] = t;
@@ -268,7 +280,7 @@ PetscErrorCode GFTransportStage(GFTransport tr, Vec y_local, Vec drift_local, Ve
 {
   const struct _p_GFGrid *g = tr->grid;
   GFStagePass             p;
-  GFStageWork             wk = {{NULL, NULL}, {NULL, NULL}, NULL};
+  GFStageWork             wk = {{NULL, NULL}, {NULL, NULL}, NULL, {NULL, NULL}, {NULL, NULL, NULL}};
 
   PetscFunctionBeginUser;
   PetscCheck(tr->flux == GF_FLUX_SCHARFETTER_GUMMEL, g->comm, PETSC_ERR_SUP, "GFTransportStage: only for the Scharfetter-Gummel flux");
@@ -299,6 +311,151 @@ PetscErrorCode GFTransportStage(GFTransport tr, Vec y_local, Vec drift_local, Ve
     stats[0] = p.min;
     stats[1] = p.max;
     stats[2] = p.sum;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The first stage's value at owned cell (i, j) of a 2D grid, each face with its own wall test:
+  the expression of GFStageRow's end cells, so the same double as GFStageRow gives that cell.
+*/
+static PetscReal GFStageCellValue(const GFStagePass *p, PetscInt i, PetscInt j)
+{
+  const struct _p_GFGrid *g        = p->g;
+  const GFLocalBox       *b        = &g->box;
+  const PetscBool         periodic = (PetscBool)(g->bc == GF_BC_PERIODIC);
+  const PetscInt          n = b->size[0], L = GFLocalIndex(b, i, j, 0), ys = GFLocalStride(b, 1);
+  const PetscInt          xf = (j - b->start[1]) * (n + 1) + (i - b->start[0]), yf = (j - b->start[1]) * n + (i - b->start[0]);
+  const PetscScalar      *y  = p->y;
+  const PetscReal         yi = PetscRealPart(y[L]), ui = p->u ? PetscRealPart(p->u[L]) : yi;
+  const PetscReal         gl = !periodic && i == 0 ? 0 : p->c0[0][xf] * PetscRealPart(y[L - 1]) - p->c1[0][xf] * yi;
+  const PetscReal         gr = !periodic && i == g->cells[0] - 1 ? 0 : p->c0[0][xf + 1] * yi - p->c1[0][xf + 1] * PetscRealPart(y[L + 1]);
+  const PetscReal         gb = !periodic && j == 0 ? 0 : p->c0[1][yf] * PetscRealPart(y[L - ys]) - p->c1[1][yf] * yi;
+  const PetscReal         gt = !periodic && j == g->cells[1] - 1 ? 0 : p->c0[1][yf + n] * yi - p->c1[1][yf + n] * PetscRealPart(y[L + ys]);
+
+  return (yi + p->w * (ui - yi)) + ((p->k[0] * (gl - gr) + p->k[1] * (gb - gt)) + p->k[2] * (0.0 - 0.0));
+}
+
+/*
+  The first stage's values on the owned cells next to every rank boundary (and periodic wrap),
+  sent to the neighbours: recv[a][side] then holds the first stage on the ghost layer across
+  that side (x: one value per owned row; y: one per owned column), NULL at a wall.
+*/
+static PetscErrorCode GFStagePairStrips(const GFStagePass *p1, GFHalo halo, const PetscReal *recv[2][2])
+{
+  const GFLocalBox *b = &p1->g->box;
+
+  PetscFunctionBeginUser;
+  for (PetscInt a = 0; a < 2; a++)
+    for (PetscInt side = 0; side < 2; side++) {
+      PetscReal *send;
+
+      PetscCall(GFHaloGetBuffers(halo, a, side, &send, &recv[a][side]));
+      if (!send) continue;
+      if (a == 0)
+        for (PetscInt j = b->start[1]; j < b->start[1] + b->size[1]; j++) send[j - b->start[1]] = GFStageCellValue(p1, side ? b->start[0] + b->size[0] - 1 : b->start[0], j);
+      else
+        for (PetscInt i = b->start[0]; i < b->start[0] + b->size[0]; i++) send[i - b->start[0]] = GFStageCellValue(p1, i, side ? b->start[1] + b->size[1] - 1 : b->start[1]);
+    }
+  PetscCall(GFHaloExchangeBuffers(halo));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* First-stage row r of the pair into the ring (its x ghosts from the strips), the first stage's y faces advanced. */
+static void GFStagePairFirstRow(GFStagePass *p1, const GFStageWork *wk, const PetscReal *recv[2][2], PetscInt r, PetscReal *gy[2])
+{
+  const struct _p_GFGrid *g = p1->g;
+  const GFLocalBox       *b = &g->box;
+  const PetscInt          L = GFLocalIndex(b, b->start[0], r, 0), n = b->size[0];
+  const PetscScalar      *y = p1->y + L, *next = g->bc == GF_BC_PERIODIC || r + 1 < g->cells[1] ? y + GFLocalStride(b, 1) : NULL;
+  PetscReal              *row = wk->ring[(r - b->start[1]) % 3], *t;
+
+  GFStageRow(p1, r, 0, y, next, p1->u ? p1->u + L : NULL, row, NULL, gy[0], gy[1], wk->zero, wk->zero);
+  row[-1] = recv[0][0] ? recv[0][0][r - b->start[1]] : 0;
+  row[n]  = recv[0][1] ? recv[0][1][r - b->start[1]] : 0;
+  t       = gy[0];
+  gy[0]   = gy[1];
+  gy[1]   = t;
+}
+
+/*
+  Two stages in one pass over a 2D grid:
+
+      A = y + w (u - y) + k1 RHS(y),   out = A + k2 RHS(A),
+
+  A never stored whole: a ring of three first-stage rows runs one row ahead of the second
+  stage, the first stage on the ghost layers comes from the neighbours' own first stage
+  (GFStagePairStrips: the same doubles, so every face of the second stage is the same on both
+  sides of a rank boundary). The same arithmetic, cell by cell, as two GFTransportStage calls
+  with a ghost exchange between them, and half the memory traffic: y, u, the coefficients and
+  out are streamed once for both stages. out may be u (each row of u is read before that row
+  of out is written). y's ghosts must be current. With stats, as GFTransportStage.
+*/
+PETSC_INTERN PetscErrorCode GFTransportStagePair(GFTransport tr, GFHalo halo, Vec y_local, Vec drift_local, Vec u_local, PetscReal w, PetscReal k1, PetscReal k2, Vec out_local, PetscReal stats[3])
+{
+  const struct _p_GFGrid *g = tr->grid;
+  const GFLocalBox       *b = &g->box;
+  const PetscInt          n = b->size[0], s1 = b->start[1], e1 = b->start[1] + b->size[1];
+  GFStagePass             p1, p2;
+  GFStageWork             wk = {{NULL, NULL}, {NULL, NULL}, NULL, {NULL, NULL}, {NULL, NULL, NULL}};
+  const PetscReal        *recv[2][2];
+  PetscReal              *gy1[2], *gy2[2];
+  PetscScalar            *out;
+
+  PetscFunctionBeginUser;
+  PetscCheck(tr->flux == GF_FLUX_SCHARFETTER_GUMMEL && g->dim == 2, g->comm, PETSC_ERR_SUP, "GFTransportStagePair: only for the Scharfetter-Gummel flux in 2D");
+  PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
+  PetscCall(GFStageWorkGet(tr, &wk));
+  PetscCall(PetscMemzero(&p1, sizeof(p1)));
+  p1.g    = g;
+  p1.zero = wk.zero;
+  p1.w    = u_local ? w : 0;
+  for (PetscInt a = 0; a < 2; a++) {
+    p1.c0[a] = tr->sg_coefficients[a];
+    p1.c1[a] = tr->sg_coefficients[a] + tr->sg_faces[a];
+    p1.k[a]  = k1 * tr->sigma / (g->h[a] * g->h[a]);
+  }
+  p2          = p1;
+  p2.w        = 0;
+  p2.extremes = (PetscBool)(stats != NULL);
+  p2.min      = PETSC_MAX_REAL;
+  p2.max      = -PETSC_MAX_REAL;
+  for (PetscInt a = 0; a < 2; a++) p2.k[a] = k2 * tr->sigma / (g->h[a] * g->h[a]);
+  PetscCall(VecGetArrayRead(y_local, &p1.y));
+  PetscCall(VecGetArray(out_local, &out));
+  if (u_local == out_local)
+    p1.u = out;
+  else if (u_local)
+    PetscCall(VecGetArrayRead(u_local, &p1.u));
+  PetscCall(GFStagePairStrips(&p1, halo, recv));
+  gy1[0] = wk.gy[0];
+  gy1[1] = wk.gy[1];
+  gy2[0] = wk.gy2[0];
+  gy2[1] = wk.gy2[1];
+  GFStageFirstYFaces(&p1, 0, gy1[0]);
+  GFStagePairFirstRow(&p1, &wk, recv, s1, gy1);
+  {
+    /* the second stage's faces below the first row: between the strip below (or the wall) and the first row of A */
+    const PetscBool wall = (PetscBool)(g->bc != GF_BC_PERIODIC && s1 == 0);
+    for (PetscInt i = 0; i < n; i++) gy2[0][i] = wall ? 0 : p2.c0[1][i] * recv[1][0][i] - p2.c1[1][i] * wk.ring[0][i];
+  }
+  for (PetscInt j = s1; j < e1; j++) {
+    const PetscReal *next = j + 1 < e1 ? wk.ring[(j + 1 - s1) % 3] : recv[1][1];
+    PetscReal       *t;
+
+    if (j + 1 < e1) GFStagePairFirstRow(&p1, &wk, recv, j + 1, gy1);
+    GFStageRow(&p2, j, 0, wk.ring[(j - s1) % 3], next, NULL, out + GFLocalIndex(b, b->start[0], j, 0), NULL, gy2[0], gy2[1], wk.zero, wk.zero);
+    t      = gy2[0];
+    gy2[0] = gy2[1];
+    gy2[1] = t;
+  }
+  if (u_local && u_local != out_local) PetscCall(VecRestoreArrayRead(u_local, &p1.u));
+  PetscCall(VecRestoreArray(out_local, &out));
+  PetscCall(VecRestoreArrayRead(y_local, &p1.y));
+  if (stats) {
+    stats[0] = p2.min;
+    stats[1] = p2.max;
+    stats[2] = p2.sum;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
