@@ -68,6 +68,8 @@ PETSC_INTERN int              GFHDF5Probe(const char[], const char[], char[], si
 
 /* Memory: what a rank may use on its node, and a refusal that names the estimate. */
 PETSC_INTERN PetscErrorCode GFMemoryAvailable(MPI_Comm, PetscReal *);
+PETSC_INTERN PetscErrorCode GFHugeAlloc(size_t, PetscReal **);
+PETSC_INTERN PetscErrorCode GFHugeFree(PetscReal **);
 PETSC_INTERN PetscReal      GFMemoryAvailableLocal(void);
 PETSC_INTERN PetscErrorCode GFMemoryCheck(MPI_Comm, PetscReal, const char[], const char[]);
 PETSC_INTERN PetscReal      GFRunBytesPerCell(PetscInt, PetscBool, PetscInt);

@@ -74,7 +74,7 @@ PetscErrorCode GFTransportDestroy(GFTransport *tr)
 {
   PetscFunctionBeginUser;
   if (!*tr) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt a = 0; a < 3; a++) PetscCall(PetscFree((*tr)->sg_coefficients[a]));
+  for (PetscInt a = 0; a < 3; a++) PetscCall(GFHugeFree(&(*tr)->sg_coefficients[a]));
   PetscCall(PetscFree((*tr)->stage_work));
   PetscCall(PetscFree(*tr));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -258,7 +258,7 @@ PETSC_INTERN PetscErrorCode GFTransportSetUpScharfetterGummel(GFTransport tr, Ve
     PetscReal     *c;
 
     tr->sg_faces[a] = (b->size[a] + 1) * (b->size[0] * b->size[1] * b->size[2] / b->size[a]);
-    if (!tr->sg_coefficients[a]) PetscCall(PetscMalloc1(2 * tr->sg_faces[a], &tr->sg_coefficients[a]));
+    if (!tr->sg_coefficients[a]) PetscCall(GFHugeAlloc((size_t)(2 * tr->sg_faces[a]), &tr->sg_coefficients[a]));
     c = tr->sg_coefficients[a];
     for (PetscInt k = b->start[2]; k < end[2]; k++)
       for (PetscInt j = b->start[1]; j < end[1]; j++)

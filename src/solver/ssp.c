@@ -31,10 +31,11 @@
 #include <petsc/private/tsimpl.h>
 
 typedef struct {
-  Vec              R[3];  /* the registers: R[0] is U, the step's start */
-  GFHalo           halo;  /* their ghost layer */
-  PetscBool        pairs; /* 2D: two stages per pass (GFTransportStagePair), two registers */
-  PetscObjectState state; /* the solution's state when R[0] last matched it */
+  Vec              R[3];     /* the registers: R[0] is U, the step's start */
+  PetscReal       *array[3]; /* ... their storage */
+  GFHalo           halo;     /* their ghost layer */
+  PetscBool        pairs;    /* 2D: two stages per pass (GFTransportStagePair), two registers */
+  PetscObjectState state;    /* the solution's state when R[0] last matched it */
 } TS_FusedSSP;
 
 /* U from the solution when something else (restart, a tail fix, the caller) changed the solution since the last step. */
@@ -149,8 +150,14 @@ static PetscErrorCode TSSetUp_FusedSSP(TS ts)
   PetscCall(TSGetApplicationContext(ts, &s));
   if (!ssp->halo) PetscCall(GFHaloCreate(s->grid, 1, &ssp->halo));
   ssp->pairs = (PetscBool)(s->grid->dim == 2);
-  for (PetscInt i = 0; i < (ssp->pairs ? 2 : 3); i++)
-    if (!ssp->R[i]) PetscCall(DMCreateLocalVector(ts->dm, &ssp->R[i]));
+  for (PetscInt i = 0; i < (ssp->pairs ? 2 : 3); i++) {
+    /* on huge pages where the system has them (GFHugeAlloc): the kernels' streams */
+    const GFLocalBox *b = &s->grid->box;
+    const PetscInt    n = b->gsize[0] * b->gsize[1] * b->gsize[2];
+    if (ssp->R[i]) continue;
+    PetscCall(GFHugeAlloc((size_t)n, &ssp->array[i]));
+    PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, n, ssp->array[i], &ssp->R[i]));
+  }
   ssp->state = -1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -160,7 +167,10 @@ static PetscErrorCode TSReset_FusedSSP(TS ts)
   TS_FusedSSP *ssp = (TS_FusedSSP *)ts->data;
 
   PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < 3; i++) PetscCall(VecDestroy(&ssp->R[i]));
+  for (PetscInt i = 0; i < 3; i++) {
+    PetscCall(VecDestroy(&ssp->R[i]));
+    PetscCall(GFHugeFree(&ssp->array[i]));
+  }
   PetscCall(GFHaloDestroy(&ssp->halo));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
