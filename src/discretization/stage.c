@@ -272,6 +272,26 @@ static void GFStagePlanes(GFStagePass *p, const GFStageWork *wk)
   }
 }
 
+/* A stage's context: out = y + w (u - y) + k RHS(y) (w 0 without u), the coefficients and buffers of the transport; extremes with stats. */
+static void GFStagePassInit(GFTransport tr, const GFStageWork *wk, PetscReal w, PetscReal k, PetscBool stats, GFStagePass *p)
+{
+  const struct _p_GFGrid *g = tr->grid;
+
+  memset(p, 0, sizeof(*p));
+  p->g        = g;
+  p->zero     = wk->zero;
+  p->gx       = wk->gx;
+  p->w        = w;
+  p->extremes = stats;
+  p->min      = PETSC_MAX_REAL;
+  p->max      = -PETSC_MAX_REAL;
+  for (PetscInt a = 0; a < g->dim; a++) {
+    p->c0[a] = tr->sg_coefficients[a];
+    p->c1[a] = tr->sg_coefficients[a] + tr->sg_faces[a];
+    p->k[a]  = k * tr->sigma / (g->h[a] * g->h[a]);
+  }
+}
+
 /*
   One stage of Scharfetter-Gummel transport by the drift potential in drift_local (ghosted; may
   be NULL while the face coefficients it gave are cached):
@@ -291,19 +311,7 @@ PetscErrorCode GFTransportStage(GFTransport tr, Vec y_local, Vec drift_local, Ve
   PetscCheck(tr->flux == GF_FLUX_SCHARFETTER_GUMMEL, g->comm, PETSC_ERR_SUP, "GFTransportStage: only for the Scharfetter-Gummel flux");
   PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
   PetscCall(GFStageWorkGet(tr, &wk));
-  PetscCall(PetscMemzero(&p, sizeof(p)));
-  p.g        = g;
-  p.zero     = wk.zero;
-  p.gx       = wk.gx;
-  p.w        = u_local ? w : 0;
-  p.extremes = (PetscBool)(stats != NULL);
-  p.min      = PETSC_MAX_REAL;
-  p.max      = -PETSC_MAX_REAL;
-  for (PetscInt a = 0; a < g->dim; a++) {
-    p.c0[a] = tr->sg_coefficients[a];
-    p.c1[a] = tr->sg_coefficients[a] + tr->sg_faces[a];
-    p.k[a]  = k * tr->sigma / (g->h[a] * g->h[a]);
-  }
+  GFStagePassInit(tr, &wk, u_local ? w : 0, k, (PetscBool)(stats != NULL), &p);
   PetscCall(VecGetArrayRead(y_local, &p.y));
   if (u_local) PetscCall(VecGetArrayRead(u_local, &p.u));
   PetscCall(VecGetArray(out_local, &p.out));
@@ -412,22 +420,8 @@ PETSC_INTERN PetscErrorCode GFTransportStagePair(GFTransport tr, GFHalo halo, Ve
   PetscCheck(tr->flux == GF_FLUX_SCHARFETTER_GUMMEL && g->dim == 2, g->comm, PETSC_ERR_SUP, "GFTransportStagePair: only for the Scharfetter-Gummel flux in 2D");
   PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
   PetscCall(GFStageWorkGet(tr, &wk));
-  PetscCall(PetscMemzero(&p1, sizeof(p1)));
-  p1.g    = g;
-  p1.zero = wk.zero;
-  p1.gx   = wk.gx;
-  p1.w    = u_local ? w : 0;
-  for (PetscInt a = 0; a < 2; a++) {
-    p1.c0[a] = tr->sg_coefficients[a];
-    p1.c1[a] = tr->sg_coefficients[a] + tr->sg_faces[a];
-    p1.k[a]  = k1 * tr->sigma / (g->h[a] * g->h[a]);
-  }
-  p2          = p1;
-  p2.w        = 0;
-  p2.extremes = (PetscBool)(stats != NULL);
-  p2.min      = PETSC_MAX_REAL;
-  p2.max      = -PETSC_MAX_REAL;
-  for (PetscInt a = 0; a < 2; a++) p2.k[a] = k2 * tr->sigma / (g->h[a] * g->h[a]);
+  GFStagePassInit(tr, &wk, u_local ? w : 0, k1, PETSC_FALSE, &p1);
+  GFStagePassInit(tr, &wk, 0, k2, (PetscBool)(stats != NULL), &p2);
   PetscCall(VecGetArrayRead(y_local, &p1.y));
   PetscCall(VecGetArray(out_local, &out));
   if (u_local == out_local)

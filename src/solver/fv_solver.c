@@ -264,7 +264,7 @@ PetscErrorCode GFSolverSetUp(GFSolver s)
   }
   PetscCall(GFProblemSetUp(p));
   PetscCall(GFModelGetTraits(s->model, &s->traits));
-  s->linear = (PetscBool)(s->linear && s->traits.linear && s->implicit && !s->imex && !s->jacobian_fd);
+  PetscCall(GFSolverDecideLinear(s));
   PetscCheck(!s->implicit || s->traits.flux != GF_FLUX_UPWIND_VELOCITY, s->comm, PETSC_ERR_USER_INPUT,
              "implicit -ts_type with -model %s: the model moves the density by a nonlocal velocity, which has no local part to take implicitly; use an explicit -ts_type (rk, the default)", s->traits.type);
   PetscCall(GFProblemHasExact(p, &has_exact, &why));

@@ -242,6 +242,26 @@ static PetscErrorCode GFSolverLinearUsesLU(GFSolver s, PetscBool *lu)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  Whether the implicit equation takes the linear path (-implicit_linear, on): a linear equation
+  (the model's trait: a static drift with the Scharfetter-Gummel flux), not IMEX, not
+  -jacobian_fd, and a sound solver for it: the LU factorisation, or a -pc_type the user chose.
+  With gradflow's multigrid (more ranks, larger grids) GMRES to 1e-12 broke down on 2 ranks
+  (double well, sigma 0.3, 40 x 36 to 160 x 144, beuler dt 0.05; NaN after the failed solves)
+  where Newton's looser inner solves do not: those runs keep Newton.
+*/
+PETSC_INTERN PetscErrorCode GFSolverDecideLinear(GFSolver s)
+{
+  PetscBool lu, pc_type;
+
+  PetscFunctionBeginUser;
+  s->linear = (PetscBool)(s->linear && s->traits.linear && s->implicit && !s->imex && !s->jacobian_fd);
+  PetscCall(GFSolverLinearUsesLU(s, &lu));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-pc_type", &pc_type));
+  s->linear = (PetscBool)(s->linear && (lu || pc_type));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode GFSolverSetUpJacobian(GFSolver s)
 {
   Mat       J;
@@ -455,18 +475,6 @@ static PetscErrorCode GFSolverSetUpNewton(GFSolver s)
 PETSC_INTERN PetscErrorCode GFSolverSetUpEquation(GFSolver s)
 {
   PetscFunctionBeginUser;
-  if (s->linear) {
-    /*
-      The linear path where its solver is sound: the LU factorisation, or a -pc_type the user
-      chose. With gradflow's multigrid (more ranks, larger grids) GMRES to 1e-12 broke down on
-      2 ranks (double well, sigma 0.3, 40 x 36 to 160 x 144, beuler dt 0.05; NaN after the
-      failed solves) where Newton's looser inner solves do not: those runs keep Newton.
-    */
-    PetscBool lu, pc_type;
-    PetscCall(GFSolverLinearUsesLU(s, &lu));
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-pc_type", &pc_type));
-    s->linear = (PetscBool)(lu || pc_type);
-  }
   if (s->implicit) {
     PetscCall(TSSetIFunction(s->ts, NULL, GFSolverIFunction, s));
     PetscCall(GFSolverSetUpJacobian(s));

@@ -63,12 +63,19 @@ struct _p_GFSolver {
 
 #define GF_TS_FUSED_SSP "fusedssp"
 
+/* The admissibility rule of a state from its reduced [not finite, -min, max]: finite, and negative values no larger than 1e-12 of the maximum (round-off, far tails). */
+static inline PetscBool GFAdmissible(const PetscReal extremes[3])
+{
+  return (PetscBool)(extremes[0] == 0 && extremes[1] <= 1e-12 * extremes[2]);
+}
+
 PETSC_INTERN PetscErrorCode GFRegisterSchemes(void);
 PETSC_INTERN PetscErrorCode GFRegisterFusedSSP(void);
 PETSC_INTERN PetscErrorCode GFSolverFixTail(GFSolver, Vec);
 PETSC_INTERN PetscErrorCode GFRegisterStepControl(void);
 PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver);
 PETSC_INTERN PetscErrorCode GFSolverSetUpEquation(GFSolver);
+PETSC_INTERN PetscErrorCode GFSolverDecideLinear(GFSolver);
 PETSC_INTERN PetscErrorCode GFSolverUpdateDrift(GFSolver, PetscReal, Vec, GFDriftPart);
 PETSC_INTERN PetscErrorCode GFSolverSetUpStepControl(GFSolver);
 PETSC_INTERN PetscErrorCode GFSolverChooseTimeStep(GFSolver, PetscReal, PetscReal, PetscReal *);

@@ -93,7 +93,7 @@ static PetscErrorCode Attempt(TS ts, TS_FusedSSP *ssp, GFSolver s, PetscReal h, 
   local[2] = stats[1];
   PetscCall(MPIU_Allreduce(local, global, 3, MPIU_REAL, MPIU_MAX, PetscObjectComm((PetscObject)ts)));
   PetscCall(MPIU_Allreduce(&stats[2], &final[2], 1, MPIU_REAL, MPIU_SUM, PetscObjectComm((PetscObject)ts)));
-  *accept   = (PetscBool)(global[0] == 0 && global[1] <= 1e-12 * global[2]);
+  *accept   = GFAdmissible(global);
   *negative = (PetscBool)(global[1] > 0);
   final[0]  = -global[1];
   final[1]  = global[2];

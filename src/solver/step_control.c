@@ -98,7 +98,7 @@ static PetscErrorCode GFSolverIsAdmissible(GFSolver s, Vec rho, PetscBool fix, P
     }
   }
   PetscCall(MPIU_Allreduce(local, global, 3, MPIU_REAL, MPIU_MAX, s->comm));
-  *ok = (PetscBool)(global[0] == 0 && global[1] <= 1e-12 * global[2]);
+  *ok = GFAdmissible(global);
   if (fix && *ok && global[1] > 0) {
     PetscReal before[2] = {0, 0}, after[2]; /* sum of rho, sum of the clipped part */
     for (PetscInt i = 0; i < n; i++) {
