@@ -135,8 +135,10 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscCall(GFOptionsBool("-dt_adapt", "Implicit: adapt dt to Newton's iteration count (default when -ts_dt is not given)", "GFSolverSetFromOptions", s->dt_adapt, &s->dt_adapt, NULL));
   PetscCall(GFOptionsReal("-dt_max", "Implicit: largest adapted step (default a tenth of the run)", "GFSolverSetFromOptions", s->dt_max, &s->dt_max, &s->dt_max_set, GF_REAL_POSITIVE));
   PetscCall(GFOptionsBool("-implicit_pc_reuse", "Nonlinear implicit steps: keep the multigrid preconditioner from one Jacobian to the next until the linear solves slow down", "GFSolverSetFromOptions", s->pc_reuse, &s->pc_reuse, NULL));
-  PetscCall(
-      GFOptionsBool("-implicit_linear", "Linear equations (static drift, Scharfetter-Gummel flux): one linear solve per stage with the operator assembled once per shift, instead of Newton", "GFSolverSetFromOptions", s->linear, &s->linear, NULL));
+  PetscCall(GFOptionsBool(
+      "-implicit_linear",
+      "Linear equations (static drift, Scharfetter-Gummel flux): one linear solve per stage with the operator assembled once per shift, instead of Newton (with LU on one rank up to 140000 cells, or with your -pc_type; elsewhere Newton)",
+      "GFSolverSetFromOptions", s->linear, &s->linear, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
