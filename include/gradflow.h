@@ -80,6 +80,11 @@ typedef struct {
   PetscBool has_stein;
   PetscReal stein;   /* kernel Stein discrepancy KSD(rho/M | pi) (SVGD) */
   PetscBool partial; /* between -diagnostics_interval steps: only step, time, dt, mass, its drift, min and max are of this step */
+  PetscBool has_jko; /* -ts_type jko: the step's solver and the JKO inequality */
+  PetscInt  jko_iterations;
+  PetscReal jko_residual[2]; /* final relative residuals: primal and dual (primal_dual), gradient and Newton step (quantile) */
+  PetscReal jko_w2sq;        /* W2^2(rho_new, rho_old) */
+  PetscReal jko_gap;         /* F(rho_new) + W2^2 / (2 tau) - F(rho_old): <= 0 for a JKO step */
 } GFDiagnostics;
 
 /* Structure-preservation record of a run. */
@@ -94,6 +99,9 @@ typedef struct {
   PetscInt  tail_fixes;        /* steps whose negative values, all below 1e-12 max rho, were zeroed (mass kept) */
   PetscInt  linear_iterations; /* implicit: Krylov iterations over the run */
   PetscInt  operator_builds;   /* implicit: assemblies of the Jacobian (linear problems: one per distinct shift) */
+  PetscInt  jko_iterations;    /* -ts_type jko: the JKO solver's iterations over the run */
+  PetscInt  jko_violations;    /* ... steps whose JKO inequality gap exceeded -jko_rtol of max(1, |F|) */
+  PetscReal jko_worst_gap;     /* ... the largest gap, relative to max(1, |F(rho_old)|) */
 } GFRunStatistics;
 
 /* Parameters of a potential: -potential_stiffness, -potential_center, -potential_params. */

@@ -35,7 +35,7 @@ struct _p_GFWriter {
   char           model[GF_NAME_LEN];
   int            csv;       /* rank 0: descriptor of diagnostics.csv(.tmp); -1 elsewhere */
   int            csv_errno; /* rank 0: the first failed write of a row, reported at the next snapshot */
-  PetscBool      with_error, with_stein;
+  PetscBool      with_error, with_stein, with_jko;
   PetscInt       next_index;   /* number of the next snapshot */
   PetscBool      continuation; /* restarting from snap_<restart_index>.h5 of this directory */
   PetscBool      skip_initial; /* ... whose state is the run's first snapshot already */
@@ -106,7 +106,7 @@ static int WriteAll(int fd, const char buf[], size_t n)
   return 0;
 }
 
-/* The header of diagnostics.csv: step,time,dt,mass,mass_drift,min_density,max_density,energy, then moments, error_l1, stein_discrepancy. */
+/* The header of diagnostics.csv: step,time,dt,mass,mass_drift,min_density,max_density,energy, then moments, error_l1, stein_discrepancy, the JKO step's solver and inequality. */
 static void DiagnosticsHeader(GFWriter w, char line[], size_t len)
 {
   const char axes[] = "xyz";
@@ -117,6 +117,7 @@ static void DiagnosticsHeader(GFWriter w, char line[], size_t len)
     for (PetscInt b = a; b < w->grid->dim; b++) used += (size_t)snprintf(line + used, len - used, ",cov_%c%c", axes[a], axes[b]);
   if (w->with_error) used += (size_t)snprintf(line + used, len - used, ",error_l1");
   if (w->with_stein) used += (size_t)snprintf(line + used, len - used, ",stein_discrepancy");
+  if (w->with_jko) used += (size_t)snprintf(line + used, len - used, ",jko_iterations,jko_residual_primal,jko_residual_dual,jko_w2sq,jko_gap");
   snprintf(line + used, len - used, "\n");
 }
 
@@ -243,6 +244,7 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const GFWriterSetup *set
   w->csv        = -1;
   w->with_error = setup->with_error;
   w->with_stein = setup->with_stein;
+  w->with_jko   = setup->with_jko;
   w->next_index = setup->first_index;
   PetscCall(PetscStrncpy(w->dir, setup->dir, sizeof(w->dir)));
   PetscCall(PetscStrncpy(w->model, setup->model, sizeof(w->model)));
@@ -322,6 +324,12 @@ PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnos
     for (PetscInt b = a; b < w->grid->dim; b++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->partial ? NAN : d->covariance[a][b]));
   if (w->with_error) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_error && !d->partial ? d->error_l1 : NAN));
   if (w->with_stein) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_stein && !d->partial ? d->stein : NAN));
+  if (w->with_jko) {
+    /* every step's own (the first row, before any step: nan) */
+    const PetscBool j = (PetscBool)(d->has_jko && d->dt > 0);
+    used += (size_t)snprintf(row + used, sizeof(row) - used, ",%" PetscInt_FMT ",%.17g,%.17g,%.17g,%.17g", j ? d->jko_iterations : 0, (double)(j ? d->jko_residual[0] : NAN), (double)(j ? d->jko_residual[1] : NAN), (double)(j ? d->jko_w2sq : NAN),
+                             (double)(j ? d->jko_gap : NAN));
+  }
   used += (size_t)snprintf(row + used, sizeof(row) - used, "\n");
   w->csv_errno = WriteAll(w->csv, row, used);
   PetscFunctionReturn(PETSC_SUCCESS);

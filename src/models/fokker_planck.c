@@ -80,6 +80,7 @@ static PetscErrorCode GFModelSetFromOptions_FokkerPlanck(GFModel m, PetscOptionI
   m->flux               = m->sigma > 0 ? GF_FLUX_SCHARFETTER_GUMMEL : GF_FLUX_UPWIND_POTENTIAL;
   m->drift_static       = PETSC_TRUE;
   m->local_drift_static = PETSC_TRUE;
+  m->exponent           = 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -142,6 +142,7 @@ static PetscErrorCode GFModelSetUp_McKeanVlasov(GFModel m)
   m->drift_static       = (PetscBool)(!mv->interacting && mv->m == 1);
   m->local_drift_static = (PetscBool)(mv->m == 1);
   m->can_concentrate    = mv->interacting;
+  m->exponent           = mv->m;
   if (mv->interacting) {
     PetscCall(GFConvolutionCreate(m->grid, &mv->convolution));
     PetscCall(GFConvolutionAddKernel(mv->convolution, GFInteractionCellAverage, 0, mv->interaction, &mv->kernel));

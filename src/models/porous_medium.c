@@ -177,6 +177,7 @@ static PetscErrorCode GFModelSetUp_PorousMedium(GFModel m)
   PetscFunctionBeginUser;
   m->flux         = GF_FLUX_UPWIND_POTENTIAL;
   m->drift_static = PETSC_FALSE;
+  m->exponent     = pm->m;
   pm->alpha       = d / (d * (pm->m - 1) + 2);
   pm->beta        = pm->alpha / d;
   pm->k           = pm->alpha * (pm->m - 1) / (2 * pm->m * d);

@@ -245,6 +245,10 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
                             s->mg_levels ? "" : " (no multigrid)"));
     if (s->mg_levels) PetscCall(PetscPrintf(s->comm, "               multigrid with %" PetscInt_FMT " levels\n", s->mg_levels));
   }
+  if (s->jko)
+    PetscCall(PetscPrintf(s->comm, "  JKO          %s: %.2f iterations per step; inequality F(new) + W2^2/(2 tau) <= F(old) %s (largest gap %.1e of max(1, |F|))\n", GFJKOMethods[s->jko_method], (double)s->jko_iterations / PetscMax(1, s->steps_taken),
+                          s->jko_violations ? "VIOLATED at some steps" : "held at every step", (double)s->jko_worst_gap));
+  if (s->jko_violations) PetscCall(PetscPrintf(s->comm, "               violated at %" PetscInt_FMT " of %" PetscInt_FMT " steps (beyond -jko_rtol %.1e)\n", s->jko_violations, s->steps_taken, (double)s->jko_rtol));
   PetscCall(PetscPrintf(s->comm, "  mass         %.15g (drift %.2e, worst %.2e)\n", (double)d->mass, (double)d->mass_drift, (double)s->worst_mass_drift));
   PetscCall(PetscPrintf(s->comm, "  min density  %.3e (lowest over the run %.3e)\n", (double)d->min_density, (double)s->lowest_density));
   if (s->tail_fixes) PetscCall(PetscPrintf(s->comm, "  tail fixes   %" PetscInt_FMT " steps had negative values below 1e-12 max rho (largest %.1e of it): zeroed, mass kept\n", s->tail_fixes, (double)s->largest_tail_fix));

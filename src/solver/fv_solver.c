@@ -99,6 +99,28 @@ static PetscErrorCode GFSolverSetTSFromOptions(GFSolver s)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  -ts_type jko: the method (the exact quantile solver in 1D with walls, the primal-dual grid
+  solver elsewhere), its tolerance and iteration limit (defaults per method: Newton to
+  round-off, the first-order primal-dual method to 1e-5).
+*/
+static PetscErrorCode GFSolverSetJKOFromOptions(GFSolver s)
+{
+  PetscInt  method = s->grid->dim == 1 && s->grid->bc != GF_BC_PERIODIC ? GF_JKO_QUANTILE : GF_JKO_PRIMAL_DUAL;
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(s->comm, NULL, "JKO (Wasserstein proximal) steps: -ts_type jko, tau = -ts_dt", "GFSolver");
+  PetscCall(GFOptionsChoice("-jko_method", "Solver of each step: primal_dual (Benamou-Brenier form, 1D-3D) or quantile (exact, 1D; the default there)", "GFSolverSetFromOptions", GFJKOMethods, 2, &method, NULL));
+  s->jko_method = (GFJKOMethodType)method;
+  s->jko_rtol   = s->jko_method == GF_JKO_QUANTILE ? 1e-12 : 1e-5;
+  s->jko_max_it = s->jko_method == GF_JKO_QUANTILE ? 100 : 20000;
+  PetscCall(GFOptionsReal("-jko_rtol", "Relative tolerance of each step's solver (its residuals; also the JKO inequality's)", "GFSolverSetFromOptions", s->jko_rtol, &s->jko_rtol, &set, GF_REAL_POSITIVE));
+  PetscCall(GFOptionsInt("-jko_max_it", "Iterations of each step's solver before the run stops as not converged", "GFSolverSetFromOptions", s->jko_max_it, &s->jko_max_it, NULL, 1, PETSC_MAX_INT));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Every option of a run: the problem's (unless it was set from options already), time stepping, output. */
 PetscErrorCode GFSolverSetFromOptions(GFSolver s)
 {
@@ -131,6 +153,7 @@ PetscErrorCode GFSolverSetFromOptions(GFSolver s)
   PetscOptionsEnd();
   PetscCall(GFOutputOptionsSetFromOptions(s->comm, name, &s->out));
   PetscCall(GFSolverSetTSFromOptions(s));
+  if (s->jko) PetscCall(GFSolverSetJKOFromOptions(s));
   PetscOptionsBegin(s->comm, NULL, "Implicit time steps", "GFSolver");
   PetscCall(GFOptionsBool("-dt_adapt", "Implicit: adapt dt to Newton's iteration count (default when -ts_dt is not given)", "GFSolverSetFromOptions", s->dt_adapt, &s->dt_adapt, NULL));
   PetscCall(GFOptionsReal("-dt_max", "Implicit: largest adapted step (default a tenth of the run)", "GFSolverSetFromOptions", s->dt_max, &s->dt_max, &s->dt_max_set, GF_REAL_POSITIVE));
@@ -157,7 +180,7 @@ static PetscErrorCode GFSolverRestoreStepper(GFSolver s)
 
   PetscFunctionBeginUser;
   if (!s->dt_max_set) s->dt_max = span / 10;
-  s->dt_next = s->fixed_dt > 0 ? s->fixed_dt : span / 100;
+  s->dt_next = s->fixed_dt > 0 ? s->fixed_dt : span / 100; /* also the JKO step without -ts_dt */
   if (p->init.type != GF_INIT_FILE || !h->has_state) PetscFunctionReturn(PETSC_SUCCESS);
   if (!s->dt_max_set && h->dt_max > 0) s->dt_max = h->dt_max;
   if (s->dt_adapt && h->dt_next > 0) s->dt_next = PetscMin(h->dt_next, s->dt_max);
@@ -236,6 +259,7 @@ static PetscErrorCode GFSolverOpenWriter(GFSolver s)
                                s->out.overwrite,
                                s->exact_requested,
                                s->traits.stein,
+                               s->jko,
                                s->out.interval > 0 ? PetscMax((PetscInt)PetscFloorReal((p->init.time + tol) / s->out.interval), 0) : 0,
                                file ? p->init.file : "",
                                p->init_header.step,
@@ -336,6 +360,9 @@ static PetscErrorCode GFSolverReportFailure(GFSolver s)
     PetscCall(PetscSNPrintf(where, sizeof(where), "no step succeeded, so the earlier run in %s is kept as it was", dir));
   } else
     PetscCall(PetscSNPrintf(where, sizeof(where), "the last good state at t = %.6g is not saved (-output 0)", (double)t));
+  PetscCheck(!s->jko, s->comm, PETSC_ERR_NOT_CONVERGED,
+             "JKO step %" PetscInt_FMT " at t = %.6g (tau = %.6g): -jko_method %s did not converge in %" PetscInt_FMT " iterations (relative residuals %.3e and %.3e, -jko_rtol %.3g); %s. Raise -jko_max_it or -jko_rtol, or take a smaller -ts_dt",
+             step + 1, (double)t, (double)dt, GFJKOMethods[s->jko_method], s->jko_result.iterations, (double)s->jko_result.residual[0], (double)s->jko_result.residual[1], (double)s->jko_rtol, where);
   SETERRQ(s->comm, PETSC_ERR_NOT_CONVERGED, "step %" PetscInt_FMT " at t = %.6g failed %" PetscInt_FMT " times (%s) down to dt = %.6g; %s", step, (double)t, s->no_adapter ? 1 : s->max_retries + 1,
           s->implicit ? "Newton did not converge or rho became negative" : "rho became negative or not finite", (double)dt, where);
 }
@@ -430,6 +457,9 @@ PetscErrorCode GFSolverGetStatistics(GFSolver s, GFRunStatistics *stats)
   PetscCall(TSGetSNESIterations(s->ts, &stats->newton_iterations));
   PetscCall(TSGetKSPIterations(s->ts, &stats->linear_iterations));
   stats->operator_builds = s->operator_builds;
+  stats->jko_iterations  = s->jko_iterations;
+  stats->jko_violations  = s->jko_violations;
+  stats->jko_worst_gap   = s->jko_worst_gap;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -67,6 +67,7 @@ PetscErrorCode GFInitialize(int *argc, char ***argv, const char help[])
   PetscCall(GFModelRegisterAll());
   PetscCall(GFRegisterSchemes());
   PetscCall(GFRegisterFusedSSP());
+  PetscCall(GFRegisterJKO());
   PetscCall(GFRegisterStepControl());
   PetscFunctionReturn(PETSC_SUCCESS);
 }

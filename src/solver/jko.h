@@ -27,14 +27,6 @@ typedef struct {
   GFInteraction interaction; /* W as a function (pair sums), or NULL */
 } GFJKOEnergy;
 
-/* What one step's solver did. */
-typedef struct {
-  PetscInt  iterations;  /* of its main loop (Newton, primal-dual) */
-  PetscReal residual[2]; /* final residuals, relative: primal and dual (primal-dual); gradient and step (Newton) */
-  PetscReal w2sq;        /* W2^2(rho_new, rho_old) as the method measures it */
-  PetscBool converged;   /* within its tolerance and iteration limit */
-} GFJKOResult;
-
 typedef struct _p_GFJKOMethod *GFJKOMethod;
 struct _p_GFJKOMethod {
   MPI_Comm    comm;
@@ -50,8 +42,8 @@ struct _p_GFJKOMethod {
 };
 
 /* The methods: each fills in data, step and destroy of a method whose other fields are set. */
-PETSC_INTERN PetscErrorCode GFJKOSetUpQuantile(GFJKOMethod);    /* jko_quantile.c: 1D only */
-PETSC_INTERN PetscErrorCode GFJKOSetUpPrimalDual(GFJKOMethod);  /* jko_primal_dual.c: 1D, 2D, 3D */
+PETSC_INTERN PetscErrorCode GFJKOSetUpQuantile(GFJKOMethod);   /* jko_quantile.c: 1D only */
+PETSC_INTERN PetscErrorCode GFJKOSetUpPrimalDual(GFJKOMethod); /* jko_primal_dual.c: 1D, 2D, 3D */
 PETSC_INTERN PetscErrorCode GFJKOMethodDestroy(GFJKOMethod *);
 
 #endif

@@ -1,5 +1,142 @@
-/* TS type "jko": one JKO step per time step (jko.h). */
+/*
+  TS type "jko": each time step of length tau (-ts_dt) is one JKO step (jko.h),
+
+      rho_new = argmin_rho  F(rho) + W2^2(rho, rho_old) / (2 tau),
+
+  solved by the method -jko_method names: quantile (exact, 1D), primal_dual (1D to 3D). A
+  registered TS type, so that TSSolve drives it like the other schemes: output times, the
+  diagnostics, restart, -ts_max_time, time-refinement studies and the progress line are
+  those of every run. Per step the type records the method's iterations and residuals,
+  W2^2 and the JKO inequality's gap F(rho_new) + W2^2 / (2 tau) - F(rho_old), which a JKO
+  step makes <= 0 (the minimiser beats rho_old itself, whose value is F(rho_old)); a gap
+  above the tolerance (-jko_rtol of max(1, |F(rho_old)|)) is counted and reported. A step
+  whose solver does not converge ends the run (no retry: the step is the user's tau) with
+  the last good state kept.
+*/
 #include "jko.h"
+#include <petsc/private/tsimpl.h>
+
+const char *const GFJKOMethods[] = {"primal_dual", "quantile", "GFJKOMethod", "GF_JKO_", NULL};
+
+typedef struct {
+  GFJKOMethod      method;
+  Vec              next;         /* the step's minimiser */
+  PetscReal        energy;       /* F of the solution ... */
+  PetscObjectState energy_state; /* ... in this state of it */
+} TS_JKO;
+
+/* F(rho) with the model's own energy (its interaction included): the value the JKO inequality is checked with. */
+static PetscErrorCode Energy(GFSolver s, Vec rho, PetscReal *F)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFModelComputeEnergy(s->model, rho, F));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode TSStep_JKO(TS ts)
+{
+  TS_JKO          *jko = (TS_JKO *)ts->data;
+  const PetscReal  tau = ts->time_step;
+  GFSolver         s;
+  GFJKOResult      r;
+  PetscReal        F_new;
+  PetscObjectState state;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &s));
+  PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &state));
+  if (state != jko->energy_state) PetscCall(Energy(s, ts->vec_sol, &jko->energy));
+  PetscCall(jko->method->step(jko->method, tau, ts->vec_sol, jko->next, &r));
+  s->jko_result = r;
+  if (!r.converged) {
+    /* the solution still holds the step's start: the last good state */
+    ts->reason = TS_DIVERGED_NONLINEAR_SOLVE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(Energy(s, jko->next, &F_new));
+  s->jko_gap = F_new + r.w2sq / (2 * tau) - jko->energy;
+  if (s->jko_gap > s->jko_rtol * PetscMax(1, PetscAbsReal(jko->energy))) s->jko_violations++;
+  s->jko_worst_gap = PetscMax(s->jko_worst_gap, s->jko_gap / PetscMax(1, PetscAbsReal(jko->energy)));
+  s->jko_iterations += r.iterations;
+  PetscCall(VecCopy(jko->next, ts->vec_sol));
+  jko->energy = F_new;
+  PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &jko->energy_state));
+  ts->ptime += tau;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The energy of the steps from the model, refused for models that are not W2 gradient flows; the method set up. */
+static PetscErrorCode TSSetUp_JKO(TS ts)
+{
+  TS_JKO     *jko = (TS_JKO *)ts->data;
+  GFSolver    s;
+  GFModel     model;
+  GFJKOMethod method;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &s));
+  if (jko->method) PetscFunctionReturn(PETSC_SUCCESS);
+  model = s->model;
+  PetscCheck(model->exponent > 0, s->comm, PETSC_ERR_USER_INPUT, "-ts_type jko with -model %s: the model is not a Wasserstein (W2) gradient flow (%s), so it has no JKO step; use an explicit -ts_type (rk, the default)", s->traits.type,
+             s->traits.stein ? "SVGD moves the density by the kernelised, Stein gradient of the KL divergence" : "its velocity is not minus the gradient of a free energy's first variation");
+  PetscCall(PetscNew(&method));
+  method->comm   = s->comm;
+  method->grid   = s->grid;
+  method->rtol   = s->jko_rtol;
+  method->max_it = s->jko_max_it;
+  method->energy = (GFJKOEnergy){model->sigma, model->exponent, model->V, model->potential, model->dynamics.convolution, model->dynamics.convolution_kernel, model->dynamics.interaction};
+  jko->method    = method;
+  if (s->jko_method == GF_JKO_QUANTILE) {
+    PetscCheck(s->grid->dim == 1, s->comm, PETSC_ERR_USER_INPUT, "-jko_method quantile is exact in 1D only, and this grid is %" PetscInt_FMT "D: use -jko_method primal_dual", s->grid->dim);
+    PetscCall(GFJKOSetUpQuantile(method));
+  } else
+    PetscCall(GFJKOSetUpPrimalDual(method));
+  PetscCall(VecDuplicate(ts->vec_sol, &jko->next));
+  jko->energy_state = -1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode TSReset_JKO(TS ts)
+{
+  TS_JKO *jko = (TS_JKO *)ts->data;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFJKOMethodDestroy(&jko->method));
+  PetscCall(VecDestroy(&jko->next));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode TSDestroy_JKO(TS ts)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TSReset_JKO(ts));
+  PetscCall(PetscFree(ts->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode TSCreate_JKO(TS ts)
+{
+  TS_JKO *jko;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&jko));
+  ts->data               = jko;
+  ts->ops->setup         = TSSetUp_JKO;
+  ts->ops->step          = TSStep_JKO;
+  ts->ops->reset         = TSReset_JKO;
+  ts->ops->destroy       = TSDestroy_JKO;
+  ts->default_adapt_type = TSADAPTNONE;
+  ts->usessnes           = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The "jko" TS type, once per process. */
+PETSC_INTERN PetscErrorCode GFRegisterJKO(void)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TSRegister(GF_TS_JKO, TSCreate_JKO));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PETSC_INTERN PetscErrorCode GFJKOMethodDestroy(GFJKOMethod *jko)
 {

@@ -99,6 +99,11 @@ PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver s)
   PetscFunctionBeginUser;
   PetscCall(TSGetType(s->ts, &type));
   s->ssp_coefficient = 1;
+  PetscCall(PetscStrcmp(type, GF_TS_JKO, &s->jko));
+  if (s->jko) {
+    s->implicit = PETSC_FALSE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (size_t i = 0; i < sizeof(explicit_types) / sizeof(explicit_types[0]) && !match; i++) PetscCall(PetscStrcmp(type, explicit_types[i], &match));
   if (match) {
     PetscBool ssp, rk;
@@ -145,8 +150,8 @@ PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver s)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCheck(match, s->comm, PETSC_ERR_USER_INPUT,
-             "-ts_type %s is not supported; valid are rk (with -ts_rk_type ssprk43), fusedssp (the same scheme fused, default for Fokker-Planck in a static potential), ssp, euler (explicit), beuler, theta, cn, bdf (implicit) and arkimex (implicit "
-             "local part, explicit nonlocal part)",
+             "-ts_type %s is not supported; valid are rk (with -ts_rk_type ssprk43), fusedssp (the same scheme fused, default for Fokker-Planck in a static potential), ssp, euler (explicit), beuler, theta, cn, bdf (implicit), arkimex (implicit "
+             "local part, explicit nonlocal part) and jko (Wasserstein proximal steps)",
              type);
   s->implicit = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);

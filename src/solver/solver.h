@@ -8,6 +8,18 @@
 
 #include "../problem/problem.h"
 
+/* What one JKO step's solver did (jko.h). */
+typedef struct {
+  PetscInt  iterations;  /* of its main loop (Newton, primal-dual) */
+  PetscReal residual[2]; /* final residuals, relative: primal and dual (primal-dual); gradient and step (Newton) */
+  PetscReal w2sq;        /* W2^2(rho_new, rho_old) as the method measures it */
+  PetscBool converged;   /* within its tolerance and iteration limit */
+} GFJKOResult;
+
+/* The JKO methods (-jko_method). */
+typedef enum { GF_JKO_PRIMAL_DUAL, GF_JKO_QUANTILE } GFJKOMethodType;
+PETSC_INTERN const char *const GFJKOMethods[];
+
 struct _p_GFSolver {
   MPI_Comm         comm;
   GFProblem        problem;
@@ -59,9 +71,20 @@ struct _p_GFSolver {
   PetscReal      progress_mark;
   PetscReal      blowup_fraction, blowup_time;
   PetscBool      is_tty, set_up;
+  /* JKO steps (-ts_type jko) */
+  PetscBool       jko;
+  GFJKOMethodType jko_method;
+  PetscReal       jko_rtol;
+  PetscInt        jko_max_it;
+  GFJKOResult     jko_result;     /* of the last step */
+  PetscReal       jko_gap;        /* ... its F(rho_new) + W2^2/(2 tau) - F(rho_old) */
+  PetscReal       jko_worst_gap;  /* the largest gap over the run, relative to max(1, |F(rho_old)|) */
+  PetscInt        jko_violations; /* steps whose gap exceeded -jko_rtol of max(1, |F(rho_old)|) */
+  PetscInt        jko_iterations; /* the methods' iterations over the run */
 };
 
 #define GF_TS_FUSED_SSP "fusedssp"
+#define GF_TS_JKO "jko"
 
 /* The admissibility rule of a state from its reduced [not finite, -min, max]: finite, and negative values no larger than 1e-12 of the maximum (round-off, far tails). */
 static inline PetscBool GFAdmissible(const PetscReal extremes[3])
@@ -71,6 +94,7 @@ static inline PetscBool GFAdmissible(const PetscReal extremes[3])
 
 PETSC_INTERN PetscErrorCode GFRegisterSchemes(void);
 PETSC_INTERN PetscErrorCode GFRegisterFusedSSP(void);
+PETSC_INTERN PetscErrorCode GFRegisterJKO(void);
 PETSC_INTERN PetscErrorCode GFSolverFixTail(GFSolver, Vec);
 PETSC_INTERN PetscErrorCode GFRegisterStepControl(void);
 PETSC_INTERN PetscErrorCode GFSolverClassifyTS(GFSolver);

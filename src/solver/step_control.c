@@ -46,6 +46,8 @@ PETSC_INTERN PetscErrorCode GFSolverChooseTimeStep(GFSolver s, PetscReal t, Pets
     *dt = rate > 0 ? 2 * s->cfl / rate : t_stop - t;
   } else if (s->implicit) {
     *dt = s->dt_adapt ? s->dt_next : s->fixed_dt;
+  } else if (s->jko) {
+    *dt = s->fixed_dt > 0 ? s->fixed_dt : s->dt_next; /* tau: -ts_dt, or a hundredth of the run */
   } else {
     PetscReal rate, diffusivity, nonlocal;
     /* the ghosted density only for a drift that depends on it: a static one is ready */
@@ -297,6 +299,14 @@ static PetscErrorCode GFSolverPostStep(TS ts)
   }
   s->diag.step = step;
   s->diag.dt   = dt;
+  if (s->jko) {
+    s->diag.has_jko         = PETSC_TRUE;
+    s->diag.jko_iterations  = s->jko_result.iterations;
+    s->diag.jko_residual[0] = s->jko_result.residual[0];
+    s->diag.jko_residual[1] = s->jko_result.residual[1];
+    s->diag.jko_w2sq        = s->jko_result.w2sq;
+    s->diag.jko_gap         = s->jko_gap;
+  }
   if (!s->diag.partial) {
     /* against the last full diagnostics (energy_before keeps them between) */
     const PetscReal rise = (s->diag.energy - s->energy_before) / PetscMax(1, PetscAbsReal(s->energy_before));
@@ -322,7 +332,7 @@ PETSC_INTERN PetscErrorCode GFSolverSetUpStepControl(GFSolver s)
   PetscCall(PetscObjectTypeCompare((PetscObject)s->ts, TSSSP, &ssp));
   PetscCall(PetscObjectTypeCompare((PetscObject)s->ts, TSEULER, &euler));
   s->check_final = (PetscBool)(rk || arkimex);
-  s->no_adapter  = (PetscBool)(ssp || euler);
+  s->no_adapter  = (PetscBool)(ssp || euler || s->jko);
   PetscCall(TSSetApplicationContext(s->ts, s));
   PetscCall(TSGetAdapt(s->ts, &adapt));
   PetscCall(TSAdaptSetType(adapt, "gradflow"));
