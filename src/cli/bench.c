@@ -4,6 +4,8 @@
                  moved and their fraction of an in-run STREAM triad, over grids (bench_step.c)
     convolution  one FFT convolution against one forward plus one inverse FFTW transform
     porous_medium  implicit multigrid scaling over grids, and implicit against explicit at equal accuracy
+    jko          JKO steps: the Gaussian recursion, the 2D Barenblatt table (L1 error and seconds over
+                 grids and steps), iterations per step over grids (bench_jko.c)
     particles    particle steps per second of interacting Langevin particles (mckean_vlasov, 2D, Morse
                  interaction): 10^4 particles by direct pair sums, 10^6 by particle-mesh on 256^2 cells
 */
@@ -11,10 +13,11 @@
 
 /*
   Run the solver on options given as a string in a database of their own; return its
-  statistics, the wall seconds of the solve, and the relative L1 error against the exact
-  solution at the end only (not every step: the timing is of the scheme).
+  statistics, the wall seconds of the solve, the relative L1 error against the exact
+  solution at the end only (not every step: the timing is of the scheme; NULL: none) and
+  the final diagnostics (NULL: not wanted).
 */
-static PetscErrorCode BenchRun(const char options[], PetscReal *error, GFRunStatistics *st, PetscLogDouble *seconds)
+PetscErrorCode GFBenchRun(const char options[], PetscReal *error, GFRunStatistics *st, PetscLogDouble *seconds, GFDiagnostics *diagnostics)
 {
   PetscOptions   db;
   GFSolver       solver;
@@ -39,15 +42,18 @@ static PetscErrorCode BenchRun(const char options[], PetscReal *error, GFRunStat
   PetscCall(PetscTime(&stop));
   PetscCall(GFSolverGetDiagnostics(solver, &d));
   PetscCall(GFSolverGetStatistics(solver, st));
-  PetscCall(GFSolverGetModel(solver, &model));
-  PetscCall(GFSolverGetSolution(solver, &rho));
-  PetscCall(VecDuplicate(rho, &exact));
-  PetscCall(GFModelComputeExact(model, d.time, exact));
-  PetscCall(VecNorm(exact, NORM_1, &norm));
-  PetscCall(VecAXPY(exact, -1, rho));
-  PetscCall(VecNorm(exact, NORM_1, error));
-  *error /= norm;
-  PetscCall(VecDestroy(&exact));
+  if (diagnostics) *diagnostics = d;
+  if (error) {
+    PetscCall(GFSolverGetModel(solver, &model));
+    PetscCall(GFSolverGetSolution(solver, &rho));
+    PetscCall(VecDuplicate(rho, &exact));
+    PetscCall(GFModelComputeExact(model, d.time, exact));
+    PetscCall(VecNorm(exact, NORM_1, &norm));
+    PetscCall(VecAXPY(exact, -1, rho));
+    PetscCall(VecNorm(exact, NORM_1, error));
+    *error /= norm;
+    PetscCall(VecDestroy(&exact));
+  }
   PetscCall(GFSolverDestroy(&solver));
   PetscCall(PetscOptionsPop());
   PetscCall(PetscOptionsDestroy(&db));
@@ -88,7 +94,7 @@ static PetscErrorCode GFBenchPorousMedium(void)
     PetscLogDouble  seconds;
 
     PetscCall(PetscSNPrintf(options, sizeof(options), "%s -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -ts_type beuler -ts_dt %.17g -ts_max_time %.17g", base, sizes[i], sizes[i], (double)dt, (double)(1 + steps * dt)));
-    PetscCall(BenchRun(options, &error, &st, &seconds));
+    PetscCall(GFBenchRun(options, &error, &st, &seconds, NULL));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%8" PetscInt_FMT " %10" PetscInt_FMT " %10.3e %12.2f %14.2f %12.4f\n", sizes[i], sizes[i] * sizes[i], (double)dt, (double)st.newton_iterations / st.steps,
                           (double)st.linear_iterations / PetscMax(1, st.newton_iterations), seconds / st.steps));
   }
@@ -99,11 +105,11 @@ static PetscErrorCode GFBenchPorousMedium(void)
 
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\nequal accuracy on %" PetscInt_FMT "^2 cells, t = 1 -> 1.5 (seconds per unit of simulated time)\n", grid));
     PetscCall(PetscSNPrintf(options, sizeof(options), "%s -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -ts_type rk -ts_max_time 1.5", base, grid, grid));
-    PetscCall(BenchRun(options, &target, &st, &seconds));
+    PetscCall(GFBenchRun(options, &target, &st, &seconds, NULL));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  explicit SSP-RK3:     %6" PetscInt_FMT " steps, L1 error %.4e, %8.3f s per unit time\n", st.steps, (double)target, seconds / 0.5));
     for (PetscReal dt = 0.1; dt > 1e-4; dt /= 2) {
       PetscCall(PetscSNPrintf(options, sizeof(options), "%s -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -ts_type bdf -ts_bdf_order 2 -ts_dt %.17g -ts_max_time 1.5", base, grid, grid, (double)dt));
-      PetscCall(BenchRun(options, &error, &st, &seconds));
+      PetscCall(GFBenchRun(options, &error, &st, &seconds, NULL));
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  implicit BDF2 dt %-6.4g %6" PetscInt_FMT " steps, L1 error %.4e, %8.3f s per unit time\n", (double)dt, st.steps, (double)error, seconds / 0.5));
       if (error <= 1.05 * target) break;
     }
@@ -169,7 +175,9 @@ PetscErrorCode GFCommandBench(const char name[])
     PetscCall(GFBenchPorousMedium());
   } else if (!strcmp(name, "particles")) {
     PetscCall(GFBenchParticles());
+  } else if (!strcmp(name, "jko")) {
+    PetscCall(GFBenchJKO());
   } else
-    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "gradflow bench %s: unknown benchmark; valid are step, convolution, porous_medium, particles", name);
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "gradflow bench %s: unknown benchmark; valid are step, convolution, porous_medium, particles, jko", name);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -10,6 +10,8 @@ PetscErrorCode GFCommandParticles(const char[]);
 PetscErrorCode GFCommandCompare(void);
 PetscErrorCode GFBenchConvolution(void);
 PetscErrorCode GFBenchStep(void);
+PetscErrorCode GFBenchJKO(void);
+PetscErrorCode GFBenchRun(const char[], PetscReal *, GFRunStatistics *, PetscLogDouble *, GFDiagnostics *);
 PetscErrorCode GFCommandBench(const char[]);
 PetscErrorCode GFCommandPlot(const char[], const char[], const char[]);
 

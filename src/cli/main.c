@@ -18,7 +18,7 @@ static const char usage[] = "gradflow: finite-volume solvers for the continuum l
                             "                               particle clouds (gradflow's, or .h5/.csv/.npy) against a PDE run\n"
                             "       gradflow compare -pde DIR -particle_counts N1,N2,.. -particle_replicas R\n"
                             "                               N-sweep: replicated particle runs, standard errors, rates in N\n"
-                            "       gradflow bench step|convolution|porous_medium|particles [options]   timings\n\n"
+                            "       gradflow bench step|convolution|porous_medium|particles|jko [options]   timings\n\n"
                             "Examples:\n"
                             "  mpirun -n 2 gradflow run -options_file problems/fokker_planck_2d.yaml\n"
                             "  gradflow study -options_file problems/study_fokker_planck_1d.yaml -study_levels 5\n"
