@@ -17,9 +17,9 @@ gf_run() {
   fi
 }
 
-# same_density A B [TOLERANCE]: the /density datasets of two snapshots agree to TOLERANCE (max abs difference, default 1e-12; 0: bitwise).
+# same_density A B [TOLERANCE [relative]]: the /density datasets of two snapshots agree to TOLERANCE (max abs difference, default 1e-12; 0: bitwise; relative: of A's largest value).
 same_density() {
-  "$GF_TOOL" diff "$1" "$2" "${3:-1e-12}" || exit 1
+  "$GF_TOOL" diff "$1" "$2" "${3:-1e-12}" ${4:+"$4"} || exit 1
 }
 
 # check DESCRIPTION VALUE LOW HIGH: LOW <= VALUE <= HIGH

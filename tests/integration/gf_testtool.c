@@ -3,7 +3,9 @@
 
     gf_testtool check RUN_DIR [REFERENCE]   the run's diagnostics.csv keeps the structure at every
                                             step (|mass_drift| <= 1e-12, min_density >= 0, energy
-                                            non-increasing to 1e-12 relative) and its last row
+                                            non-increasing to 1e-12 relative; JKO runs: the JKO
+                                            inequality's gap <= $GF_JKO_TOL, default 1e-12, of
+                                            max(1, |energy|)) and its last row
                                             matches REFERENCE lines "column value relative_tolerance"
     gf_testtool last RUN_DIR COLUMN...      print the last row's values of these columns
     gf_testtool corrupt SRC DST VALUE INDEX copy snapshot SRC to DST with density[INDEX] = VALUE
@@ -42,7 +44,8 @@ static int ReadAndCheck(const char dir[], Table *t)
 {
   char   path[4096], line[8192];
   FILE  *f;
-  int    failures    = 0, cdrift, cmin, cenergy;
+  int    failures    = 0, cdrift, cmin, cenergy, cgap;
+  double gap_tol     = getenv("GF_JKO_TOL") ? strtod(getenv("GF_JKO_TOL"), NULL) : 1e-12;
   double energy_prev = 0;
   long   energy_rows = 0;
 
@@ -62,6 +65,7 @@ static int ReadAndCheck(const char dir[], Table *t)
   cdrift  = Column(t, "mass_drift");
   cmin    = Column(t, "min_density");
   cenergy = Column(t, "energy");
+  cgap    = Column(t, "jko_gap");
   if (cdrift < 0 || cmin < 0 || cenergy < 0) {
     fprintf(stderr, "check: %s lacks mass_drift, min_density or energy\n", path);
     fclose(f);
@@ -81,6 +85,11 @@ static int ReadAndCheck(const char dir[], Table *t)
     }
     if (!(t->last[cmin] >= 0)) {
       fprintf(stderr, "check: row %ld: min density %g is negative\n", t->rows + 1, t->last[cmin]);
+      failures++;
+    }
+    /* the JKO inequality F(new) + W2^2/(2 tau) <= F(old), to the solver's tolerance (nan: the first row, before any step) */
+    if (cgap >= 0 && !isnan(t->last[cgap]) && !(t->last[cgap] <= gap_tol * fmax(1, fabs(energy_prev)))) {
+      fprintf(stderr, "check: row %ld: JKO inequality gap %.3e exceeds %.1e of max(1, |F|)\n", t->rows + 1, t->last[cgap], gap_tol);
       failures++;
     }
     /* the energy is nan between -diagnostics_interval steps: compare it with the last row that has one */

@@ -1,0 +1,69 @@
+# jko.sh: JKO steps (-ts_type jko). Every run keeps mass to 1e-12, rho >= 0, a non-increasing
+# energy and the JKO inequality F(new) + W2^2/(2 tau) <= F(old) at every step (gf_testtool check;
+# the primal-dual method to its tolerance). Against exact answers: the JKO Gaussian recursion
+# (the quantile method to 1e-5, primal-dual to 2e-3), the Barenblatt solution; 1 and 2 ranks agree;
+# a step that does not converge stops the run with a message and the last good state kept.
+source "$(dirname "$0")/common.sh"
+
+# recursion TAU: the mean and variance at t = 1 of the JKO steps of Ornstein-Uhlenbeck (sigma = 1, V = x^2/2)
+# from N(1, 0.25): one step maps N(m, s^2) to N(m/(1+tau), s'^2) with (1+tau) s'^2 - s s' - tau = 0
+recursion() {
+  awk -v tau="$1" 'BEGIN { m = 1; s = 0.5; for (k = 0; k < int(1 / tau + 0.5); k++) { m /= 1 + tau; s = (s + sqrt(s * s + 4 * (1 + tau) * tau)) / (2 * (1 + tau)) } printf "%.10f %.10f\n", m, s * s }'
+}
+read -r m01 v01 < <(recursion 0.1)
+check "recursion variance at tau 0.1 (the issue's 0.872709)" "$v01" 0.8727085 0.8727095
+check "recursion mean at tau 0.1 (the issue's 0.385543)" "$m01" 0.3855425 0.3855435
+
+# the exact quantile method, 1D, 512 cells: the recursion to 1e-5 at two steps; 2 ranks give the 1-rank result
+for tau in 0.1 0.025; do
+  read -r mean variance < <(recursion "$tau")
+  for n in 1 2; do
+    gf_run "$n" run -options_file "$GF_SRC/problems/jko_fokker_planck_1d.yaml" -ts_dt "$tau" -output_dir "quantile_${tau}_np$n" > "quantile_${tau}_np$n.log"
+    "$GF_TOOL" check "quantile_${tau}_np$n"
+    read -r got_mean got_var < <("$GF_TOOL" last "quantile_${tau}_np$n" mean_x cov_xx)
+    check "quantile tau $tau np$n: variance - recursion" "$(awk -v a="$got_var" -v b="$variance" 'BEGIN { print a - b }')" -1e-5 1e-5
+    check "quantile tau $tau np$n: mean - recursion" "$(awk -v a="$got_mean" -v b="$mean" 'BEGIN { print a - b }')" -1e-5 1e-5
+  done
+  same_density "quantile_${tau}_np1/snap_00010.h5" "quantile_${tau}_np2/snap_00010.h5" 1e-13
+done
+
+# the primal-dual method on the same 1D steps (tau 0.1): the recursion to 2e-3, its inequality to its tolerance
+export GF_JKO_TOL=1e-5
+read -r mean variance < <(recursion 0.1)
+for n in 1 2; do
+  gf_run "$n" run -options_file "$GF_SRC/problems/jko_fokker_planck_1d.yaml" -jko_method primal_dual -output_dir "pd1d_np$n" > "pd1d_np$n.log"
+  "$GF_TOOL" check "pd1d_np$n"
+  read -r got_mean got_var < <("$GF_TOOL" last "pd1d_np$n" mean_x cov_xx)
+  check "primal_dual 1D np$n: variance - recursion" "$(awk -v a="$got_var" -v b="$variance" 'BEGIN { print a - b }')" -2e-3 2e-3
+  check "primal_dual 1D np$n: mean - recursion" "$(awk -v a="$got_mean" -v b="$mean" 'BEGIN { print a - b }')" -2e-3 2e-3
+done
+same_density pd1d_np1/snap_00010.h5 pd1d_np2/snap_00010.h5 1e-6
+
+# 2D Barenblatt (porous medium m = 2) on a small grid, 4 steps: structure, error against the exact solution, 1 = 2 ranks
+small_pm="-da_grid_x 48 -da_grid_y 48 -ts_max_time 1.25e-3 -output_interval 2.5e-4"
+for n in 1 2; do
+  # shellcheck disable=SC2086
+  gf_run "$n" run -options_file "$GF_SRC/problems/jko_porous_medium_2d.yaml" $small_pm -output_dir "pm_np$n" > "pm_np$n.log"
+  "$GF_TOOL" check "pm_np$n"
+  check "porous medium 2D np$n: L1 error against Barenblatt" "$("$GF_TOOL" last "pm_np$n" error_l1)" 0 0.1
+done
+same_density pm_np1/snap_00005.h5 pm_np2/snap_00005.h5 1e-4 relative
+
+# 2D aggregation (interaction through the FFT convolution) and 3D Fokker-Planck, a few steps on 1 and 2 ranks
+for n in 1 2; do
+  gf_run "$n" run -options_file "$GF_SRC/problems/jko_aggregation_2d.yaml" -da_grid_x 32 -da_grid_y 32 -ts_max_time 0.3 -output_interval 0.1 -output_dir "agg_np$n" > "agg_np$n.log"
+  "$GF_TOOL" check "agg_np$n"
+  gf_run "$n" run -model fokker_planck -dim 3 -da_grid_x 12 -da_grid_y 12 -da_grid_z 12 -potential quadratic -init_mean 0.5 -init_variance 0.3 -ts_type jko -ts_dt 0.1 -ts_max_time 0.3 -output_interval 0.1 -output_dir "fp3_np$n" > "fp3_np$n.log"
+  "$GF_TOOL" check "fp3_np$n"
+done
+same_density agg_np1/snap_00003.h5 agg_np2/snap_00003.h5 1e-4 relative
+same_density fp3_np1/snap_00003.h5 fp3_np2/snap_00003.h5 1e-4 relative
+
+# a step that does not converge: exit status 1, the message, the last good state in the run directory
+status=0
+gf_run 1 run -options_file "$GF_SRC/problems/jko_porous_medium_2d.yaml" -da_grid_x 32 -da_grid_y 32 -jko_max_it 3 -output_dir stuck > stuck.log 2> stuck.err || status=$?
+check "exit status of a JKO step that does not converge" "$status" 1 1
+grep -q "did not converge in 3 iterations" stuck.err || { echo "FAIL: no non-convergence message: $(cat stuck.err)"; exit 1; }
+grep -q "the last good state at t = 0.00025 is saved as stuck/snap_00000.h5" stuck.err || { echo "FAIL: last good state not reported: $(cat stuck.err)"; exit 1; }
+test -f stuck/snap_00000.h5 || { echo "FAIL: the last good state was not kept"; exit 1; }
+echo "ok: JKO steps"
