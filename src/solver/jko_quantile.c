@@ -153,19 +153,17 @@ static PetscReal Energy(GFJKOMethod jko, const PetscReal X[], PetscReal tau, Pet
   return energy;
 }
 
-/* Number the unknowns: edges 0 and cells are the walls; an edge behind a tied (closed empty) cell moves with the edge before it. Returns their count. */
+/* Number the unknowns: edges 0 and cells are the walls; an edge behind a tied (closed, empty) cell moves with the edge before it, at a wall not at all. Returns their count. */
 static PetscInt NumberUnknowns(GFJKO_Quantile *q)
 {
   PetscInt count = 0;
 
   q->unknown[0] = -1;
-  for (PetscInt j = 1; j < q->cells; j++) q->unknown[j] = (q->dm[j - 1] == 0 && q->tied[j - 1]) ? q->unknown[j - 1] : count++;
+  for (PetscInt j = 1; j < q->cells; j++) q->unknown[j] = q->tied[j - 1] ? q->unknown[j - 1] : count++;
   q->unknown[q->cells] = -1;
-  if (q->dm[q->cells - 1] == 0 && q->tied[q->cells - 1]) {
-    /* the last edge tied to the upper wall: its group is fixed */
-    const PetscInt last = q->unknown[q->cells - 1];
-    for (PetscInt j = q->cells - 1; j > 0 && q->unknown[j] == last && last >= 0; j--) q->unknown[j] = -1;
-    if (last >= 0) count--;
+  if (q->tied[q->cells - 1] && q->unknown[q->cells - 1] >= 0) { /* the last edge, tied to the upper wall: fixed */
+    q->unknown[q->cells - 1] = -1;
+    count--;
   }
   return count;
 }
@@ -317,6 +315,7 @@ static PetscErrorCode Newton(GFJKOMethod jko, PetscReal tau, GFJKOResult *result
         result->converged = PETSC_TRUE;
         break;
       }
+      PetscCall(PetscInfo(NULL, "JKO quantile: %" PetscInt_FMT " closed empty cells opened again\n", released));
       releases += released;
       count  = NumberUnknowns(q);
       energy = Energy(jko, q->X, tau, PETSC_TRUE);
@@ -366,6 +365,7 @@ static PetscErrorCode Newton(GFJKOMethod jko, PetscReal tau, GFJKOResult *result
     PetscCall(PetscArraycpy(q->X, q->trial, q->cells + 1));
     step = alpha * d_max / length;
     if (tie >= 0) {
+      PetscCall(PetscInfo(NULL, "JKO quantile: empty cell %" PetscInt_FMT " of %" PetscInt_FMT " closed at x = %g (Newton iteration %" PetscInt_FMT ")\n", tie, q->cells, (double)q->X[tie], it));
       q->tied[tie] = PETSC_TRUE;
       count        = NumberUnknowns(q);
     }
@@ -415,7 +415,10 @@ static PetscErrorCode GFJKOStep_Quantile(GFJKOMethod jko, PetscReal tau, Vec rho
     same       = (PetscBool)(same && q->work[i] == q->last_rho[i]);
   }
   PetscCall(VecRestoreArrayRead(q->all, &all));
-  if (!same) PetscCall(Rebuild(jko, q->work));
+  if (!same) {
+    PetscCall(Rebuild(jko, q->work));
+    PetscCall(PetscInfo(NULL, "JKO quantile: Lagrangian state rebuilt from cell averages: %" PetscInt_FMT " cells\n", q->cells));
+  }
   PetscCall(PetscArraycpy(q->X_old, q->X, q->cells + 1));
   for (PetscInt k = 0; k < q->cells; k++) q->tied[k] = (PetscBool)(q->dm[k] == 0 && q->X[k + 1] == q->X[k]);
   PetscCall(Newton(jko, tau, result));
@@ -472,9 +475,10 @@ PETSC_INTERN PetscErrorCode GFJKOSetUpQuantile(GFJKOMethod jko)
   q->refine    = 8;
   q->min_mass  = 1e-12;
   PetscOptionsBegin(jko->comm, NULL, "JKO steps, method quantile (exact in 1D)", "GFJKOSetUpQuantile");
-  PetscCall(PetscOptionsBoundedInt("-jko_quantile_refine", "Lagrangian sub-cells per grid cell when the state is built from cell averages", "GFJKOSetUpQuantile", q->refine, &q->refine, NULL, 1));
+  PetscCall(PetscOptionsInt("-jko_quantile_refine", "Lagrangian sub-cells per grid cell when the state is built from cell averages", "GFJKOSetUpQuantile", q->refine, &q->refine, NULL));
   PetscCall(PetscOptionsReal("-jko_quantile_min_mass", "Smallest mass of a Lagrangian cell, relative to the total (lighter sub-cells in the tails are merged)", "GFJKOSetUpQuantile", q->min_mass, &q->min_mass, NULL));
   PetscOptionsEnd();
+  PetscCheck(q->refine >= 1 && q->refine <= 1024, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_quantile_refine %d: must be in [1, 1024] (sub-cells per grid cell)", (int)q->refine);
   PetscCheck(q->min_mass >= 0 && q->min_mass <= 1e-3, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_quantile_min_mass %g: must be in [0, 1e-3] (merging more than a tail changes the solution)", (double)q->min_mass);
   q->n     = grid->cells[0];
   q->lower = grid->lower[0];
