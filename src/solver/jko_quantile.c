@@ -88,10 +88,11 @@ static PetscReal PotentialAt(GFPotential potential, PetscReal x, PetscReal *dV, 
 }
 
 /*
-  The energy of the Lagrangian state X (massive cells only), and with grad: the derivative by
-  every edge (grad[]), the sum of the magnitudes of its terms (scale[], for relative
-  residuals), and the tridiagonal Hessian over the unknowns (diag[], off[] between unknowns
-  u and u + 1). Returns PETSC_INFINITY for a state with a massive cell of width <= 0.
+  The energy of the Lagrangian state X (massive cells only; the magnitudes of its terms summed
+  in q->energy_scale), and with grad: its derivative by every edge (q->g), the magnitudes of
+  the terms of that (q->g_scale, for relative residuals), and the tridiagonal Hessian over the
+  unknowns (q->diag, q->off between unknowns u and u + 1). PETSC_INFINITY for a state with a
+  massive cell of width <= 0.
 */
 static PetscReal Energy(GFJKOMethod jko, const PetscReal X[], PetscReal tau, PetscBool grad)
 {
