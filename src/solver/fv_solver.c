@@ -100,23 +100,23 @@ static PetscErrorCode GFSolverSetTSFromOptions(GFSolver s)
 }
 
 /*
-  -ts_type jko: the method (the exact quantile solver in 1D with walls, the primal-dual grid
-  solver elsewhere), its tolerance and iteration limit (defaults per method: Newton to
-  round-off, the first-order primal-dual method to 1e-5).
+  -ts_type jko: the method, its tolerance and iteration limit; by default (auto, decided with
+  the model at set-up) the exact quantile solver in 1D with walls, diffusion and no
+  interaction, the primal-dual grid solver elsewhere, with Newton to round-off (quantile) or
+  the first-order primal-dual method to 1e-5.
 */
 static PetscErrorCode GFSolverSetJKOFromOptions(GFSolver s)
 {
-  PetscInt  method = s->grid->dim == 1 && s->grid->bc != GF_BC_PERIODIC ? GF_JKO_QUANTILE : GF_JKO_PRIMAL_DUAL;
-  PetscBool set;
+  PetscInt method = GF_JKO_AUTO;
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(s->comm, NULL, "JKO (Wasserstein proximal) steps: -ts_type jko, tau = -ts_dt", "GFSolver");
-  PetscCall(GFOptionsChoice("-jko_method", "Solver of each step: primal_dual (Benamou-Brenier form, 1D-3D) or quantile (exact, 1D; the default there)", "GFSolverSetFromOptions", GFJKOMethods, 2, &method, NULL));
+  PetscCall(GFOptionsChoice("-jko_method", "Solver of each step: primal_dual (Benamou-Brenier form, 1D-3D), quantile (exact, 1D), auto (quantile where it applies)", "GFSolverSetFromOptions", GFJKOMethods, 3, &method, NULL));
   s->jko_method = (GFJKOMethodType)method;
-  s->jko_rtol   = s->jko_method == GF_JKO_QUANTILE ? 1e-12 : 1e-5;
-  s->jko_max_it = s->jko_method == GF_JKO_QUANTILE ? 100 : 20000;
-  PetscCall(GFOptionsReal("-jko_rtol", "Relative tolerance of each step's solver (its residuals; also the JKO inequality's)", "GFSolverSetFromOptions", s->jko_rtol, &s->jko_rtol, &set, GF_REAL_POSITIVE));
-  PetscCall(GFOptionsInt("-jko_max_it", "Iterations of each step's solver before the run stops as not converged", "GFSolverSetFromOptions", s->jko_max_it, &s->jko_max_it, NULL, 1, PETSC_MAX_INT));
+  PetscCall(
+      GFOptionsReal("-jko_rtol", "Relative tolerance of each step's solver (also the JKO inequality's; 0: the method's default, 1e-12 quantile, 1e-5 primal_dual)", "GFSolverSetFromOptions", s->jko_rtol, &s->jko_rtol, NULL, GF_REAL_NONNEGATIVE));
+  PetscCall(
+      GFOptionsInt("-jko_max_it", "Iterations of each step's solver before the run stops as not converged (0: the method's default, 100 quantile, 20000 primal_dual)", "GFSolverSetFromOptions", s->jko_max_it, &s->jko_max_it, NULL, 0, PETSC_MAX_INT));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }

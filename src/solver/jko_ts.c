@@ -16,7 +16,7 @@
 #include "jko.h"
 #include <petsc/private/tsimpl.h>
 
-const char *const GFJKOMethods[] = {"primal_dual", "quantile", "GFJKOMethod", "GF_JKO_", NULL};
+const char *const GFJKOMethods[] = {"primal_dual", "quantile", "auto", "GFJKOMethod", "GF_JKO_", NULL};
 
 typedef struct {
   GFJKOMethod      method;
@@ -79,6 +79,14 @@ static PetscErrorCode TSSetUp_JKO(TS ts)
   model = s->model;
   PetscCheck(model->exponent > 0, s->comm, PETSC_ERR_USER_INPUT, "-ts_type jko with -model %s: the model is not a Wasserstein (W2) gradient flow (%s), so it has no JKO step; use an explicit -ts_type (rk, the default)", s->traits.type,
              s->traits.stein ? "SVGD moves the density by the kernelised, Stein gradient of the KL divergence" : "its velocity is not minus the gradient of a free energy's first variation");
+  if (s->jko_method == GF_JKO_AUTO) {
+    /* the exact method where it applies: 1D, walls, diffusion, no interaction */
+    const PetscBool exact = (PetscBool)(s->grid->dim == 1 && s->grid->bc != GF_BC_PERIODIC && model->sigma > 0 && !model->dynamics.convolution);
+    s->jko_method         = exact ? GF_JKO_QUANTILE : GF_JKO_PRIMAL_DUAL;
+  }
+  if (s->jko_rtol == 0) s->jko_rtol = s->jko_method == GF_JKO_QUANTILE ? 1e-12 : 1e-5;
+  if (s->jko_max_it == 0) s->jko_max_it = s->jko_method == GF_JKO_QUANTILE ? 100 : 20000;
+  s->jko_worst_gap = -PETSC_MAX_REAL;
   PetscCall(PetscNew(&method));
   method->comm   = s->comm;
   method->grid   = s->grid;

@@ -17,7 +17,7 @@ typedef struct {
 } GFJKOResult;
 
 /* The JKO methods (-jko_method). */
-typedef enum { GF_JKO_PRIMAL_DUAL, GF_JKO_QUANTILE } GFJKOMethodType;
+typedef enum { GF_JKO_PRIMAL_DUAL, GF_JKO_QUANTILE, GF_JKO_AUTO } GFJKOMethodType;
 PETSC_INTERN const char *const GFJKOMethods[];
 
 struct _p_GFSolver {
@@ -74,8 +74,8 @@ struct _p_GFSolver {
   /* JKO steps (-ts_type jko) */
   PetscBool       jko;
   GFJKOMethodType jko_method;
-  PetscReal       jko_rtol;
-  PetscInt        jko_max_it;
+  PetscReal       jko_rtol;       /* 0: the method's default */
+  PetscInt        jko_max_it;     /* 0: the method's default */
   GFJKOResult     jko_result;     /* of the last step */
   PetscReal       jko_gap;        /* ... its F(rho_new) + W2^2/(2 tau) - F(rho_old) */
   PetscReal       jko_worst_gap;  /* the largest gap over the run, relative to max(1, |F(rho_old)|) */
