@@ -27,6 +27,16 @@ for tau in 0.1 0.025; do
   same_density "quantile_${tau}_np1/snap_00010.h5" "quantile_${tau}_np2/snap_00010.h5" 1e-13
 done
 
+# -jko_order 2 (half a JKO step, then the geodesic extended to twice its length): second order against
+# the PDE's exact Ornstein-Uhlenbeck solution (the first-order steps' error halves with tau)
+for tau in 0.1 0.05; do
+  gf_run 1 run -options_file "$GF_SRC/problems/jko_fokker_planck_1d.yaml" -jko_order 2 -ts_dt "$tau" -exact -output_dir "order2_$tau" > "order2_$tau.log"
+  "$GF_TOOL" check "order2_$tau"
+done
+e1=$(awk '/error_mean/ { print $2 }' order2_0.1.log)
+e2=$(awk '/error_mean/ { print $2 }' order2_0.05.log)
+check "order 2: observed order of the mean error, tau 0.1 -> 0.05" "$(awk -v a="$e1" -v b="$e2" 'BEGIN { print log(a / b) / log(2) }')" 1.8 2.2
+
 # the primal-dual method on the same 1D steps (tau 0.1): the recursion to 2e-3, its inequality to its tolerance
 export GF_JKO_TOL=1e-5
 read -r mean variance < <(recursion 0.1)
