@@ -79,6 +79,6 @@ status=0
 gf_run 1 run -options_file "$GF_SRC/problems/jko_porous_medium_2d.yaml" -da_grid_x 32 -da_grid_y 32 -jko_max_it 3 -output_dir stuck > stuck.log 2> stuck.err || status=$?
 check "exit status of a JKO step that does not converge" "$status" 1 1
 grep -q "did not converge in 3 iterations" stuck.err || { echo "FAIL: no non-convergence message: $(cat stuck.err)"; exit 1; }
-grep -q "the last good state at t = 0.00025 is saved as stuck/snap_00000.h5" stuck.err || { echo "FAIL: last good state not reported: $(cat stuck.err)"; exit 1; }
-test -f stuck/snap_00000.h5 || { echo "FAIL: the last good state was not kept"; exit 1; }
+grep -q "the last good state at t = 0.00025 is saved as stuck/snap_00001.h5" stuck.err || { echo "FAIL: last good state not reported: $(cat stuck.err)"; exit 1; }
+test -f stuck/snap_00001.h5 || { echo "FAIL: the last good state was not kept"; exit 1; }
 echo "ok: JKO steps"
