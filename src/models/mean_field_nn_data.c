@@ -119,7 +119,7 @@ static PetscErrorCode GFNeuralNetReadFile(GFNeuralNet n)
     const char *text;
     char       *specific;
     PetscErrorMessage(ierr, &text, &specific);
-    SETERRQ(n->comm, ierr, "-nn_data_file: %s", specific && specific[0] ? specific : text);
+    SETERRQ(n->comm, ierr, "-nn_data_file %s: training data must be rows (x_1, .., x_%" PetscInt_FMT ", y) of finite numbers (CSV or NPY); reading it: %s", n->file, n->input_dim, specific && specific[0] ? specific : text);
   }
   if (info.dim != n->input_dim + 1) {
     PetscCall(PetscFree(rows));

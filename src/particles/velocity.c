@@ -132,6 +132,23 @@ PETSC_INTERN PetscErrorCode GFParticlesComputeRisk(GFParticles p, const PetscRea
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The risk of the density q (all of it on this rank) of mass M = n w, its cells point masses at their centres: the PDE's quadrature. Not collective. */
+PETSC_INTERN PetscErrorCode GFParticlesComputeDensityRisk(GFParticles p, const GFCompareDensity *q, PetscReal *risk)
+{
+  PetscReal *centres;
+
+  PetscFunctionBeginUser;
+  PetscCheck(p->dynamics.type == GF_DYNAMICS_NEURAL && q->dim == p->dim, p->comm, PETSC_ERR_ARG_WRONG, "the risk of a density needs -model mean_field_nn on the density's grid");
+  PetscCall(PetscMalloc1(q->ncells * q->dim, &centres));
+  for (PetscInt c = 0; c < q->ncells; c++) {
+    const PetscInt idx[3] = {c % q->cells[0], (c / q->cells[0]) % q->cells[1], c / (q->cells[0] * q->cells[1])};
+    for (PetscInt a = 0; a < q->dim; a++) centres[c * q->dim + a] = q->lower[a] + (idx[a] + 0.5) * q->h[a];
+  }
+  PetscCall(GFNeuralNetSetMeasure(p->dynamics.net, PETSC_COMM_SELF, q->ncells, centres, q->p, p->weight * p->n, risk));
+  PetscCall(PetscFree(centres));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* v (nlocal x dim): the velocity of this rank's particles x (nlocal x dim). Collective. */
 PetscErrorCode GFParticlesComputeVelocity(GFParticles p, const PetscReal x[], PetscReal v[])
 {
