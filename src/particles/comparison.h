@@ -17,7 +17,7 @@ typedef struct {
 typedef struct {
   PetscInt  mmd_n; /* particles in the MMD's pairs */
   PetscReal w1, w2, w1_floor, sliced_w2, l1, mean_error, cov_error, mmd;
-  PetscReal risk_gap; /* R(network of the particles) - R(density): mean_field_nn in N-sweeps, else NaN */
+  PetscReal risk_gap;                  /* R(network of the particles) - R(density): mean_field_nn in N-sweeps, else NaN */
   PetscReal mean[3], covariance[3][3]; /* the particles' own (1/n) */
 } GFParticleMetrics;
 
