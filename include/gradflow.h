@@ -78,7 +78,9 @@ typedef struct {
   PetscReal error_mean;     /* |mean - exact mean| (Euclidean), the same quadrature for both */
   PetscReal error_variance; /* max over axes of |Cov_aa - exact Cov_aa| */
   PetscBool has_stein;
-  PetscReal stein;   /* kernel Stein discrepancy KSD(rho/M | pi) (SVGD) */
+  PetscReal stein; /* kernel Stein discrepancy KSD(rho/M | pi) (SVGD) */
+  PetscBool has_risk;
+  PetscReal risk;    /* the network's risk R(rho) = 1/2 E (y - f(x))^2 (mean_field_nn) */
   PetscBool partial; /* between -diagnostics_interval steps: only step, time, dt, mass, its drift, min and max are of this step */
   PetscBool has_jko; /* -ts_type jko: the step's solver and the JKO inequality */
   PetscInt  jko_iterations;
@@ -216,6 +218,7 @@ PETSC_EXTERN PetscErrorCode GFModelComputeDrift(GFModel, PetscReal, Vec, Vec, Ve
 PETSC_EXTERN PetscErrorCode GFModelComputeEnergy(GFModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelHasExact(GFModel, PetscBool *, const char **);
 PETSC_EXTERN PetscErrorCode GFModelComputeSteinDiscrepancy(GFModel, Vec, PetscBool *, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFModelComputeRisk(GFModel, Vec, PetscBool *, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelComputeExact(GFModel, PetscReal, Vec);
 PETSC_EXTERN PetscErrorCode GFModelGetExactName(GFModel, const char **);
 PETSC_EXTERN PetscErrorCode GFModelHasSteadyState(GFModel, PetscBool *);

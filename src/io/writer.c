@@ -35,7 +35,7 @@ struct _p_GFWriter {
   char           model[GF_NAME_LEN];
   int            csv;       /* rank 0: descriptor of diagnostics.csv(.tmp); -1 elsewhere */
   int            csv_errno; /* rank 0: the first failed write of a row, reported at the next snapshot */
-  PetscBool      with_error, with_stein, with_jko;
+  PetscBool      with_error, with_stein, with_jko, with_risk;
   PetscInt       next_index;   /* number of the next snapshot */
   PetscBool      continuation; /* restarting from snap_<restart_index>.h5 of this directory */
   PetscBool      skip_initial; /* ... whose state is the run's first snapshot already */
@@ -117,6 +117,7 @@ static void DiagnosticsHeader(GFWriter w, char line[], size_t len)
     for (PetscInt b = a; b < w->grid->dim; b++) used += (size_t)snprintf(line + used, len - used, ",cov_%c%c", axes[a], axes[b]);
   if (w->with_error) used += (size_t)snprintf(line + used, len - used, ",error_l1");
   if (w->with_stein) used += (size_t)snprintf(line + used, len - used, ",stein_discrepancy");
+  if (w->with_risk) used += (size_t)snprintf(line + used, len - used, ",risk");
   if (w->with_jko) used += (size_t)snprintf(line + used, len - used, ",jko_iterations,jko_residual_primal,jko_residual_dual,jko_w2sq,jko_gap");
   snprintf(line + used, len - used, "\n");
 }
@@ -245,6 +246,7 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const GFWriterSetup *set
   w->with_error = setup->with_error;
   w->with_stein = setup->with_stein;
   w->with_jko   = setup->with_jko;
+  w->with_risk  = (PetscBool)!strcmp(setup->model, "mean_field_nn"); /* the one model that trains a network: its risk R(rho) */
   w->next_index = setup->first_index;
   PetscCall(PetscStrncpy(w->dir, setup->dir, sizeof(w->dir)));
   PetscCall(PetscStrncpy(w->model, setup->model, sizeof(w->model)));
@@ -324,6 +326,7 @@ PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnos
     for (PetscInt b = a; b < w->grid->dim; b++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->partial ? NAN : d->covariance[a][b]));
   if (w->with_error) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_error && !d->partial ? d->error_l1 : NAN));
   if (w->with_stein) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_stein && !d->partial ? d->stein : NAN));
+  if (w->with_risk) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_risk && !d->partial ? d->risk : NAN));
   if (w->with_jko) {
     /* every step's own (the first row, before any step: nan) */
     const PetscBool j = (PetscBool)(d->has_jko && d->dt > 0);

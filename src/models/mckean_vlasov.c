@@ -162,7 +162,8 @@ static PetscErrorCode GFModelSetUp_McKeanVlasov(GFModel m)
                                      NULL,
                                      !mv->interacting ? GF_PARTICLE_COUPLING_NONE : (w_quadratic ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS),
                                      mv->convolution,
-                                     mv->kernel};
+                                     mv->kernel,
+                                     NULL};
   m->has_exact = (PetscBool)(mv->quadratic && mv->m == 1 && (m->init.type == GF_INIT_GAUSSIAN || m->init.type == GF_INIT_EXACT || m->init.type == GF_INIT_FILE));
   m->no_exact  = mv->quadratic ? "the exact solution needs linear diffusion (-diffusion_exponent 1) and Gaussian data" : "the exact solution needs -potential quadratic or none and -interaction quadratic or none";
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -24,6 +24,7 @@ PETSC_INTERN PetscErrorCode GFModelRegisterAll(void)
   PetscCall(GFModelRegister("porous_medium", GFModelCreate_PorousMedium));
   PetscCall(GFModelRegister("mckean_vlasov", GFModelCreate_McKeanVlasov));
   PetscCall(GFModelRegister("svgd", GFModelCreate_SVGD));
+  PetscCall(GFModelRegister("mean_field_nn", GFModelCreate_MeanFieldNN));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -216,6 +217,15 @@ PetscErrorCode GFModelComputeSteinDiscrepancy(GFModel m, Vec rho, PetscBool *has
   PetscFunctionBeginUser;
   *has = (PetscBool)(m->ops->stein != NULL);
   if (m->ops->stein) PetscCall(m->ops->stein(m, rho, ksd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The learning risk of the density, when the model trains a network (*has false otherwise). */
+PetscErrorCode GFModelComputeRisk(GFModel m, Vec rho, PetscBool *has, PetscReal *risk)
+{
+  PetscFunctionBeginUser;
+  *has = (PetscBool)(m->ops->risk != NULL);
+  if (m->ops->risk) PetscCall(m->ops->risk(m, rho, risk));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -24,7 +24,9 @@ typedef enum { GF_PARTICLE_COUPLING_NONE, GF_PARTICLE_COUPLING_MOMENTS, GF_PARTI
   needs: Langevin particles dX = -grad V(X) dt - (w sum_j grad W(X - X_j)) dt + sqrt(2 sigma) dB,
   or Stein (SVGD) particles dx/dt = -w sum_j [grad K(x - x_j) + K(x - x_j) grad V(x_j)].
 */
-typedef enum { GF_DYNAMICS_NONE, GF_DYNAMICS_LANGEVIN, GF_DYNAMICS_STEIN } GFDynamicsType;
+typedef enum { GF_DYNAMICS_NONE, GF_DYNAMICS_LANGEVIN, GF_DYNAMICS_STEIN, GF_DYNAMICS_NEURAL } GFDynamicsType;
+/* The learning problem of mean_field_nn (mean_field_nn.h): neural particles are the neurons of a network trained on it. */
+typedef struct _p_GFNeuralNet *GFNeuralNet;
 typedef struct {
   GFDynamicsType     type;               /* NONE: the model has no particle system */
   const char        *unavailable;        /* ... and why, with these options (NULL: none at all) */
@@ -36,6 +38,7 @@ typedef struct {
   GFParticleCoupling coupling;           /* how the velocity couples the particles */
   GFConvolution      convolution;        /* W * rho on the grid, for particle-mesh sums (NULL: none) */
   PetscInt           convolution_kernel; /* ... W's kernel in it */
+  GFNeuralNet        net;                /* neural: dtheta = -grad(dR/drho + V)(theta) dt + noise, R the network's risk */
 } GFParticleDynamics;
 
 typedef struct _GFModelOps *GFModelOps;
@@ -50,6 +53,7 @@ struct _GFModelOps {
   PetscErrorCode (*dxi)(GFModel, Vec, Vec);                                /* d xi_i / d rho_i of the local part of xi (rho_local, dxi_local) */
   PetscErrorCode (*stein)(GFModel, Vec, PetscReal *);                      /* kernel Stein discrepancy of a global density */
   PetscErrorCode (*nonlocal_rate)(GFModel, Vec, PetscReal *);              /* bound on the linearised nonlocal coupling's rate */
+  PetscErrorCode (*risk)(GFModel, Vec, PetscReal *);                       /* the learning risk of a global density (mean_field_nn) */
   PetscErrorCode (*view)(GFModel, PetscViewer);
   PetscErrorCode (*destroy)(GFModel);
 };
@@ -101,10 +105,12 @@ PETSC_INTERN PetscErrorCode GFKernelRegisterAll(void);
 PETSC_INTERN PetscErrorCode GFInteractionRegisterAll(void);
 PETSC_INTERN PetscErrorCode GFInteractionRegistryDestroy(void);
 PETSC_INTERN PetscErrorCode GFKernelRegistryDestroy(void);
+PETSC_INTERN PetscErrorCode GFNeuronRegistryDestroy(void);
 PETSC_INTERN PetscErrorCode GFModelCreate_FokkerPlanck(GFModel);
 PETSC_INTERN PetscErrorCode GFModelCreate_PorousMedium(GFModel);
 PETSC_INTERN PetscErrorCode GFModelCreate_McKeanVlasov(GFModel);
 PETSC_INTERN PetscErrorCode GFModelCreate_SVGD(GFModel);
+PETSC_INTERN PetscErrorCode GFModelCreate_MeanFieldNN(GFModel);
 PETSC_INTERN PetscErrorCode GFFreeEnergy(GFModel, PetscReal, Vec, Vec, PetscReal *);
 PETSC_INTERN PetscErrorCode GFAddInternalPotential(PetscReal, PetscReal, Vec, Vec);
 PETSC_INTERN PetscErrorCode GFInternalPotentialDerivative(PetscReal, PetscReal, Vec, Vec);

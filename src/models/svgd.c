@@ -434,7 +434,7 @@ static PetscErrorCode GFModelSetUp_SVGD(GFModel m)
   m->flux         = GF_FLUX_UPWIND_VELOCITY;
   m->drift_dof    = sv->dim;
   m->drift_static = PETSC_FALSE;
-  m->dynamics     = (GFParticleDynamics){GF_DYNAMICS_STEIN, NULL, 0, m->potential, NULL, 0, sv->kernel, sv->bilinear ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS, NULL, 0};
+  m->dynamics     = (GFParticleDynamics){GF_DYNAMICS_STEIN, NULL, 0, m->potential, NULL, 0, sv->kernel, sv->bilinear ? GF_PARTICLE_COUPLING_MOMENTS : GF_PARTICLE_COUPLING_PAIRS, NULL, 0, NULL};
   PetscCall(GFModelCheckTarget_SVGD(m));
   PetscCall(DMDACreateCompatibleDMDA(da, sv->dim, &sv->vda));
   PetscCall(DMCreateGlobalVector(sv->vda, &sv->velocity));

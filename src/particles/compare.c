@@ -251,7 +251,7 @@ static PetscErrorCode GFCompareFiles(GFCompare c)
   for (PetscInt f = 0; f < nfiles && !ierr; f++) ierr = GFCompareCheckFile(c, f, files[f], &times[f], &snapshot[f]);
   if (!ierr) ierr = GFComparePrepareOutput(c);
   if (!ierr) {
-    ncol = GFCompareColumns(d, names, ids);
+    ncol = GFCompareColumns(d, PETSC_FALSE, names, ids);
     PetscCall(PetscPrintf(c->comm, "compare: %" PetscInt_FMT " particle file%s of %s against the PDE run %s (%" PetscInt_FMT "D, %" PetscInt_FMT " cells)\n", nfiles, nfiles > 1 ? "s" : "", c->source, c->pde_dir, d,
                           c->grid->cells[0] * c->grid->cells[1] * c->grid->cells[2]));
     PetscCall(PetscPrintf(c->comm, "%12s %11s", "time", "n_particles"));

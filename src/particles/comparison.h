@@ -17,10 +17,11 @@ typedef struct {
 typedef struct {
   PetscInt  mmd_n; /* particles in the MMD's pairs */
   PetscReal w1, w2, w1_floor, sliced_w2, l1, mean_error, cov_error, mmd;
+  PetscReal risk_gap;                  /* R(network of the particles) - R(density): mean_field_nn in N-sweeps, else NaN */
   PetscReal mean[3], covariance[3][3]; /* the particles' own (1/n) */
 } GFParticleMetrics;
 
-typedef enum { GF_METRIC_W1, GF_METRIC_W2, GF_METRIC_SLICED_W2, GF_METRIC_L1, GF_METRIC_MEAN_ERROR, GF_METRIC_COV_ERROR, GF_METRIC_MMD, GF_METRIC_COUNT } GFCompareMetric;
+typedef enum { GF_METRIC_W1, GF_METRIC_W2, GF_METRIC_SLICED_W2, GF_METRIC_L1, GF_METRIC_MEAN_ERROR, GF_METRIC_COV_ERROR, GF_METRIC_MMD, GF_METRIC_RISK_GAP, GF_METRIC_COUNT } GFCompareMetric;
 
 struct _p_GFCompare {
   MPI_Comm          comm;
@@ -46,7 +47,7 @@ PETSC_INTERN PetscInt       GFCompareFindSnapshot(GFCompare, PetscReal);
 PETSC_INTERN PetscErrorCode GFCompareLoadDensity(GFCompare, PetscInt, GFCompareDensity *);
 PETSC_INTERN PetscErrorCode GFCompareDensityDestroy(GFCompareDensity *);
 PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm, const GFCompareSettings *, const GFCompareDensity *, PetscInt, const PetscReal[], PetscBool, GFParticleMetrics *);
-PETSC_INTERN PetscInt       GFCompareColumns(PetscInt, const char *[], GFCompareMetric[]);
+PETSC_INTERN PetscInt       GFCompareColumns(PetscInt, PetscBool, const char *[], GFCompareMetric[]);
 PETSC_INTERN PetscReal      GFCompareMetricValue(const GFParticleMetrics *, GFCompareMetric);
 PETSC_INTERN PetscErrorCode GFComparePrepareOutput(GFCompare);
 PETSC_INTERN void           GFCompareWriteValues(FILE *, PetscInt, const PetscReal[]);

@@ -180,7 +180,7 @@ PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* No rows, too many rows for PetscInt or for memory, the wrong dimension or more than three: the shape checks every format shares. */
+/* No rows, too many rows for PetscInt or for memory, the wrong dimension or more than three (expected_dim < 0: any number of columns, a data file): the shape checks every format shares. */
 PETSC_INTERN PetscBool GFParticleCheckShape(const char path[], size_t n, size_t dim, PetscInt expected_dim, GFFileProblem *p)
 {
   if (n == 0)
@@ -189,7 +189,7 @@ PETSC_INTERN PetscBool GFParticleCheckShape(const char path[], size_t n, size_t 
     GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: has %zu particles, more than a PetscInt of this PETSc build holds", path, n);
   else if (expected_dim > 0 && dim != (size_t)expected_dim)
     GFFileFail(p, PETSC_ERR_USER_INPUT, "particle file %s: has %zu columns (particles in %zuD), but the PDE run is %dD: the particles must live in the PDE's space", path, dim, dim, (int)expected_dim);
-  else if (dim < 1 || dim > 3)
+  else if (expected_dim == 0 && (dim < 1 || dim > 3))
     GFFileFail(p, PETSC_ERR_USER_INPUT, "particle file %s: has %zu columns, but particles live in 1, 2 or 3 dimensions", path, dim);
   else if ((double)n * (double)dim * sizeof(PetscReal) > 0.8 * GFMemoryAvailableLocal())
     GFFileFail(p, PETSC_ERR_USER_INPUT, "particle file %s: its %zu particles need %.3g GB on every rank, more than this machine has free (%.3g GB)", path, n, (double)n * (double)dim * sizeof(PetscReal) / 1e9, GFMemoryAvailableLocal() / 1e9);

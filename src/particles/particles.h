@@ -172,6 +172,10 @@ PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles, const PetscReal[], Pe
 PETSC_INTERN PetscErrorCode GFParticlesMeshDeposit(GFParticles, const PetscReal[], Vec);
 /* v += alpha grad(field) at the particles x: centred differences at the cell centres, linear (cloud-in-cell) interpolation. */
 PETSC_INTERN PetscErrorCode GFParticlesMeshAddGradient(GFParticles, Vec, PetscReal, const PetscReal[], PetscReal[]);
+/* The risk of the network whose neurons are the particles x (mean_field_nn; velocity.c). Collective. */
+PETSC_INTERN PetscErrorCode GFParticlesComputeRisk(GFParticles, const PetscReal[], PetscReal *);
+/* The risk of a density (whole on this rank) as the network of its cells' centres, of the particles' total mass (mean_field_nn; velocity.c). */
+PETSC_INTERN PetscErrorCode GFParticlesComputeDensityRisk(GFParticles, const GFCompareDensity *, PetscReal *);
 /* The model's particle system, checked (velocity.c). */
 PETSC_INTERN PetscErrorCode GFParticlesSetUpDynamics(GFParticles, GFModel);
 /* Reflect (no-flux walls) or wrap (periodic) the positions x into the box. */

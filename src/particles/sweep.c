@@ -21,6 +21,10 @@
   squares of ln(value) against ln N, weights from the standard errors (delta method), with
   the slope's standard error and chi^2 per degree of freedom.
 
+  For mean_field_nn (the particles are the neurons of a width-N network) also the risk gap
+  R(network) - R(rho_t), rho_t's risk taken with its cells as point masses at their centres
+  (the PDE's own quadrature): its mean over the replicas falls like 1/N in noisy training.
+
   Files in -output_dir: compare.csv (the contract's columns, as means over the replicas,
   then replicas, the standard errors, w1_floor, the marginal biases), compare_rates.csv
   and, with -compare_stationary, compare_stationary.csv.
@@ -42,6 +46,7 @@ typedef struct {
   PetscReal *stationary;
   PetscReal  t_end;
   PetscInt   mmd_n;
+  PetscBool  risk; /* the particles are a network's neurons (mean_field_nn): the risk gap */
 } GFSweep;
 
 /* Stationary accumulation of one replica: running sums with compensation (the sums run over up to 10^10 terms). */
@@ -113,6 +118,12 @@ static PetscErrorCode GFSweepMeasureReplica(GFSweep *w, GFParticles p, PetscReal
     PetscCall(GFParticlesAdvance(p, c->snap_time[w->snapshot[k]]));
     PetscCall(GFParticlesGather(p, p->x, all));
     PetscCall(GFCompareMeasure(w->group_comm, &c->settings, &q[k], p->n, all, PETSC_FALSE, &m));
+    if (w->risk) {
+      PetscReal network, limit;
+      PetscCall(GFParticlesComputeRisk(p, p->x, &network));
+      PetscCall(GFParticlesComputeDensityRisk(p, &q[k], &limit));
+      m.risk_gap = network - limit;
+    }
     w->mmd_n = m.mmd_n;
     if (grank) continue;
     for (PetscInt id = 0; id < GF_METRIC_COUNT; id++) SweepSlot(w->metrics, w, ci, r, k, GF_METRIC_COUNT)[id] = GFCompareMetricValue(&m, (GFCompareMetric)id);
@@ -193,7 +204,7 @@ static PetscErrorCode GFSweepReport(GFSweep *w, const GFCompareDensity q[])
   const PetscInt  R = c->replicas, nc = c->ncounts, d = w->dim;
   const char     *names[GF_METRIC_COUNT];
   GFCompareMetric ids[GF_METRIC_COUNT];
-  const PetscInt  ncol = GFCompareColumns(d, names, ids);
+  const PetscInt  ncol = GFCompareColumns(d, w->risk, names, ids);
   FILE           *csv, *rates;
   PetscReal      *mean, *se, *marg, *marg_se, *first, *second;
 
@@ -380,6 +391,7 @@ static PetscErrorCode GFSweepTimeSpan(GFSweep *w, const char user[], PetscReal *
   if (!ierr) ierr = GFParticlesSetUp(p);
   if (!ierr) ierr = GFParticlesGetTimeSpan(p, t0, t_end);
   if (!ierr) dim = p->dim;
+  if (!ierr) w->risk = (PetscBool)(p->dynamics.type == GF_DYNAMICS_NEURAL);
   PetscCall(GFParticlesDestroy(&p));
   PetscCall(PetscOptionsPop());
   PetscCall(PetscOptionsDestroy(&db));

@@ -172,7 +172,7 @@ static GFFileRole ParticleFileRole(const char name[], void *ctx)
   return GF_FILE_FOREIGN;
 }
 
-/* The run directory (checked, nothing changed) and particles.csv with its header (renamed into place at the commit): step,time,dt,mean_x..,cov_xx... */
+/* The run directory (checked, nothing changed) and particles.csv with its header (renamed into place at the commit): step,time,dt,mean_x..,cov_xx..., and risk for a network (mean_field_nn). */
 static PetscErrorCode GFParticlesOpenOutput(GFParticles p)
 {
   const char axes[] = "xyz";
@@ -186,7 +186,7 @@ static PetscErrorCode GFParticlesOpenOutput(GFParticles p)
   for (PetscInt a = 0; a < p->dim; a++) fprintf(p->csv, ",mean_%c", axes[a]);
   for (PetscInt a = 0; a < p->dim; a++)
     for (PetscInt b = a; b < p->dim; b++) fprintf(p->csv, ",cov_%c%c", axes[a], axes[b]);
-  fprintf(p->csv, "\n");
+  fprintf(p->csv, p->dynamics.type == GF_DYNAMICS_NEURAL ? ",risk\n" : "\n");
   fflush(p->csv);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -378,7 +378,7 @@ PetscErrorCode GFParticlesAdvance(GFParticles p, PetscReal t_stop)
 static PetscErrorCode GFParticlesWrite(GFParticles p, PetscInt index)
 {
   char                     name[32], tmp[PETSC_MAX_PATH_LEN + 64], *options;
-  PetscReal                mean[3], covariance[3][3];
+  PetscReal                mean[3], covariance[3][3], risk = 0;
   GFParticleFileAttributes attributes;
 
   PetscFunctionBeginUser;
@@ -390,11 +390,13 @@ static PetscErrorCode GFParticlesWrite(GFParticles p, PetscInt index)
   PetscCall(PetscFree(options));
   PetscCall(GFRunDirectoryFinish(p->rundir, name));
   PetscCall(GFPointMoments(p->comm, p->dim, p->nlocal, p->x, mean, covariance));
+  if (p->dynamics.type == GF_DYNAMICS_NEURAL) PetscCall(GFParticlesComputeRisk(p, p->x, &risk));
   if (p->csv) {
     fprintf(p->csv, "%" PetscInt64_FMT ",%.17g,%.17g", p->step, (double)p->t, (double)p->dt);
     for (PetscInt a = 0; a < p->dim; a++) fprintf(p->csv, ",%.17g", (double)mean[a]);
     for (PetscInt a = 0; a < p->dim; a++)
       for (PetscInt b = a; b < p->dim; b++) fprintf(p->csv, ",%.17g", (double)covariance[a][b]);
+    if (p->dynamics.type == GF_DYNAMICS_NEURAL) fprintf(p->csv, ",%.17g", (double)risk);
     fprintf(p->csv, "\n");
     fflush(p->csv);
   }
@@ -408,14 +410,18 @@ static PetscErrorCode GFParticlesPrintSummary(GFParticles p, PetscLogDouble seco
   const char  axes[] = "xyz";
   PetscMPIInt size;
   PetscReal   mean[3], covariance[3][3];
+  const char *how;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(p->comm, &size));
   PetscCall(GFPointMoments(p->comm, p->dim, p->nlocal, p->x, mean, covariance));
-  PetscCall(PetscPrintf(p->comm, "gradflow %s particles: %s, %" PetscInt_FMT "D, %" PetscInt_FMT " particles (%s), %d rank%s\n", GFVersion, p->problem->model->type, p->dim, p->n,
-                        p->interaction == GF_PARTICLE_INTERACTION_MESH ? "particle-mesh"
-                                                                       : (p->dynamics.coupling == GF_PARTICLE_COUPLING_PAIRS ? "direct pair sums" : (p->dynamics.coupling == GF_PARTICLE_COUPLING_MOMENTS ? "interaction by moments" : "independent")),
-                        size, size > 1 ? "s" : ""));
+  if (p->dynamics.type == GF_DYNAMICS_NEURAL)
+    how = "the neurons of a network, coupled through its outputs";
+  else if (p->interaction == GF_PARTICLE_INTERACTION_MESH)
+    how = "particle-mesh";
+  else
+    how = p->dynamics.coupling == GF_PARTICLE_COUPLING_PAIRS ? "direct pair sums" : (p->dynamics.coupling == GF_PARTICLE_COUPLING_MOMENTS ? "interaction by moments" : "independent");
+  PetscCall(PetscPrintf(p->comm, "gradflow %s particles: %s, %" PetscInt_FMT "D, %" PetscInt_FMT " particles (%s), %d rank%s\n", GFVersion, p->problem->model->type, p->dim, p->n, how, size, size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(p->comm, "  steps        %" PetscInt64_FMT " (%s, dt %.4g), final time %.6g, wall %.2f s, %.3g particle steps per second\n", p->steps_taken, p->scheme == GF_PARTICLE_SCHEME_HEUN ? "Heun" : "Euler-Maruyama", (double)p->dt_max,
                         (double)p->t, (double)seconds, (double)(seconds > 0 ? p->n * (PetscReal)p->steps_taken / seconds : 0)));
   PetscCall(PetscPrintf(p->comm, "  mean        "));
@@ -423,6 +429,11 @@ static PetscErrorCode GFParticlesPrintSummary(GFParticles p, PetscLogDouble seco
   PetscCall(PetscPrintf(p->comm, "\n  variance    "));
   for (PetscInt a = 0; a < p->dim; a++) PetscCall(PetscPrintf(p->comm, " %c %.8g", axes[a], (double)covariance[a][a]));
   PetscCall(PetscPrintf(p->comm, "\n"));
+  if (p->dynamics.type == GF_DYNAMICS_NEURAL) {
+    PetscReal risk;
+    PetscCall(GFParticlesComputeRisk(p, p->x, &risk));
+    PetscCall(PetscPrintf(p->comm, "  risk         %.6e (the width-%" PetscInt_FMT " network's)\n", (double)risk, p->n));
+  }
   if (p->out.output) PetscCall(PetscPrintf(p->comm, "  output       %s (%" PetscInt_FMT " particle files, particles.csv)\n", p->out.dir, p->files_written));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

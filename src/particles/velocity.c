@@ -18,9 +18,15 @@
   quadratic V the empirical mean and covariance then follow the Gaussian moment ODE of the
   PDE exactly, whatever n.
 
+  Neural (mean_field_nn): the particles are the neurons of a network of width N trained by
+  gradient descent in the mean-field scaling, f(x) = w sum_j phi(x; theta_j), and
+  v_i = -grad(dR/drho)(theta_i) - lambda theta_i - grad V(theta_i): one pass over the data for
+  the outputs (one Allreduce of M numbers), one for each particle's gradient (GFNeuralNet).
+
   Sums run in global order, so direct results do not depend on the number of ranks.
 */
 #include "particles.h"
+#include "../models/mean_field_nn.h"
 
 /* v = -grad V(x) for this rank's particles x. */
 static void PotentialDrift(GFParticles p, const PetscReal x[], PetscReal v[])
@@ -101,12 +107,56 @@ static PetscErrorCode SteinVelocity(GFParticles p, const PetscReal x[], PetscRea
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode NeuralVelocity(GFParticles p, const PetscReal x[], PetscReal v[])
+{
+  GFNeuralNet    net = p->dynamics.net;
+  const PetscInt d   = p->dim;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFNeuralNetSetMeasure(net, p->comm, p->nlocal, x, NULL, p->weight, NULL));
+  PetscCall(GFNeuralNetFirstVariation(net, p->nlocal, x, NULL, v));
+  for (PetscInt i = 0; i < p->nlocal; i++) {
+    PetscReal gradV[3];
+    (void)GFPotentialValue(p->dynamics.potential, x + d * i, gradV);
+    for (PetscInt a = 0; a < d; a++) v[d * i + a] = -(v[d * i + a] + net->weight_decay * x[d * i + a] + gradV[a]);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The risk of the network whose neurons are this rank's particles x (nlocal x dim), of mass weight each. Collective. */
+PETSC_INTERN PetscErrorCode GFParticlesComputeRisk(GFParticles p, const PetscReal x[], PetscReal *risk)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(p->dynamics.type == GF_DYNAMICS_NEURAL, p->comm, PETSC_ERR_ARG_WRONG, "the particle system trains no network: only -model mean_field_nn has a risk");
+  PetscCall(GFNeuralNetSetMeasure(p->dynamics.net, p->comm, p->nlocal, x, NULL, p->weight, risk));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The risk of the density q (all of it on this rank) of mass M = n w, its cells point masses at their centres: the PDE's quadrature. Not collective. */
+PETSC_INTERN PetscErrorCode GFParticlesComputeDensityRisk(GFParticles p, const GFCompareDensity *q, PetscReal *risk)
+{
+  PetscReal *centres;
+
+  PetscFunctionBeginUser;
+  PetscCheck(p->dynamics.type == GF_DYNAMICS_NEURAL && q->dim == p->dim, p->comm, PETSC_ERR_ARG_WRONG, "the risk of a density needs -model mean_field_nn on the density's grid");
+  PetscCall(PetscMalloc1(q->ncells * q->dim, &centres));
+  for (PetscInt c = 0; c < q->ncells; c++) {
+    const PetscInt idx[3] = {c % q->cells[0], (c / q->cells[0]) % q->cells[1], c / (q->cells[0] * q->cells[1])};
+    for (PetscInt a = 0; a < q->dim; a++) centres[c * q->dim + a] = q->lower[a] + (idx[a] + 0.5) * q->h[a];
+  }
+  PetscCall(GFNeuralNetSetMeasure(p->dynamics.net, PETSC_COMM_SELF, q->ncells, centres, q->p, p->weight * p->n, risk));
+  PetscCall(PetscFree(centres));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* v (nlocal x dim): the velocity of this rank's particles x (nlocal x dim). Collective. */
 PetscErrorCode GFParticlesComputeVelocity(GFParticles p, const PetscReal x[], PetscReal v[])
 {
   PetscFunctionBeginUser;
   if (p->dynamics.type == GF_DYNAMICS_STEIN)
     PetscCall(SteinVelocity(p, x, v));
+  else if (p->dynamics.type == GF_DYNAMICS_NEURAL)
+    PetscCall(NeuralVelocity(p, x, v));
   else
     PetscCall(LangevinVelocity(p, x, v));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -125,8 +175,8 @@ PETSC_INTERN PetscErrorCode GFParticlesSetUpDynamics(GFParticles p, GFModel mode
   PetscFunctionBeginUser;
   PetscCall(GFModelGetType(model, &type));
   PetscCall(GFModelGetParticleDynamics(model, dy));
-  PetscCheck(dy->type != GF_DYNAMICS_NONE || dy->unavailable, p->comm, PETSC_ERR_USER_INPUT, "-model %s has no particle system in gradflow particles (nonlinear diffusion has no Langevin particles); valid are fokker_planck, mckean_vlasov, svgd",
-             type);
+  PetscCheck(dy->type != GF_DYNAMICS_NONE || dy->unavailable, p->comm, PETSC_ERR_USER_INPUT,
+             "-model %s has no particle system in gradflow particles (nonlinear diffusion has no Langevin particles); valid are fokker_planck, mckean_vlasov, svgd, mean_field_nn", type);
   PetscCheck(dy->type != GF_DYNAMICS_NONE, p->comm, PETSC_ERR_USER_INPUT, "-model %s: %s", type, dy->unavailable);
   if (p->interaction == GF_PARTICLE_INTERACTION_AUTO) p->interaction = dy->convolution && dy->coupling == GF_PARTICLE_COUPLING_PAIRS && p->n > p->mesh_above ? GF_PARTICLE_INTERACTION_MESH : GF_PARTICLE_INTERACTION_DIRECT;
   PetscCheck(p->interaction != GF_PARTICLE_INTERACTION_MESH || dy->convolution, p->comm, PETSC_ERR_USER_INPUT, "-particles_interaction mesh: model %s has no interaction kernel W to take by particle-mesh (mckean_vlasov with -interaction has)", type);

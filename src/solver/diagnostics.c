@@ -80,6 +80,7 @@ PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
   d->max_density = -extremes[1];
   PetscCall(GFModelComputeEnergy(s->model, rho, &d->energy));
   PetscCall(GFModelComputeSteinDiscrepancy(s->model, rho, &d->has_stein, &d->stein));
+  PetscCall(GFModelComputeRisk(s->model, rho, &d->has_risk, &d->risk));
   d->has_error = PETSC_FALSE;
   if (s->exact) PetscCall(GFSolverComputeErrors(s, rho, d));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -265,6 +266,7 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
     PetscCall(PetscPrintf(s->comm, "  error_var    %.6e (largest |variance - exact variance| over the axes)\n", (double)d->error_variance));
   }
   if (d->has_stein) PetscCall(PetscPrintf(s->comm, "  Stein        %.6e (kernel Stein discrepancy; the energy is KL(rho/M | pi))\n", (double)d->stein));
+  if (d->has_risk) PetscCall(PetscPrintf(s->comm, "  risk         %.6e (the network's risk 1/2 E (y - f(x))^2; the energy adds noise and weight decay)\n", (double)d->risk));
   if (s->writer) {
     const char *dir;
     PetscInt    nsnap;

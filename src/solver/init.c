@@ -79,6 +79,7 @@ PetscErrorCode GFFinalize(void)
   PetscCall(GFKernelRegistryDestroy());
   PetscCall(GFInteractionRegistryDestroy());
   PetscCall(GFPotentialRegistryDestroy());
+  PetscCall(GFNeuronRegistryDestroy());
   PetscCall(PetscPopErrorHandler());
   PetscCall(PetscFinalize());
   if (gf_initialized_mpi) MPI_Finalize();

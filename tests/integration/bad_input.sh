@@ -42,6 +42,8 @@ printf 'domain:\n  lower: 1\n' > mesh_nested.yaml
 printf 'dim: 1\nmodel: svgd\n' > mesh_model.yaml
 "$GF_TOOL" export old/particles_00001.h5 cloud.csv
 printf 'x\n0.5\n1e308\n' > outside.csv
+printf 'x1,x2,y\n0.1,0.2,0.3\n0.4,0.5,0.6\n' > nn_wide.csv
+printf 'x,y\n0.1,0.2\nnan,0.6\n' > nn_nan.csv
 printf 'x\n0.5\n0.2\0 7\n0.1\n' > nul.csv
 printf -v LONG_PATH '%05000d' 0
 ( cd old && find . -type f | sort | xargs md5sum ) > old.md5

@@ -40,6 +40,8 @@ static const struct {
      "-potential quadratic -interaction quadratic -init_mean 1 -init_variance 0.25 -domain_lower -5 -domain_upper 5 -da_grid_x 128 -ts_max_time 0.5", 1.5e-3},
     {"svgd", "-potential quadratic -potential_stiffness 2 -kernel gaussian -kernel_bandwidth 0.8", PETSC_FALSE, "KL", 1e-8, NULL,
      "-kernel bilinear -potential quadratic -init_mean 1 -init_variance 1 -domain_lower -8 -domain_upper 8 -da_grid_x 128 -ts_max_time 0.5", 8e-3},
+    {"mean_field_nn", "-nn_neuron tanh -nn_samples 50 -nn_weight_decay 0.2 -diffusion 0.3", PETSC_TRUE, "energy", 0, "its steady state rho = exp(-(dR/drho + lambda |theta|^2/2)/sigma)/Z is the fixed point of a nonlinear map with no closed form",
+     "-nn_neuron linear -nn_teacher 1 -init_mean 0 -init_variance 0.25 -domain_lower -4 -domain_upper 5 -da_grid_x 128 -ts_max_time 0.5", 7.5e-4},
 };
 
 /* The model's table entry; fails the suite if it has none. */
