@@ -42,7 +42,7 @@ static PetscErrorCode GFModelSetFromOptions_MeanFieldNN(GFModel m, PetscOptionIt
   m->flux               = m->sigma > 0 ? GF_FLUX_SCHARFETTER_GUMMEL : GF_FLUX_UPWIND_POTENTIAL;
   m->drift_static       = PETSC_FALSE;
   m->local_drift_static = PETSC_TRUE;
-  m->exponent           = 1;
+  m->exponent           = 0; /* a W2 gradient flow, but of an energy whose interaction is no convolution: no JKO step (no_jko) */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -206,6 +206,7 @@ PETSC_INTERN PetscErrorCode GFModelCreate_MeanFieldNN(GFModel m)
   m->ops->drift          = GFModelDrift_MeanFieldNN;
   m->ops->dxi            = GFModelDriftDerivative_MeanFieldNN;
   m->ops->energy         = GFModelEnergy_MeanFieldNN;
+  m->no_jko              = "its interaction W(theta, theta') is not translation invariant (not a convolution), which the JKO methods' energy needs";
   m->ops->risk           = GFModelRisk_MeanFieldNN;
   m->ops->exact          = GFModelExact_MeanFieldNN;
   m->ops->view           = GFModelView_MeanFieldNN;

@@ -77,6 +77,7 @@ struct _p_GFModel {
   PetscInt           convolutions;       /* FFT kernels its drift convolves with (for memory estimates), set from options */
   GFParticleDynamics dynamics;           /* its particle system, set by the model's setup */
   PetscReal          exponent;           /* a W2 gradient flow of int U(rho) + V rho (+ 1/2 (W * rho) rho): U's m (1: sigma rho log rho), set by the model's setup; 0: not one */
+  const char        *no_jko;             /* ... and (exponent 0) why the JKO methods do not apply */
   const char        *no_exact;           /* why not, when has_exact is false */
   const char        *exact_name;         /* the name of its exact solution ("barenblatt"), or NULL */
   GFInitialData      init;

@@ -523,6 +523,7 @@ PETSC_INTERN PetscErrorCode GFModelCreate_SVGD(GFModel m)
   m->ops->setup          = GFModelSetUp_SVGD;
   m->ops->drift          = GFModelDrift_SVGD;
   m->ops->energy         = GFModelEnergy_SVGD;
+  m->no_jko              = "it is not a Wasserstein (W2) gradient flow: SVGD moves the density by the kernelised, Stein gradient of the KL divergence";
   m->ops->exact          = GFModelExact_SVGD;
   m->ops->stein          = GFModelStein_SVGD;
   m->ops->steady         = GFModelSteady_SVGD;

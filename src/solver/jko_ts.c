@@ -107,8 +107,8 @@ static PetscErrorCode TSSetUp_JKO(TS ts)
   PetscCall(TSGetApplicationContext(ts, &s));
   if (jko->method) PetscFunctionReturn(PETSC_SUCCESS);
   model = s->model;
-  PetscCheck(model->exponent > 0, s->comm, PETSC_ERR_USER_INPUT, "-ts_type jko with -model %s: the model is not a Wasserstein (W2) gradient flow (%s), so it has no JKO step; use an explicit -ts_type (rk, the default)", s->traits.type,
-             s->traits.stein ? "SVGD moves the density by the kernelised, Stein gradient of the KL divergence" : "its velocity is not minus the gradient of a free energy's first variation");
+  PetscCheck(model->exponent > 0, s->comm, PETSC_ERR_USER_INPUT, "-ts_type jko with -model %s: %s, so it has no JKO step here; use another -ts_type", s->traits.type,
+             model->no_jko ? model->no_jko : "it is not a W2 gradient flow of an energy the JKO methods know");
   if (s->jko_method == GF_JKO_AUTO) {
     /* the exact method where it applies: 1D, walls, diffusion, no interaction */
     const PetscBool exact = (PetscBool)(s->grid->dim == 1 && s->grid->bc != GF_BC_PERIODIC && model->sigma > 0 && !model->dynamics.convolution);
