@@ -8,6 +8,7 @@
 #define GRADFLOW_BASE_H
 
 #include <gradflow.h>
+#include <stdint.h>
 
 #define GF_NAME_LEN 64
 
@@ -123,5 +124,24 @@ static inline void GFCompensatedAdd(GFCompensatedSum *s, PetscReal v)
     s->correction += (v - t) + s->sum;
   s->sum = t;
 }
+
+/*
+  Counter-based random numbers (Philox4x32-10, Salmon et al., SC11): a pure function of
+  (key, counter), so a particle's noise depends only on (seed, particle, step) and not on
+  the number of ranks or the order of the calls.
+*/
+PETSC_INTERN void GFPhilox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+/* Two independent uniforms in (0, 1), 53 bits each, of stream (seed, index, step, block). */
+PETSC_INTERN void GFRandomUniforms(uint64_t seed, uint64_t index, uint64_t step, uint32_t block, PetscReal u[2]);
+/* Two independent standard normals of the stream (ziggurat; rejections draw further words of the same stream). */
+PETSC_INTERN void GFRandomNormals(uint64_t seed, uint64_t index, uint64_t step, uint32_t block, PetscReal z[2]);
+/* A seed for replica r of a run with seed s: distinct keys, hence independent streams. */
+PETSC_INTERN uint64_t GFRandomReplicaSeed(uint64_t seed, PetscInt replica);
+
+/* Blocks of the streams: the noise of a step, initial sampling, compare's directions and subsamples. */
+#define GF_RANDOM_BLOCK_NOISE 0u
+#define GF_RANDOM_BLOCK_INITIAL 64u
+#define GF_RANDOM_BLOCK_DIRECTION 128u
+#define GF_RANDOM_BLOCK_SUBSAMPLE 160u
 
 #endif

@@ -19,7 +19,7 @@
   dR/drho(theta) = theta . g, g = (1/M) sum_m r_m x_m: O(n + M), with samples or without.
 */
 #include "mean_field_nn.h"
-#include "../particles/particles.h"
+#include "../io/io.h"
 
 static const char *const GFNeuralDataTypes[] = {"gaussian", "file"};
 

@@ -1,28 +1,9 @@
-/* The particles layer: random numbers, metrics, particle files, the particle system and its velocity (it uses the problem layer and everything below). */
+/* The particles layer: metrics, the particle system and its velocity (it uses the problem layer and everything below: random streams in base, particle files in io). */
 #ifndef GRADFLOW_PARTICLES_LAYER_H
 #define GRADFLOW_PARTICLES_LAYER_H
 
 #include "../problem/problem.h"
 #include <stdint.h>
-
-/*
-  Counter-based random numbers (Philox4x32-10, Salmon et al., SC11): a pure function of
-  (key, counter), so a particle's noise depends only on (seed, particle, step) and not on
-  the number of ranks or the order of the calls.
-*/
-PETSC_INTERN void GFPhilox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
-/* Two independent uniforms in (0, 1), 53 bits each, of stream (seed, index, step, block). */
-PETSC_INTERN void GFRandomUniforms(uint64_t seed, uint64_t index, uint64_t step, uint32_t block, PetscReal u[2]);
-/* Two independent standard normals of the stream (ziggurat; rejections draw further words of the same stream). */
-PETSC_INTERN void GFRandomNormals(uint64_t seed, uint64_t index, uint64_t step, uint32_t block, PetscReal z[2]);
-/* A seed for replica r of a run with seed s: distinct keys, hence independent streams. */
-PETSC_INTERN uint64_t GFRandomReplicaSeed(uint64_t seed, PetscInt replica);
-
-/* Blocks of the streams: the noise of a step, initial sampling, compare's directions and subsamples. */
-#define GF_RANDOM_BLOCK_NOISE 0u
-#define GF_RANDOM_BLOCK_INITIAL 64u
-#define GF_RANDOM_BLOCK_DIRECTION 128u
-#define GF_RANDOM_BLOCK_SUBSAMPLE 160u
 
 /*
   The PDE side of a comparison: a density's cell averages on a uniform box grid, taken
@@ -63,64 +44,6 @@ PETSC_INTERN PetscErrorCode GFMetricMMDDensity(const GFCompareDensity *q, PetscR
 PETSC_INTERN PetscErrorCode GFMetricMMDCross(const GFCompareDensity *q, PetscReal bandwidth, PetscInt n, const PetscReal x[], PetscReal values[]);
 /* values[i - i_begin] = sum_j k(x_i, x_j) over all n particles j, for rows i = i_begin .. i_end-1. */
 PETSC_INTERN PetscErrorCode GFMetricMMDPairs(PetscInt dim, PetscReal bandwidth, PetscInt n, const PetscReal x[], PetscInt i_begin, PetscInt i_end, PetscReal values[]);
-
-/* Particle files. */
-typedef struct {
-  char       model[GF_NAME_LEN]; /* "" unless the file is a gradflow particle file */
-  PetscInt   n, dim;
-  PetscReal  time; /* NaN when the file carries none */
-  PetscInt   step; /* -1 when none */
-  PetscInt64 seed; /* -1 when none */
-} GFParticleFileInfo;
-
-/* What rank 0 found wrong in a particle file: a PETSc error code (0 when nothing) and its message (the first problem only). */
-typedef struct {
-  int  code;
-  char msg[PETSC_MAX_PATH_LEN + 2048];
-} GFFileProblem;
-PETSC_INTERN void           GFFileFail(GFFileProblem *, int, const char[], ...) PETSC_ATTRIBUTE_FORMAT(3, 4);
-PETSC_INTERN PetscErrorCode GFFileCheckCollective(MPI_Comm, GFFileProblem *);
-PETSC_INTERN const char    *GFFileExtension(const char[]);
-PETSC_INTERN PetscBool      GFParticleCheckShape(const char[], size_t, size_t, PetscInt, GFFileProblem *);
-PETSC_INTERN void           GFParticleFailNotFinite(GFFileProblem *, const char[], size_t, size_t, double, const char[]);
-PETSC_INTERN PetscErrorCode GFParticleReadHDF5(const char[], const char[], PetscInt, GFParticleFileInfo *, PetscReal **, GFFileProblem *);
-PETSC_INTERN PetscErrorCode GFBcastReals(MPI_Comm, size_t, PetscReal[]);
-
-/* What a gradflow particle file records besides the positions. */
-typedef struct {
-  const char *model, *options;
-  PetscInt64  seed;
-  PetscReal   time;
-  PetscInt    step;
-  GFGrid      grid; /* domain_lower, domain_upper, bc */
-} GFParticleFileAttributes;
-
-/*
-  Write the n x dim particles, this rank's rows [start, start + nlocal) in x, collectively
-  with parallel HDF5 as path.tmp, then rename it to path: a killed run never leaves a
-  truncated file. Collective on comm.
-*/
-PETSC_INTERN PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n, PetscInt dim, PetscInt start, PetscInt nlocal, const PetscReal x[], const GFParticleFileAttributes *attributes);
-PETSC_INTERN PetscErrorCode GFParticleFileWriteAs(MPI_Comm comm, const char tmp[], PetscInt n, PetscInt dim, PetscInt start, PetscInt nlocal, const PetscReal x[], const GFParticleFileAttributes *attributes);
-/*
-  Read a particle file: HDF5 (.h5, .hdf5: the dataset named dataset, [n][dim] or [n]), CSV
-  (.csv, .txt: one particle per row, an optional header row, '#' comments) or NumPy (.npy:
-  float32/float64, either byte order, C or Fortran order, shape (n, dim) or (n,)). Rank 0
-  reads and checks it (readable, the format, at least one row, every value finite, dim ==
-  expected_dim when expected_dim > 0) and every rank gets all n x dim values in *x
-  (PetscFree it). Errors name the file and what is wrong. Collective on comm.
-*/
-PETSC_INTERN PetscErrorCode GFParticleFileRead(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x);
-/* The time in a file name: the last decimal number of its base name without the extension ("cloud_t0.25.npy" -> 0.25, "t=1e-2.csv" -> 0.01); false when there is none. */
-PETSC_INTERN PetscBool GFParticleFileNameTime(const char path[], PetscReal *time);
-/*
-  The files of a SOURCE: a directory (its particles_NNNNN.h5 when it has any, else every
-  .h5, .hdf5, .csv, .txt and .npy file in it), a comma-separated list of files, or one file;
-  sorted by name for a directory, in the given order otherwise. Errors: no such file or
-  directory, a directory without particle files. Collective on comm (rank 0 looks).
-*/
-PETSC_INTERN PetscErrorCode GFParticleSourceList(MPI_Comm comm, const char source[], PetscInt *nfiles, char ***files);
-PETSC_INTERN PetscErrorCode GFParticleSourceFree(PetscInt nfiles, char ***files);
 
 /* Deterministic particle systems take Heun's method; noisy ones Euler-Maruyama. */
 typedef enum { GF_PARTICLE_SCHEME_EULER_MARUYAMA, GF_PARTICLE_SCHEME_HEUN } GFParticleScheme;

@@ -4,7 +4,7 @@
   NumPy .npy (float32/float64, either byte order, C or Fortran order). Rank 0 reads and
   checks; every rank gets the particles or the error (GFParticleFileRead).
 */
-#include "particles.h"
+#include "io.h"
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>

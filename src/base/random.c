@@ -8,7 +8,7 @@
   the seed. So particle i's noise at step k is the same on any number of ranks, in any
   order of evaluation.
 */
-#include "particles.h"
+#include "base.h"
 /* Random123's header compiles without warnings under the project's -std=c11 -Wall -Wextra -Wpedantic (gcc and clang): no pragmas needed. */
 #include <Random123/philox.h>
 

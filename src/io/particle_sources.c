@@ -2,7 +2,7 @@
   Where particle files come from: the time in a file's name, and the files of a SOURCE (a
   run directory, any directory, a comma-separated list, one file).
 */
-#include "particles.h"
+#include "io.h"
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>

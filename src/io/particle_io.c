@@ -6,7 +6,7 @@
   after GFHDF5Probe has read it in a child process) and broadcasts either the particles or
   its error, so every failure is collective and reported once.
 */
-#include "particles.h"
+#include "io.h"
 #include <hdf5.h>
 #include <ctype.h>
 #include <dirent.h>
