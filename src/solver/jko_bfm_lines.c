@@ -102,13 +102,14 @@ static PetscErrorCode LinesSetUpAxis(GFBFMLines *L, PetscInt a)
   }
   PetscCall(DMDAGetAO(g->da, &ao));
   PetscCall(AOApplicationToPetsc(ao, local * n, from));
-  PetscCall(ISCreateGeneral(g->comm, local * n, from, PETSC_OWN_POINTER, &is_from));
-  PetscCall(ISCreateGeneral(g->comm, local * n, to, PETSC_OWN_POINTER, &is_to));
+  PetscCall(ISCreateGeneral(g->comm, local * n, from, PETSC_COPY_VALUES, &is_from));
+  PetscCall(ISCreateGeneral(g->comm, local * n, to, PETSC_COPY_VALUES, &is_to));
   PetscCall(DMGetGlobalVector(g->da, &global));
   PetscCall(VecScatterCreate(global, is_from, L->lines[a], is_to, &L->scatter[a]));
   PetscCall(DMRestoreGlobalVector(g->da, &global));
   PetscCall(ISDestroy(&is_from));
   PetscCall(ISDestroy(&is_to));
+  PetscCall(PetscFree2(from, to));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
