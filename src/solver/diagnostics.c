@@ -248,6 +248,7 @@ PETSC_INTERN PetscErrorCode GFSolverPrintSummary(GFSolver s)
   if (s->jko)
     PetscCall(PetscPrintf(s->comm, "  JKO          %s: %.2f iterations per step; inequality F(new) + W2^2/(2 tau) <= F(old) %s (largest gap %.1e of max(1, |F|))\n", GFJKOMethods[s->jko_method], (double)s->jko_iterations / PetscMax(1, s->steps_taken),
                           s->jko_violations ? "VIOLATED at some steps" : "held at every step", (double)s->jko_worst_gap));
+  if (s->jko_order == 2) PetscCall(PetscPrintf(s->comm, "               order 2 (half step and geodesic extrapolation); %" PetscInt_FMT " steps taken as two half steps instead (extrapolation not a map)\n", s->jko_fallbacks));
   if (s->jko_violations) PetscCall(PetscPrintf(s->comm, "               violated at %" PetscInt_FMT " of %" PetscInt_FMT " steps (beyond -jko_rtol %.1e)\n", s->jko_violations, s->steps_taken, (double)s->jko_rtol));
   PetscCall(PetscPrintf(s->comm, "  mass         %.15g (drift %.2e, worst %.2e)\n", (double)d->mass, (double)d->mass_drift, (double)s->worst_mass_drift));
   PetscCall(PetscPrintf(s->comm, "  min density  %.3e (lowest over the run %.3e)\n", (double)d->min_density, (double)s->lowest_density));

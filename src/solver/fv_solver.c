@@ -118,6 +118,9 @@ static PetscErrorCode GFSolverSetJKOFromOptions(GFSolver s)
                           GF_REAL_NONNEGATIVE));
   PetscCall(GFOptionsInt("-jko_max_it", "Iterations of each step's solver before the run stops as not converged (0: the method's default, 100 quantile, 20000 primal_dual, 1000 bfm)", "GFSolverSetFromOptions", s->jko_max_it, &s->jko_max_it, NULL, 0,
                          PETSC_MAX_INT));
+  s->jko_order = 1;
+  PetscCall(GFOptionsInt("-jko_order", "1: JKO steps (first order); 2: half a JKO step, then the Wasserstein geodesic through it extended to twice its length (the implicit midpoint rule, second order)", "GFSolverSetFromOptions", s->jko_order,
+                         &s->jko_order, NULL, 1, 2));
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -38,6 +38,11 @@ struct _p_GFJKOMethod {
   /* one step of length tau; rho_new may not be rho_old; a method keeping state between steps
      (Lagrangian positions, potentials for a warm start) must check rho_old is its last rho_new */
   PetscErrorCode (*step)(GFJKOMethod, PetscReal tau, Vec rho_old, Vec rho_new, GFJKOResult *);
+  /* -jko_order 2 (NULL: the method has none): right after a step from rho_old to rho_half, the
+     geodesic from rho_old through rho_half extended to twice its length, (2 T - id)#rho_old
+     with T the step's optimal map, into rho_new; *ok false (rho_new untouched) where 2 T - id
+     is not a map (not monotone), and the method's state is then that of rho_half */
+  PetscErrorCode (*extrapolate)(GFJKOMethod, Vec rho_half, Vec rho_new, PetscBool *ok);
   PetscErrorCode (*destroy)(GFJKOMethod);
 };
 

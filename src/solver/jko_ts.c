@@ -22,6 +22,7 @@ const char *const GFJKOMethods[] = {"primal_dual", "quantile", "bfm", "auto", "G
 typedef struct {
   GFJKOMethod      method;
   Vec              next;         /* the step's minimiser */
+  Vec              half;         /* -jko_order 2: the half step's minimiser */
   PetscReal        energy;       /* F of the solution ... */
   PetscObjectState energy_state; /* ... in this state of it */
 } TS_JKO;
@@ -34,33 +35,62 @@ static PetscErrorCode Energy(GFSolver s, Vec rho, PetscReal *F)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode TSStep_JKO(TS ts)
+/* One JKO step of length tau from the solution into jko->next, its inequality recorded; false when its solver did not converge. */
+static PetscErrorCode Step(TS ts, GFSolver s, PetscReal tau, Vec from, PetscBool *converged)
 {
-  TS_JKO          *jko = (TS_JKO *)ts->data;
-  const PetscReal  tau = ts->time_step;
-  GFSolver         s;
-  GFJKOResult      r;
-  PetscReal        F_new;
-  PetscObjectState state;
+  TS_JKO     *jko = (TS_JKO *)ts->data;
+  GFJKOResult r;
+  PetscReal   F_new;
 
   PetscFunctionBeginUser;
-  PetscCall(TSGetApplicationContext(ts, &s));
-  PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &state));
-  if (state != jko->energy_state) PetscCall(Energy(s, ts->vec_sol, &jko->energy));
-  PetscCall(jko->method->step(jko->method, tau, ts->vec_sol, jko->next, &r));
+  PetscCall(jko->method->step(jko->method, tau, from, jko->next, &r));
   s->jko_result = r;
-  if (!r.converged) {
-    /* the solution still holds the step's start: the last good state */
-    ts->reason = TS_DIVERGED_NONLINEAR_SOLVE;
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
+  *converged    = r.converged;
+  if (!r.converged) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(Energy(s, jko->next, &F_new));
   s->jko_gap = F_new + r.w2sq / (2 * tau) - jko->energy;
   if (s->jko_gap > s->jko_rtol * PetscMax(1, PetscAbsReal(jko->energy))) s->jko_violations++;
   s->jko_worst_gap = PetscMax(s->jko_worst_gap, s->jko_gap / PetscMax(1, PetscAbsReal(jko->energy)));
   s->jko_iterations += r.iterations;
-  PetscCall(VecCopy(jko->next, ts->vec_sol));
   jko->energy = F_new;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  One time step: a JKO step of tau; or (-jko_order 2) a JKO step of tau/2 and its geodesic
+  extended to twice its length, where that is a map (else a second JKO step of tau/2). The
+  recorded inequality is that of the (last) JKO step. A step whose solver does not converge
+  leaves the solution at the step's start and stops the run.
+*/
+static PetscErrorCode TSStep_JKO(TS ts)
+{
+  TS_JKO          *jko = (TS_JKO *)ts->data;
+  const PetscReal  tau = ts->time_step;
+  GFSolver         s;
+  PetscObjectState state;
+  PetscBool        converged, ok = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &s));
+  PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &state));
+  if (state != jko->energy_state) PetscCall(Energy(s, ts->vec_sol, &jko->energy));
+  PetscCall(Step(ts, s, s->jko_order == 2 ? tau / 2 : tau, ts->vec_sol, &converged));
+  if (converged && s->jko_order == 2) {
+    if (!jko->half) PetscCall(VecDuplicate(ts->vec_sol, &jko->half));
+    PetscCall(VecCopy(jko->next, jko->half));
+    PetscCall(jko->method->extrapolate(jko->method, jko->half, jko->next, &ok));
+    if (ok)
+      PetscCall(Energy(s, jko->next, &jko->energy));
+    else {
+      s->jko_fallbacks++;
+      PetscCall(Step(ts, s, tau / 2, jko->half, &converged));
+    }
+  }
+  if (!converged) {
+    ts->reason = TS_DIVERGED_NONLINEAR_SOLVE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(VecCopy(jko->next, ts->vec_sol));
   PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &jko->energy_state));
   ts->ptime += tau;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -102,6 +132,7 @@ static PetscErrorCode TSSetUp_JKO(TS ts)
     PetscCall(GFJKOSetUpBFM(method));
   else
     PetscCall(GFJKOSetUpPrimalDual(method));
+  PetscCheck(s->jko_order == 1 || method->extrapolate, s->comm, PETSC_ERR_USER_INPUT, "-jko_order 2: -jko_method %s has no geodesic extrapolation; use -jko_order 1 or another -jko_method", GFJKOMethods[s->jko_method]);
   PetscCall(VecDuplicate(ts->vec_sol, &jko->next));
   jko->energy_state = -1;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -114,6 +145,7 @@ static PetscErrorCode TSReset_JKO(TS ts)
   PetscFunctionBeginUser;
   PetscCall(GFJKOMethodDestroy(&jko->method));
   PetscCall(VecDestroy(&jko->next));
+  PetscCall(VecDestroy(&jko->half));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

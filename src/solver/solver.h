@@ -76,6 +76,8 @@ struct _p_GFSolver {
   GFJKOMethodType jko_method;
   PetscReal       jko_rtol;       /* 0: the method's default */
   PetscInt        jko_max_it;     /* 0: the method's default */
+  PetscInt        jko_order;      /* 1: JKO steps; 2: half a JKO step and the geodesic extended to twice its length (implicit midpoint) */
+  PetscInt        jko_fallbacks;  /* order 2: steps whose extrapolation was not a map, taken as two half steps */
   GFJKOResult     jko_result;     /* of the last step */
   PetscReal       jko_gap;        /* ... its F(rho_new) + W2^2/(2 tau) - F(rho_old) */
   PetscReal       jko_worst_gap;  /* the largest gap over the run, relative to max(1, |F(rho_old)|) */
