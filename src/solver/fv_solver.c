@@ -114,7 +114,7 @@ static PetscErrorCode GFSolverSetJKOFromOptions(GFSolver s)
   PetscCall(GFOptionsChoice("-jko_method", "Solver of each step: primal_dual (Benamou-Brenier form, 1D-3D), quantile (exact, 1D), bfm (back-and-forth, 1D-3D, walls), auto (quantile where it applies)", "GFSolverSetFromOptions", GFJKOMethods, 4,
                             &method, NULL));
   s->jko_method = (GFJKOMethodType)method;
-  PetscCall(GFOptionsReal("-jko_rtol", "Relative tolerance of each step's solver (also the JKO inequality's; 0: the method's default, 1e-12 quantile, 1e-5 primal_dual, 1e-2 bfm)", "GFSolverSetFromOptions", s->jko_rtol, &s->jko_rtol, NULL,
+  PetscCall(GFOptionsReal("-jko_rtol", "Relative tolerance of each step's solver (also the JKO inequality's; 0: the method's default, 1e-12 quantile, 1e-5 primal_dual and bfm)", "GFSolverSetFromOptions", s->jko_rtol, &s->jko_rtol, NULL,
                           GF_REAL_NONNEGATIVE));
   PetscCall(GFOptionsInt("-jko_max_it", "Iterations of each step's solver before the run stops as not converged (0: the method's default, 100 quantile, 20000 primal_dual, 1000 bfm)", "GFSolverSetFromOptions", s->jko_max_it, &s->jko_max_it, NULL, 0,
                          PETSC_MAX_INT));

@@ -47,12 +47,18 @@
 */
 #include "jko_bfm.h"
 
+#define BFM_DET_FLOOR     1e-2 /* smallest det(I - tau D^2 .) divided by */
+#define BFM_DENSITY_FLOOR 1e-6 /* smallest density of the preconditioner, relative to the largest */
+#define BFM_STALL         20   /* iterations without a 1% smaller residual: the floor */
+#define BFM_STALL_ACCEPT  100  /* ... accepted as converged up to this multiple of rtol */
+
 typedef struct {
   GFBFMLines          lines;
-  GFBFMPreconditioner pre;
+  GFBFMPreconditioner pre[2]; /* forth (phi, at rho), back (psi, at mu) */
   DM                  da;
-  Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3];
-  Vec                 mu_all, Vt_all; /* natural ordering, on every rank */
+  Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3], ca, cb;
+  Vec                 natural, all; /* natural ordering; the whole of it on every rank */
+  VecScatter          toall;
   PetscReal           step[2], c, M;
   PetscBool           valid;
 } GFJKO_BFM;
@@ -252,57 +258,96 @@ static PetscReal Jacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscSca
 }
 
 /*
-  The gradient of a half step into b->g and its L1 norm: forth (phi): rho(phi) - mu(S(x)) det(I - tau D^2 phi);
-  back (psi): mu - rho(T(y)) det(I - tau D^2 psi). b->c must be phi's multiplier.
+  The gradient of a half step into b->g and its L1 norm relative to M. Forth (f = phi, other =
+  psi = phi^c): rho(phi) - T#mu; back (f = psi, other = phi = psi^c): mu - S#rho. The density d
+  pushed (mu forth, rho back) lives on other's side, where other is smooth (it is the
+  potential of d's own side), so the Jacobian is other's: q = d / det(I - tau D^2 other) on
+  the grid, gathered, and the pushforward at a cell z is q at the preimage z - tau grad f(z).
 */
-static PetscErrorCode Gradient(GFJKOMethod jko, PetscBool forth, PetscReal tau, Vec f, Vec mu, PetscReal *l1)
+static PetscErrorCode Gradient(GFJKOMethod jko, PetscBool forth, PetscReal tau, Vec f, Vec other, Vec mu, PetscReal *l1)
 {
   GFJKO_BFM         *b = (GFJKO_BFM *)jko->data;
   GFGrid             g = jko->grid;
   GFLocalBox         box;
-  const PetscScalar *gl[3], *fv, *muv, *rv, *mu_all, *Vt_all;
+  const PetscScalar *gl[3], *dv, *tv, *all;
   PetscScalar       *out;
   PetscReal          sum = 0;
+  Vec                d = forth ? mu : b->rho, target = forth ? b->rho : mu;
 
   PetscFunctionBeginUser;
   PetscCall(GFGridGetLocalBox(g, &box));
-  PetscCall(Derivatives(jko, f));
-  if (forth) PetscCall(DensityOf(jko, f, b->rho));
+  PetscCall(DensityOf(jko, b->phi, b->rho));
+  /* q = d / det(I - tau D^2 other) */
+  PetscCall(Derivatives(jko, other));
   for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->glocal[a], &gl[a]));
-  PetscCall(VecGetArrayRead(f, &fv));
-  PetscCall(VecGetArrayRead(mu, &muv));
-  PetscCall(VecGetArrayRead(b->rho, &rv));
-  PetscCall(VecGetArrayRead(b->mu_all, &mu_all));
-  PetscCall(VecGetArrayRead(b->Vt_all, &Vt_all));
-  PetscCall(VecGetArray(b->g, &out));
+  PetscCall(VecGetArrayRead(d, &dv));
+  PetscCall(VecGetArray(b->u, &out));
   GF_FOR_OWNED(&box, i, j, k)
   {
     const PetscInt o       = GFOwnedIndex(&box, i, j, k);
-    const PetscInt idx[3]  = {i, j, k};
-    PetscReal      grad[3] = {0, 0, 0}, x[3], det = Jacobian(jko, &box, gl, i, j, k, tau, grad), value, grad2 = 0;
+    PetscReal      grad[3] = {0, 0, 0}, det = Jacobian(jko, &box, gl, i, j, k, tau, grad);
+    out[o]                 = PetscRealPart(dv[o]) / PetscMax(det, BFM_DET_FLOOR);
+  }
+  PetscCall(VecRestoreArray(b->u, &out));
+  PetscCall(VecRestoreArrayRead(d, &dv));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->glocal[a], &gl[a]));
+  PetscCall(DMDAGlobalToNaturalBegin(b->da, b->u, INSERT_VALUES, b->natural));
+  PetscCall(DMDAGlobalToNaturalEnd(b->da, b->u, INSERT_VALUES, b->natural));
+  PetscCall(VecScatterBegin(b->toall, b->natural, b->all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(b->toall, b->natural, b->all, INSERT_VALUES, SCATTER_FORWARD));
+  /* target - q(z - tau grad f(z)) */
+  PetscCall(Derivatives(jko, f));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->grad[a], &gl[a]));
+  PetscCall(VecGetArrayRead(target, &tv));
+  PetscCall(VecGetArrayRead(b->all, &all));
+  PetscCall(VecGetArray(b->g, &out));
+  GF_FOR_OWNED(&box, i, j, k)
+  {
+    const PetscInt o = GFOwnedIndex(&box, i, j, k), idx[3] = {i, j, k};
+    PetscReal      x[3];
     GFGridCellCenter(g, idx, x);
-    for (PetscInt a = 0; a < g->dim; a++) {
-      x[a] -= tau * grad[a];
-      grad2 += grad[a] * grad[a];
-    }
-    if (forth)
-      value = PetscRealPart(rv[o]) - PetscMax(Interpolate(g, mu_all, x), 0) * det;
-    else {
-      const PetscReal phiT = 0.5 * tau * grad2 - PetscRealPart(fv[o]);
-      value                = PetscRealPart(muv[o]) - DualDensity(&jko->energy, -phiT - Interpolate(g, Vt_all, x) - b->c, NULL) * det;
-    }
-    out[o] = value;
-    sum += PetscAbsReal(value) * g->cell_volume;
+    for (PetscInt a = 0; a < g->dim; a++) x[a] -= tau * PetscRealPart(gl[a][o]);
+    out[o] = PetscRealPart(tv[o]) - PetscMax(Interpolate(g, all, x), 0);
+    sum += PetscAbsReal(PetscRealPart(out[o])) * g->cell_volume;
   }
   PetscCall(VecRestoreArray(b->g, &out));
-  PetscCall(VecRestoreArrayRead(b->Vt_all, &Vt_all));
-  PetscCall(VecRestoreArrayRead(b->mu_all, &mu_all));
-  PetscCall(VecRestoreArrayRead(b->rho, &rv));
-  PetscCall(VecRestoreArrayRead(mu, &muv));
-  PetscCall(VecRestoreArrayRead(f, &fv));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->glocal[a], &gl[a]));
+  PetscCall(VecRestoreArrayRead(b->all, &all));
+  PetscCall(VecRestoreArrayRead(target, &tv));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->grad[a], &gl[a]));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &sum, 1, MPIU_REAL, MPIU_SUM, jko->comm));
   *l1 = sum / b->M;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The preconditioner of a half step at the density d on its side (rho forth, mu back): the
+  dual's curvature a = (U*)''(at d) and b = tau d, with d floored at floor * max d.
+*/
+static PetscErrorCode SetPreconditioner(GFJKOMethod jko, GFBFMPreconditioner *P, Vec d, PetscReal tau)
+{
+  GFJKO_BFM         *b = (GFJKO_BFM *)jko->data;
+  const GFJKOEnergy *e = &jko->energy;
+  const PetscReal    floor = BFM_DENSITY_FLOOR;
+  const PetscScalar *dv;
+  PetscScalar       *av, *bv;
+  PetscReal          dmax;
+  PetscInt           n;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecMax(d, NULL, &dmax));
+  PetscCall(VecGetLocalSize(d, &n));
+  PetscCall(VecGetArrayRead(d, &dv));
+  PetscCall(VecGetArray(b->ca, &av));
+  PetscCall(VecGetArray(b->cb, &bv));
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscReal r = PetscMax(PetscRealPart(dv[i]), floor * dmax);
+    av[i]             = e->m == 1 ? r / e->sigma : PetscPowReal(r, 2 - e->m) / (e->sigma * e->m);
+    bv[i]             = tau * r;
+  }
+  PetscCall(VecRestoreArray(b->cb, &bv));
+  PetscCall(VecRestoreArray(b->ca, &av));
+  PetscCall(VecRestoreArrayRead(d, &dv));
+  PetscCall(GFBFMPreconditionerSetCoefficients(P, b->ca, b->cb));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -313,7 +358,7 @@ static PetscReal UpdateStep(PetscReal s, PetscReal dJ, PetscReal predicted)
     s *= 0.5;
   else if (dJ > 0.75 * predicted)
     s *= 1.25;
-  return PetscMin(PetscMax(s, 0.125), 4);
+  return PetscMin(s, 1);
 }
 
 /*
@@ -328,8 +373,9 @@ static PetscErrorCode HalfStep(GFJKOMethod jko, PetscBool forth, PetscReal tau, 
 
   PetscFunctionBeginUser;
   PetscCall(DualValue(jko, b->phi, b->psi, mu, &J0)); /* also phi's multiplier c and (forth) rho */
-  PetscCall(Gradient(jko, forth, tau, f, mu, l1));
-  PetscCall(GFBFMPreconditionerApply(&b->pre, b->g, b->u));
+  PetscCall(Gradient(jko, forth, tau, f, other, mu, l1));
+  if (forth) PetscCall(SetPreconditioner(jko, &b->pre[0], b->rho, tau));
+  PetscCall(GFBFMPreconditionerApply(&b->pre[forth ? 0 : 1], b->g, b->u));
   PetscCall(VecDot(b->g, b->u, &gn));
   gn *= jko->grid->cell_volume;
   PetscCall(VecAXPY(f, *s, b->u));
@@ -353,20 +399,15 @@ static PetscErrorCode PrepareStep(GFJKOMethod jko, Vec mu)
     PetscCall(GFConvolutionApply(jko->energy.convolution, jko->energy.kernel, mu, b->u));
     PetscCall(VecAXPY(b->Vt, 1, b->u));
   }
-  PetscCall(VecDestroy(&b->mu_all));
-  PetscCall(VecDestroy(&b->Vt_all));
-  PetscCall(GFGridGatherNatural(jko->grid, mu, &b->mu_all));
-  PetscCall(GFGridGatherNatural(jko->grid, b->Vt, &b->Vt_all));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec rho_new, GFJKOResult *result)
 {
-  GFJKO_BFM         *b = (GFJKO_BFM *)jko->data;
-  const GFJKOEnergy *e = &jko->energy;
-  PetscReal          mass, mumax, r0 = PETSC_INFINITY, r1 = PETSC_INFINITY, a, w2 = 0;
-  PetscBool          same = PETSC_FALSE;
-  PetscInt           it;
+  GFJKO_BFM *b = (GFJKO_BFM *)jko->data;
+  PetscReal  mass, r0 = PETSC_INFINITY, r1 = PETSC_INFINITY, w2 = 0, best = PETSC_INFINITY;
+  PetscBool  same = PETSC_FALSE;
+  PetscInt   it, best_it = 0;
 
   PetscFunctionBeginUser;
   PetscCheck(tau > 0, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_method bfm: the step tau = %g must be > 0", (double)tau);
@@ -379,17 +420,27 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
     PetscCall(VecSet(b->psi, 0));
   }
   PetscCall(PrepareStep(jko, mu));
-  PetscCall(VecMax(mu, NULL, &mumax));
-  /* the dual's curvature: (U*)''  = rho / sigma (m = 1), rho^{2-m} / (sigma m), at mu's largest value */
-  a = e->m == 1 ? mumax / e->sigma : PetscPowReal(mumax, 2 - e->m) / (e->sigma * e->m);
-  PetscCall(GFBFMPreconditionerSetCoefficients(&b->pre, a, tau * mumax));
+  PetscCall(SetPreconditioner(jko, &b->pre[1], mu, tau));
   result->converged = PETSC_FALSE;
+  b->step[0] = b->step[1] = 1;
   for (it = 0; it < jko->max_it; it++) {
+    PetscReal r;
     PetscCall(HalfStep(jko, PETSC_TRUE, tau, mu, &r0));
     PetscCall(GFBFMCTransform(&b->lines, tau, b->psi, b->phi)); /* the pair tight again: phi = phi^cc */
     PetscCall(HalfStep(jko, PETSC_FALSE, tau, mu, &r1));
-    if (PetscMax(r0, r1) <= jko->rtol) {
+    PetscCall(PetscInfo(NULL, "JKO bfm: iteration %" PetscInt_FMT ", residuals %g %g, steps %g %g\n", it, (double)r0, (double)r1, (double)b->step[0], (double)b->step[1]));
+    r = PetscMax(r0, r1);
+    if (r <= jko->rtol) {
       result->converged = PETSC_TRUE;
+      it++;
+      break;
+    }
+    if (r < 0.99 * best) {
+      best      = r;
+      best_it   = it;
+    } else if (it - best_it >= BFM_STALL) { /* the discretisation floor: the two pushforwards disagree at this level */
+      result->converged = (PetscBool)(best <= BFM_STALL_ACCEPT * jko->rtol);
+      PetscCall(PetscInfo(NULL, "JKO bfm: the residual stalled at %g (rtol %g)\n", (double)best, (double)jko->rtol));
       it++;
       break;
     }
@@ -423,7 +474,7 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
 static PetscErrorCode GFJKODestroy_BFM(GFJKOMethod jko)
 {
   GFJKO_BFM *b      = (GFJKO_BFM *)jko->data;
-  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->mu_all, &b->Vt_all};
+  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->natural, &b->all, &b->ca, &b->cb};
 
   PetscFunctionBeginUser;
   if (!b) PetscFunctionReturn(PETSC_SUCCESS);
@@ -433,8 +484,10 @@ static PetscErrorCode GFJKODestroy_BFM(GFJKOMethod jko)
     if (b->glocal[a]) PetscCall(DMRestoreLocalVector(b->da, &b->glocal[a]));
   }
   if (b->local) PetscCall(DMRestoreLocalVector(b->da, &b->local));
+  PetscCall(VecScatterDestroy(&b->toall));
   PetscCall(GFBFMLinesDestroy(&b->lines));
-  PetscCall(GFBFMPreconditionerDestroy(&b->pre));
+  PetscCall(GFBFMPreconditionerDestroy(&b->pre[0]));
+  PetscCall(GFBFMPreconditionerDestroy(&b->pre[1]));
   PetscCall(PetscFree(jko->data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -459,10 +512,11 @@ PETSC_INTERN PetscErrorCode GFJKOSetUpBFM(GFJKOMethod jko)
   b->da        = grid->da;
   b->step[0] = b->step[1] = 1;
   PetscCall(GFBFMLinesCreate(grid, &b->lines));
-  PetscCall(GFBFMPreconditionerCreate(grid, &b->pre));
+  PetscCall(GFBFMPreconditionerCreate(grid, &b->pre[0]));
+  PetscCall(GFBFMPreconditionerCreate(grid, &b->pre[1]));
   PetscCall(DMCreateGlobalVector(grid->da, &b->phi));
   {
-    Vec *vecs[] = {&b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last};
+    Vec *vecs[] = {&b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->ca, &b->cb};
     for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++) PetscCall(VecDuplicate(b->phi, vecs[i]));
   }
   for (PetscInt a = 0; a < grid->dim; a++) {
@@ -470,5 +524,7 @@ PETSC_INTERN PetscErrorCode GFJKOSetUpBFM(GFJKOMethod jko)
     PetscCall(DMGetLocalVector(b->da, &b->glocal[a]));
   }
   PetscCall(DMGetLocalVector(b->da, &b->local));
+  PetscCall(DMDACreateNaturalVector(b->da, &b->natural));
+  PetscCall(VecScatterCreateToAll(b->natural, &b->toall, &b->all));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

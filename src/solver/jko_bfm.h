@@ -33,11 +33,10 @@ typedef struct {
   GFGrid    grid;
   Mat       A;
   KSP       ksp;
-  PetscReal a, b;
 } GFBFMPreconditioner;
 
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerCreate(GFGrid, GFBFMPreconditioner *);
-PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPreconditioner *, PetscReal, PetscReal);
+PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPreconditioner *, Vec, Vec);
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerApply(GFBFMPreconditioner *, Vec, Vec);
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerDestroy(GFBFMPreconditioner *);
 

@@ -30,6 +30,31 @@
 #include "jko_bfm.h"
 
 /*
+  min over real x near the grid minimiser p of k (q - x)^2 + f(x), f the quadratic through
+  f[c - 1], f[c], f[c + 1] (c = p moved off the ends), x within half a cell of p and inside
+  [0, n - 1]; the grid value where that model is not convex.
+*/
+static inline PetscReal SubgridMinimum(PetscInt n, PetscReal k, const PetscReal f[], PetscInt q, PetscInt p)
+{
+  const PetscReal grid = k * (q - p) * (q - p) + f[p];
+  PetscInt        c;
+  PetscReal       d1, d2, curv, x, lo, hi, t;
+
+  if (n < 3) return grid;
+  c    = PetscMin(PetscMax(p, 1), n - 2);
+  d1   = 0.5 * (f[c + 1] - f[c - 1]);
+  d2   = f[c + 1] - 2 * f[c] + f[c - 1];
+  curv = 2 * k + d2;
+  if (!(curv > 0)) return grid;
+  x  = (2 * k * q - d1 + d2 * c) / curv; /* the stationary point of k (q - x)^2 + f[c] + d1 (x - c) + d2 (x - c)^2 / 2 */
+  lo = PetscMax(p - 0.5, 0);
+  hi = PetscMin(p + 0.5, n - 1);
+  x  = PetscMin(PetscMax(x, lo), hi);
+  t  = x - c;
+  return PetscMin(grid, k * (q - x) * (q - x) + f[c] + d1 * t + 0.5 * d2 * t * t);
+}
+
+/*
   Lower envelope of the parabolas k (q - p)^2 + f[p], p = 0..n-1, evaluated at q = 0..n-1
   into g (g may not be f); v (n) and z (n + 1) are work. The envelope's parabolas v[0..m]
   are kept with the abscissae z where each takes over.
@@ -64,7 +89,7 @@ PETSC_INTERN void GFBFMLowerEnvelope(PetscInt n, PetscReal k, const PetscReal f[
   }
   for (PetscInt q = 0, j = 0; q < n; q++) {
     while (z[j + 1] < q) j++;
-    g[q] = k * (q - v[j]) * (q - v[j]) + f[v[j]];
+    g[q] = SubgridMinimum(n, k, f, q, v[j]);
   }
 }
 
@@ -202,42 +227,56 @@ PETSC_INTERN PetscErrorCode GFBFMPreconditionerCreate(GFGrid g, GFBFMPreconditio
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Assemble a I - b Laplace (Neumann: a wall face carries no flux) and hand it to the KSP. */
-PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPreconditioner *P, PetscReal a, PetscReal b)
+/*
+  Assemble a I - div(b grad) (Neumann: a wall face carries no flux; the face's b is the mean
+  of its two cells') from cell values a and b (global vectors) and hand it to the KSP.
+*/
+PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPreconditioner *P, Vec a, Vec b)
 {
-  GFGrid            g   = P->grid;
-  const GFLocalBox *box = &g->box;
+  GFGrid             g = P->grid;
+  GFLocalBox         box;
+  Vec                bl;
+  const PetscScalar *av, *bv;
 
   PetscFunctionBeginUser;
-  P->a = a;
-  P->b = b;
+  PetscCall(GFGridGetLocalBox(g, &box));
+  PetscCall(DMGetLocalVector(g->da, &bl));
+  PetscCall(DMGlobalToLocalBegin(g->da, b, INSERT_VALUES, bl));
+  PetscCall(DMGlobalToLocalEnd(g->da, b, INSERT_VALUES, bl));
+  PetscCall(VecGetArrayRead(a, &av));
+  PetscCall(VecGetArrayRead(bl, &bv));
   PetscCall(MatZeroEntries(P->A));
-  GF_FOR_OWNED(box, i, j, k)
+  GF_FOR_OWNED(&box, i, j, k)
   {
     MatStencil     row = {.i = i, .j = j, .k = k}, cols[7];
     PetscScalar    vals[7];
     PetscInt       count  = 1;
-    const PetscInt idx[3] = {i, j, k};
+    const PetscInt idx[3] = {i, j, k}, c = GFLocalIndex(&box, i, j, k);
     cols[0]               = row;
-    vals[0]               = a;
+    vals[0]               = av[GFOwnedIndex(&box, i, j, k)];
     for (PetscInt d = 0; d < g->dim; d++) {
-      const PetscReal w = b / (g->h[d] * g->h[d]);
+      const PetscInt stride = GFLocalStride(&box, d);
       for (PetscInt s = -1; s <= 1; s += 2) {
-        MatStencil c = row;
+        MatStencil c2 = row;
+        PetscReal  w;
         if (idx[d] + s < 0 || idx[d] + s >= g->cells[d]) continue;
+        w = 0.5 * PetscRealPart(bv[c] + bv[c + s * stride]) / (g->h[d] * g->h[d]);
         if (d == 0)
-          c.i += s;
+          c2.i += s;
         else if (d == 1)
-          c.j += s;
+          c2.j += s;
         else
-          c.k += s;
-        cols[count]   = c;
+          c2.k += s;
+        cols[count]   = c2;
         vals[count++] = -w;
         vals[0] += w;
       }
     }
     PetscCall(MatSetValuesStencil(P->A, 1, &row, count, cols, vals, INSERT_VALUES));
   }
+  PetscCall(VecRestoreArrayRead(bl, &bv));
+  PetscCall(VecRestoreArrayRead(a, &av));
+  PetscCall(DMRestoreLocalVector(g->da, &bl));
   PetscCall(MatAssemblyBegin(P->A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(P->A, MAT_FINAL_ASSEMBLY));
   PetscCall(KSPSetOperators(P->ksp, P->A, P->A));

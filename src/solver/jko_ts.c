@@ -115,7 +115,7 @@ static PetscErrorCode TSSetUp_JKO(TS ts)
     const PetscBool exact = (PetscBool)(s->grid->dim == 1 && s->grid->bc != GF_BC_PERIODIC && model->sigma > 0 && !model->dynamics.convolution);
     s->jko_method         = exact ? GF_JKO_QUANTILE : GF_JKO_PRIMAL_DUAL;
   }
-  if (s->jko_rtol == 0) s->jko_rtol = s->jko_method == GF_JKO_QUANTILE ? 1e-12 : (s->jko_method == GF_JKO_BFM ? 1e-2 : 1e-5);
+  if (s->jko_rtol == 0) s->jko_rtol = s->jko_method == GF_JKO_QUANTILE ? 1e-12 : 1e-5;
   if (s->jko_max_it == 0) s->jko_max_it = s->jko_method == GF_JKO_QUANTILE ? 100 : (s->jko_method == GF_JKO_BFM ? 1000 : 20000);
   s->jko_worst_gap = -PETSC_MAX_REAL;
   PetscCall(PetscNew(&method));
