@@ -30,9 +30,9 @@ PETSC_INTERN void           GFBFMLowerEnvelope(PetscInt, PetscReal, const PetscR
 
 /* The preconditioner (a I - b Laplace)^{-1}, Neumann walls, by conjugate gradients and the grid's multigrid. */
 typedef struct {
-  GFGrid    grid;
-  Mat       A;
-  KSP       ksp;
+  GFGrid grid;
+  Mat    A;
+  KSP    ksp;
 } GFBFMPreconditioner;
 
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerCreate(GFGrid, GFBFMPreconditioner *);

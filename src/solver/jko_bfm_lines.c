@@ -17,15 +17,18 @@
   from the DMDA's AO. Its cost per pass is two all-to-all exchanges of the vector, O(N / P)
   data per rank; a 2D c-transform on 2 ranks with y split moves the vector twice.
 
-  Preconditioner. The gradient steps are preconditioned by (a I - b Laplace)^{-1}: the
-  Neumann Laplacian (5-point, no-flux walls) plus the L2 part a, which the dual energy's
-  own curvature (the derivative of rho(phi) = (U*)'(-phi - V) by phi) asks for; without it
-  the lowest modes, whose H^1 weight is L^2/pi^2, get far too long steps. It is solved by
-  CG with the grid's geometric multigrid (GFMultigridSetUp) to a relative 1e-8, rather
-  than by a fast cosine transform: FFTW's plans are invalidated by the fftw_mpi_cleanup()
-  of PETSc's MATFFTW (see convolution.c), which models with interaction use, and the
-  multigrid exists and is distributed already. One operator per JKO step (a and b are
-  fixed per step), so the Galerkin hierarchy is rebuilt once per step.
+  Sub-grid refinement: each pass takes the grid minimiser p of line point q and minimises
+  k (q - x)^2 + f(x) over real x within half a cell of p, f the quadratic through the three
+  values about p (SubgridMinimum), never above the grid value. Exact for quadratic data; the
+  grid minimum alone is off by up to k / 4, i.e. h^2 / (8 tau), whose second differences
+  make the pushforward's Jacobian O(1) noise.
+
+  Preconditioner. The gradient steps are preconditioned by (a I - div(b grad))^{-1} with
+  cell coefficients a, b (the dual's Hessian, jko_bfm.c; a face's b the mean of its two
+  cells'), Neumann walls, 5-point. It is solved by CG with the grid's geometric multigrid
+  (GFMultigridSetUp) to a relative 1e-8, rather than by a fast cosine transform (which
+  needs constant coefficients, and FFTW's plans are invalidated by the fftw_mpi_cleanup()
+  of PETSc's MATFFTW, see convolution.c); the multigrid exists and is distributed already.
 */
 #include "jko_bfm.h"
 
@@ -239,7 +242,7 @@ PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPrecondition
   const PetscScalar *av, *bv;
 
   PetscFunctionBeginUser;
-  PetscCall(GFGridGetLocalBox(g, &box));
+  box = g->box;
   PetscCall(DMGetLocalVector(g->da, &bl));
   PetscCall(DMGlobalToLocalBegin(g->da, b, INSERT_VALUES, bl));
   PetscCall(DMGlobalToLocalEnd(g->da, b, INSERT_VALUES, bl));
@@ -252,8 +255,8 @@ PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPrecondition
     PetscScalar    vals[7];
     PetscInt       count  = 1;
     const PetscInt idx[3] = {i, j, k}, c = GFLocalIndex(&box, i, j, k);
-    cols[0]               = row;
-    vals[0]               = av[GFOwnedIndex(&box, i, j, k)];
+    cols[0] = row;
+    vals[0] = av[GFOwnedIndex(&box, i, j, k)];
     for (PetscInt d = 0; d < g->dim; d++) {
       const PetscInt stride = GFLocalStride(&box, d);
       for (PetscInt s = -1; s <= 1; s += 2) {
