@@ -111,12 +111,13 @@ static PetscErrorCode GFSolverSetJKOFromOptions(GFSolver s)
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(s->comm, NULL, "JKO (Wasserstein proximal) steps: -ts_type jko, tau = -ts_dt", "GFSolver");
-  PetscCall(GFOptionsChoice("-jko_method", "Solver of each step: primal_dual (Benamou-Brenier form, 1D-3D), quantile (exact, 1D), auto (quantile where it applies)", "GFSolverSetFromOptions", GFJKOMethods, 3, &method, NULL));
+  PetscCall(GFOptionsChoice("-jko_method", "Solver of each step: primal_dual (Benamou-Brenier form, 1D-3D), quantile (exact, 1D), bfm (back-and-forth, 1D-3D, walls), auto (quantile where it applies)", "GFSolverSetFromOptions", GFJKOMethods, 4,
+                            &method, NULL));
   s->jko_method = (GFJKOMethodType)method;
-  PetscCall(
-      GFOptionsReal("-jko_rtol", "Relative tolerance of each step's solver (also the JKO inequality's; 0: the method's default, 1e-12 quantile, 1e-5 primal_dual)", "GFSolverSetFromOptions", s->jko_rtol, &s->jko_rtol, NULL, GF_REAL_NONNEGATIVE));
-  PetscCall(
-      GFOptionsInt("-jko_max_it", "Iterations of each step's solver before the run stops as not converged (0: the method's default, 100 quantile, 20000 primal_dual)", "GFSolverSetFromOptions", s->jko_max_it, &s->jko_max_it, NULL, 0, PETSC_MAX_INT));
+  PetscCall(GFOptionsReal("-jko_rtol", "Relative tolerance of each step's solver (also the JKO inequality's; 0: the method's default, 1e-12 quantile, 1e-5 primal_dual and bfm)", "GFSolverSetFromOptions", s->jko_rtol, &s->jko_rtol, NULL,
+                          GF_REAL_NONNEGATIVE));
+  PetscCall(GFOptionsInt("-jko_max_it", "Iterations of each step's solver before the run stops as not converged (0: the method's default, 100 quantile, 20000 primal_dual, 1000 bfm)", "GFSolverSetFromOptions", s->jko_max_it, &s->jko_max_it, NULL, 0,
+                         PETSC_MAX_INT));
   s->jko_order = 1;
   PetscCall(GFOptionsInt("-jko_order", "1: JKO steps (first order); 2: half a JKO step, then the Wasserstein geodesic through it extended to twice its length (the implicit midpoint rule, second order)", "GFSolverSetFromOptions", s->jko_order,
                          &s->jko_order, NULL, 1, 2));

@@ -49,6 +49,7 @@ struct _p_GFJKOMethod {
 /* The methods: each fills in data, step and destroy of a method whose other fields are set. */
 PETSC_INTERN PetscErrorCode GFJKOSetUpQuantile(GFJKOMethod);   /* jko_quantile.c: 1D only */
 PETSC_INTERN PetscErrorCode GFJKOSetUpPrimalDual(GFJKOMethod); /* jko_primal_dual.c: 1D, 2D, 3D */
+PETSC_INTERN PetscErrorCode GFJKOSetUpBFM(GFJKOMethod);        /* jko_bfm.c: back-and-forth, 1D, 2D, 3D, walls */
 PETSC_INTERN PetscErrorCode GFJKOMethodDestroy(GFJKOMethod *);
 
 #endif

@@ -3,7 +3,8 @@
 
       rho_new = argmin_rho  F(rho) + W2^2(rho, rho_old) / (2 tau),
 
-  solved by the method -jko_method names: quantile (exact, 1D), primal_dual (1D to 3D). A
+  solved by the method -jko_method names: quantile (exact, 1D), primal_dual (1D to 3D), bfm
+  (back-and-forth, 1D to 3D, walls). A
   registered TS type, so that TSSolve drives it like the other schemes: output times, the
   diagnostics, restart, -ts_max_time, time-refinement studies and the progress line are
   those of every run. Per step the type records the method's iterations and residuals,
@@ -16,7 +17,7 @@
 #include "jko.h"
 #include <petsc/private/tsimpl.h>
 
-const char *const GFJKOMethods[] = {"primal_dual", "quantile", "auto", "GFJKOMethod", "GF_JKO_", NULL};
+const char *const GFJKOMethods[] = {"primal_dual", "quantile", "bfm", "auto", "GFJKOMethod", "GF_JKO_", NULL};
 
 typedef struct {
   GFJKOMethod      method;
@@ -115,7 +116,7 @@ static PetscErrorCode TSSetUp_JKO(TS ts)
     s->jko_method         = exact ? GF_JKO_QUANTILE : GF_JKO_PRIMAL_DUAL;
   }
   if (s->jko_rtol == 0) s->jko_rtol = s->jko_method == GF_JKO_QUANTILE ? 1e-12 : 1e-5;
-  if (s->jko_max_it == 0) s->jko_max_it = s->jko_method == GF_JKO_QUANTILE ? 100 : 20000;
+  if (s->jko_max_it == 0) s->jko_max_it = s->jko_method == GF_JKO_QUANTILE ? 100 : (s->jko_method == GF_JKO_BFM ? 1000 : 20000);
   s->jko_worst_gap = -PETSC_MAX_REAL;
   PetscCall(PetscNew(&method));
   method->comm   = s->comm;
@@ -127,7 +128,9 @@ static PetscErrorCode TSSetUp_JKO(TS ts)
   if (s->jko_method == GF_JKO_QUANTILE) {
     PetscCheck(s->grid->dim == 1, s->comm, PETSC_ERR_USER_INPUT, "-jko_method quantile is exact in 1D only, and this grid is %" PetscInt_FMT "D: use -jko_method primal_dual", s->grid->dim);
     PetscCall(GFJKOSetUpQuantile(method));
-  } else
+  } else if (s->jko_method == GF_JKO_BFM)
+    PetscCall(GFJKOSetUpBFM(method));
+  else
     PetscCall(GFJKOSetUpPrimalDual(method));
   PetscCheck(s->jko_order == 1 || method->extrapolate, s->comm, PETSC_ERR_USER_INPUT, "-jko_order 2: -jko_method %s has no geodesic extrapolation; use -jko_order 1 or another -jko_method", GFJKOMethods[s->jko_method]);
   PetscCall(VecDuplicate(ts->vec_sol, &jko->next));

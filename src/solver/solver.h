@@ -17,7 +17,7 @@ typedef struct {
 } GFJKOResult;
 
 /* The JKO methods (-jko_method). */
-typedef enum { GF_JKO_PRIMAL_DUAL, GF_JKO_QUANTILE, GF_JKO_AUTO } GFJKOMethodType;
+typedef enum { GF_JKO_PRIMAL_DUAL, GF_JKO_QUANTILE, GF_JKO_BFM, GF_JKO_AUTO } GFJKOMethodType;
 PETSC_INTERN const char *const GFJKOMethods[];
 
 struct _p_GFSolver {

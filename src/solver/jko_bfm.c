@@ -1,0 +1,537 @@
+/*
+  JKO method "bfm": the back-and-forth method of Jacobs, Lee and Leger ("The back-and-forth
+  method for Wasserstein gradient flows", 2021; Jacobs and Leger 2020 for optimal transport)
+  for one step
+
+      rho_new = argmin_rho  G(rho) + W2^2(rho, mu) / (2 tau),   mu = rho_old,
+      G(rho)  = h^d sum_i [U(rho_i) + Vt_i rho_i],   U = sigma rho log rho or sigma rho^m / (m - 1).
+
+  Dual problem. With the cost c(x, y) = |x - y|^2 / (2 tau) and Kantorovich potentials phi (on
+  rho's side) and psi (on mu's side), the step is the maximum of the concave
+
+      J(phi) = h^d sum_y phi^c(y) mu(y) - h^d sum_x U*(-phi(x) - Vt(x) - c) - c M,
+
+  U* the Legendre dual (sigma e^{p/sigma - 1}; r p (m - 1)/m with r = ((m-1) p_+ / (sigma m))^{1/(m-1)}),
+  c the multiplier of the mass M = h^d sum mu (chosen so that rho(phi) below has mass M
+  exactly: a closed form for m = 1, a safeguarded Newton solve for m > 1). The minimiser is
+  rho = (U*)'(-phi - Vt - c) >= 0. The interaction energy, when the model has one, is
+  linearised at mu: Vt = V + W * mu, once per step (the TS checks the JKO inequality with
+  the full F, interaction included).
+
+  Iteration (one "forth" then one "back" half step, as in the paper):
+    forth: phi += s_phi P^{-1} (rho(phi) - T#mu),  then psi = phi^c;
+    back:  psi += s_psi P^{-1} (mu - S#rho(psi^c)), then phi = psi^c;
+  T(y) = y - tau grad psi(y) and S(x) = x - tau grad phi(x) are the transport maps of the
+  (c-conjugate) pair. Pushforwards by the change of variables with the Jacobian of the
+  potential on the side of the density pushed, where that potential is smooth (the other
+  one has kinks at the edge of the other density's support): T#mu(x) = q(S(x)) with
+  q = mu / det(I - tau D^2 psi) on the grid, S#rho(y) = q(T(y)) with q = rho / det(I - tau
+  D^2 phi); q (one field) is gathered to every rank once per half step and read by
+  Catmull-Rom cubics (a linear interpolant would add a numerical diffusion |v| h / 2).
+  Gradients central differences, Hessians the "2h" differences of those, det floored at
+  BFM_DET_FLOOR. The c-transform is refined below the grid (jko_bfm_lines.c): the grid
+  minimum alone is off by up to h^2 / (8 tau), which in tau D^2 psi is O(1) noise (that
+  floored the mismatch at 3.7e-2 in the first version).
+  Preconditioner P = a I - div(b grad) (jko_bfm_lines.c) at the density d of the half step's
+  own side (rho forth, mu back): a = (U*)''(at d) (d / sigma for m = 1), b = tau d, the
+  dual's Hessian to leading order, so the natural step is 1 everywhere (a constant-
+  coefficient P at max d gave the tails steps too short by d / max d and the peak too long
+  once steps grew); d floored at BFM_DENSITY_FLOOR of its maximum. Forth's P is rebuilt
+  every iteration (rho changes), back's once per step.
+
+  Step sizes: the paper's sufficient-increase rule: with gn = <g, P^{-1} g> the predicted
+  increase of a step s, the actual increase dJ = J(new) - J(old) halves s when
+  dJ < s gn / 10 and grows it by 5/4 (to at most 1, the natural step) when dJ > 3 s gn / 4.
+  Stop: the paper's criterion, the L1 mismatch of both half steps relative to M,
+  max(|rho - T#mu|_1, |mu - S#rho|_1) / M <= rtol (residual[0], residual[1]). The two
+  discrete pushforwards are not exactly inverse to each other, so the mismatch has a floor
+  (Gaussian: 2e-6 at h = 1/32 in 1D, 4e-4 at h = 1/8 and 4e-5 at h = 1/16 in 2D); when the
+  best mismatch has not fallen by 1% for BFM_STALL iterations the step ends, converged only
+  if that floor is within BFM_STALL_ACCEPT rtol.
+  Warm start: phi and psi are kept when rho_old is bitwise the last rho_new; else phi = psi = 0.
+  Result: rho(phi) (>= 0, mass M to round-off, then rescaled by M / its mass); W2^2 from the
+  map, h^d sum mu |tau grad psi|^2.
+*/
+#include "jko_bfm.h"
+
+#define BFM_DET_FLOOR 1e-2     /* smallest det(I - tau D^2 .) divided by */
+#define BFM_DENSITY_FLOOR 1e-6 /* smallest density of the preconditioner, relative to the largest */
+#define BFM_STALL 20           /* iterations without a 1% smaller residual: the floor */
+#define BFM_STALL_ACCEPT 100   /* ... accepted as converged up to this multiple of rtol */
+
+typedef struct {
+  GFBFMLines          lines;
+  GFBFMPreconditioner pre[2]; /* forth (phi, at rho), back (psi, at mu) */
+  DM                  da;
+  Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3], ca, cb;
+  Vec                 natural, all; /* natural ordering; the whole of it on every rank */
+  VecScatter          toall;
+  PetscReal           step[2], c, M;
+  PetscBool           valid;
+} GFJKO_BFM;
+
+/* rho = (U*)'(p) and U*(p). */
+static inline PetscReal DualDensity(const GFJKOEnergy *e, PetscReal p, PetscReal *Ustar)
+{
+  if (e->m == 1) {
+    const PetscReal r = PetscExpReal(p / e->sigma - 1);
+    if (Ustar) *Ustar = e->sigma * r;
+    return r;
+  } else {
+    const PetscReal r = p > 0 ? PetscPowReal((e->m - 1) * p / (e->sigma * e->m), 1 / (e->m - 1)) : 0;
+    if (Ustar) *Ustar = r * p * (e->m - 1) / e->m;
+    return r;
+  }
+}
+
+/* Catmull-Rom cubic through f at cell centres, along every axis, at the point x (clamped into the box); natural-order array f. */
+static PetscReal Interpolate(GFGrid g, const PetscScalar *f, const PetscReal x[])
+{
+  PetscInt  base[3] = {0, 0, 0}, off[3] = {1, 1, 1};
+  PetscReal w[3][4] = {{0, 1, 0, 0}, {0, 1, 0, 0}, {0, 1, 0, 0}}, value = 0;
+
+  for (PetscInt a = 0; a < g->dim; a++) {
+    const PetscReal t = PetscMin(PetscMax((x[a] - g->lower[a]) / g->h[a] - 0.5, 0), g->cells[a] - 1);
+    const PetscInt  i = PetscMin((PetscInt)t, g->cells[a] - 2 >= 0 ? g->cells[a] - 2 : 0);
+    const PetscReal s = t - i;
+    base[a]           = i;
+    w[a][0]           = 0.5 * (-s + 2 * s * s - s * s * s);
+    w[a][1]           = 0.5 * (2 - 5 * s * s + 3 * s * s * s);
+    w[a][2]           = 0.5 * (s + 4 * s * s - 3 * s * s * s);
+    w[a][3]           = 0.5 * (-s * s + s * s * s);
+    off[a]            = 4;
+  }
+  for (PetscInt c = 0; c < off[2]; c++)
+    for (PetscInt b = 0; b < off[1]; b++)
+      for (PetscInt a = 0; a < off[0]; a++) {
+        const PetscInt  di[3] = {a - 1, b - 1, c - 1}, d0 = g->dim > 0, d1 = g->dim > 1, d2 = g->dim > 2;
+        PetscInt        idx[3];
+        const PetscReal wt = w[0][d0 ? a : 1] * w[1][d1 ? b : 1] * w[2][d2 ? c : 1];
+        for (PetscInt e = 0; e < 3; e++) idx[e] = e < g->dim ? PetscMin(PetscMax(base[e] + di[e], 0), g->cells[e] - 1) : 0;
+        value += wt * PetscRealPart(f[idx[0] + g->cells[0] * (idx[1] + (g->dim > 1 ? g->cells[1] : 1) * idx[2])]);
+      }
+  return value;
+}
+
+/* The multiplier c making rho(phi) = (U*)'(-phi - Vt - c) of mass M; returns h^d sum U*(...) + c M. */
+static PetscErrorCode Normalise(GFJKOMethod jko, Vec phi, PetscReal *dual_energy)
+{
+  GFJKO_BFM         *b  = (GFJKO_BFM *)jko->data;
+  const GFJKOEnergy *e  = &jko->energy;
+  const PetscReal    hd = jko->grid->cell_volume;
+  const PetscScalar *p, *v;
+  PetscInt           n;
+  PetscReal          pmax = -PETSC_MAX_REAL, sums[2];
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(phi, &n));
+  PetscCall(VecGetArrayRead(phi, &p));
+  PetscCall(VecGetArrayRead(b->Vt, &v));
+  for (PetscInt i = 0; i < n; i++) pmax = PetscMax(pmax, -PetscRealPart(p[i]) - PetscRealPart(v[i]));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &pmax, 1, MPIU_REAL, MPI_MAX, jko->comm));
+  if (e->m == 1) {
+    /* sum e^{(p - c)/sigma - 1} h^d = M, shifted by the largest p against overflow */
+    sums[0] = 0;
+    for (PetscInt i = 0; i < n; i++) sums[0] += PetscExpReal((-PetscRealPart(p[i]) - PetscRealPart(v[i]) - pmax) / e->sigma) * hd;
+    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, sums, 1, MPIU_REAL, MPIU_SUM, jko->comm));
+    b->c         = pmax - e->sigma + e->sigma * PetscLogReal(sums[0] / b->M);
+    *dual_energy = e->sigma * b->M + b->c * b->M;
+  } else {
+    /* mass(c) decreases from mass(pmax) = 0: bracket from below, then Newton kept inside the bracket */
+    PetscReal lo = pmax - 1, hi = pmax, c = lo, mass = 0, dmass = 0;
+    for (PetscInt it = 0; it < 400; it++) {
+      sums[0] = sums[1] = 0;
+      for (PetscInt i = 0; i < n; i++) {
+        const PetscReal q = -PetscRealPart(p[i]) - PetscRealPart(v[i]) - c, r = DualDensity(e, q, NULL);
+        sums[0] += r * hd;
+        if (r > 0) sums[1] += r / (q * (e->m - 1)) * hd;
+      }
+      PetscCall(MPIU_Allreduce(MPI_IN_PLACE, sums, 2, MPIU_REAL, MPIU_SUM, jko->comm));
+      mass  = sums[0];
+      dmass = -sums[1];
+      if (PetscAbsReal(mass - b->M) <= 1e-14 * b->M) break;
+      if (mass > b->M)
+        lo = c;
+      else {
+        hi = c;
+        if (c == pmax - 1 || lo == c) { /* not yet bracketed from below */
+          lo = pmax - 2 * (pmax - c);
+          c  = lo;
+          continue;
+        }
+      }
+      {
+        const PetscReal newton = dmass < 0 ? c - (mass - b->M) / dmass : 0.5 * (lo + hi);
+        c                      = newton > lo && newton < hi ? newton : 0.5 * (lo + hi);
+      }
+    }
+    b->c    = c;
+    sums[0] = 0;
+    for (PetscInt i = 0; i < n; i++) {
+      PetscReal Ustar;
+      (void)DualDensity(e, -PetscRealPart(p[i]) - PetscRealPart(v[i]) - c, &Ustar);
+      sums[0] += Ustar * hd;
+    }
+    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, sums, 1, MPIU_REAL, MPIU_SUM, jko->comm));
+    *dual_energy = sums[0] + c * b->M;
+  }
+  PetscCall(VecRestoreArrayRead(b->Vt, &v));
+  PetscCall(VecRestoreArrayRead(phi, &p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* rho(phi) into b->rho (after Normalise). */
+static PetscErrorCode DensityOf(GFJKOMethod jko, Vec phi, Vec rho)
+{
+  GFJKO_BFM         *b = (GFJKO_BFM *)jko->data;
+  const PetscScalar *p, *v;
+  PetscScalar       *r;
+  PetscInt           n;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(phi, &n));
+  PetscCall(VecGetArrayRead(phi, &p));
+  PetscCall(VecGetArrayRead(b->Vt, &v));
+  PetscCall(VecGetArray(rho, &r));
+  for (PetscInt i = 0; i < n; i++) r[i] = DualDensity(&jko->energy, -PetscRealPart(p[i]) - PetscRealPart(v[i]) - b->c, NULL);
+  PetscCall(VecRestoreArray(rho, &r));
+  PetscCall(VecRestoreArrayRead(b->Vt, &v));
+  PetscCall(VecRestoreArrayRead(phi, &p));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* J = h^d sum psi mu - (h^d sum U*(-phi - Vt - c) + c M) for the pair (phi, psi = phi^c); sets b->c. */
+static PetscErrorCode DualValue(GFJKOMethod jko, Vec phi, Vec psi, Vec mu, PetscReal *J)
+{
+  PetscReal dual, dot;
+
+  PetscFunctionBeginUser;
+  PetscCall(Normalise(jko, phi, &dual));
+  PetscCall(VecDot(psi, mu, &dot));
+  *J = dot * jko->grid->cell_volume - dual;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Central-difference gradient of f (global) into b->grad[] and their ghosted copies b->glocal[] (clamped at walls). */
+static PetscErrorCode Derivatives(GFJKOMethod jko, Vec f)
+{
+  GFJKO_BFM         *b = (GFJKO_BFM *)jko->data;
+  GFGrid             g = jko->grid;
+  const GFLocalBox  *box;
+  GFLocalBox         lb;
+  const PetscScalar *fl;
+
+  PetscFunctionBeginUser;
+  lb  = g->box; /* the owned and ghosted box (GFGridGetLocalBox at set-up) */
+  box = &lb;
+  PetscCall(DMGlobalToLocalBegin(b->da, f, INSERT_VALUES, b->local));
+  PetscCall(DMGlobalToLocalEnd(b->da, f, INSERT_VALUES, b->local));
+  PetscCall(VecGetArrayRead(b->local, &fl));
+  for (PetscInt a = 0; a < g->dim; a++) {
+    PetscScalar   *out;
+    const PetscInt stride = GFLocalStride(box, a);
+    PetscCall(VecGetArray(b->grad[a], &out));
+    GF_FOR_OWNED(box, i, j, k)
+    {
+      const PetscInt idx[3] = {i, j, k}, c = GFLocalIndex(box, i, j, k);
+      const PetscInt up = idx[a] + 1 < g->cells[a] ? stride : 0, down = idx[a] > 0 ? stride : 0;
+      out[GFOwnedIndex(box, i, j, k)] = PetscRealPart(fl[c + up] - fl[c - down]) / (2 * g->h[a]);
+    }
+    PetscCall(VecRestoreArray(b->grad[a], &out));
+    PetscCall(DMGlobalToLocalBegin(b->da, b->grad[a], INSERT_VALUES, b->glocal[a]));
+    PetscCall(DMGlobalToLocalEnd(b->da, b->grad[a], INSERT_VALUES, b->glocal[a]));
+  }
+  PetscCall(VecRestoreArrayRead(b->local, &fl));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* det(I - tau H) at owned cell (i, j, k), H the central difference of the central gradients; grad[] the gradient there. */
+static PetscReal Jacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscScalar *gl[], PetscInt i, PetscInt j, PetscInt k, PetscReal tau, PetscReal grad[])
+{
+  GFGrid         g      = jko->grid;
+  const PetscInt idx[3] = {i, j, k}, c = GFLocalIndex(box, i, j, k);
+  PetscReal      A[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, det;
+
+  for (PetscInt a = 0; a < g->dim; a++) grad[a] = PetscRealPart(gl[a][c]);
+  for (PetscInt a = 0; a < g->dim; a++)
+    for (PetscInt e = 0; e < g->dim; e++) {
+      const PetscInt stride = GFLocalStride(box, e), up = idx[e] + 1 < g->cells[e] ? stride : 0, down = idx[e] > 0 ? stride : 0;
+      A[a][e] -= tau * PetscRealPart(gl[a][c + up] - gl[a][c - down]) / (2 * g->h[e]);
+    }
+  for (PetscInt a = 0; a < g->dim; a++) /* symmetric part */
+    for (PetscInt e = a + 1; e < g->dim; e++) A[a][e] = A[e][a] = 0.5 * (A[a][e] + A[e][a]);
+  det = A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1]) - A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0]) + A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]);
+  return PetscMax(det, 0);
+}
+
+/*
+  The gradient of a half step into b->g and its L1 norm relative to M. Forth (f = phi, other =
+  psi = phi^c): rho(phi) - T#mu; back (f = psi, other = phi = psi^c): mu - S#rho. The density d
+  pushed (mu forth, rho back) lives on other's side, where other is smooth (it is the
+  potential of d's own side), so the Jacobian is other's: q = d / det(I - tau D^2 other) on
+  the grid, gathered, and the pushforward at a cell z is q at the preimage z - tau grad f(z).
+*/
+static PetscErrorCode Gradient(GFJKOMethod jko, PetscBool forth, PetscReal tau, Vec f, Vec other, Vec mu, PetscReal *l1)
+{
+  GFJKO_BFM         *b = (GFJKO_BFM *)jko->data;
+  GFGrid             g = jko->grid;
+  GFLocalBox         box;
+  const PetscScalar *gl[3], *dv, *tv, *all;
+  PetscScalar       *out;
+  PetscReal          sum = 0;
+  Vec                d = forth ? mu : b->rho, target = forth ? b->rho : mu;
+
+  PetscFunctionBeginUser;
+  box = g->box;
+  PetscCall(DensityOf(jko, b->phi, b->rho));
+  /* q = d / det(I - tau D^2 other) */
+  PetscCall(Derivatives(jko, other));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->glocal[a], &gl[a]));
+  PetscCall(VecGetArrayRead(d, &dv));
+  PetscCall(VecGetArray(b->u, &out));
+  GF_FOR_OWNED(&box, i, j, k)
+  {
+    const PetscInt o       = GFOwnedIndex(&box, i, j, k);
+    PetscReal      grad[3] = {0, 0, 0}, det = Jacobian(jko, &box, gl, i, j, k, tau, grad);
+    out[o] = PetscRealPart(dv[o]) / PetscMax(det, BFM_DET_FLOOR);
+  }
+  PetscCall(VecRestoreArray(b->u, &out));
+  PetscCall(VecRestoreArrayRead(d, &dv));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->glocal[a], &gl[a]));
+  PetscCall(DMDAGlobalToNaturalBegin(b->da, b->u, INSERT_VALUES, b->natural));
+  PetscCall(DMDAGlobalToNaturalEnd(b->da, b->u, INSERT_VALUES, b->natural));
+  PetscCall(VecScatterBegin(b->toall, b->natural, b->all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(b->toall, b->natural, b->all, INSERT_VALUES, SCATTER_FORWARD));
+  /* target - q(z - tau grad f(z)) */
+  PetscCall(Derivatives(jko, f));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->grad[a], &gl[a]));
+  PetscCall(VecGetArrayRead(target, &tv));
+  PetscCall(VecGetArrayRead(b->all, &all));
+  PetscCall(VecGetArray(b->g, &out));
+  GF_FOR_OWNED(&box, i, j, k)
+  {
+    const PetscInt o = GFOwnedIndex(&box, i, j, k), idx[3] = {i, j, k};
+    PetscReal      x[3];
+    GFGridCellCenter(g, idx, x);
+    for (PetscInt a = 0; a < g->dim; a++) x[a] -= tau * PetscRealPart(gl[a][o]);
+    out[o] = PetscRealPart(tv[o]) - PetscMax(Interpolate(g, all, x), 0);
+    sum += PetscAbsReal(PetscRealPart(out[o])) * g->cell_volume;
+  }
+  PetscCall(VecRestoreArray(b->g, &out));
+  PetscCall(VecRestoreArrayRead(b->all, &all));
+  PetscCall(VecRestoreArrayRead(target, &tv));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->grad[a], &gl[a]));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &sum, 1, MPIU_REAL, MPIU_SUM, jko->comm));
+  *l1 = sum / b->M;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The preconditioner of a half step at the density d on its side (rho forth, mu back): the
+  dual's curvature a = (U*)''(at d) and b = tau d, with d floored at floor * max d.
+*/
+static PetscErrorCode SetPreconditioner(GFJKOMethod jko, GFBFMPreconditioner *P, Vec d, PetscReal tau)
+{
+  GFJKO_BFM         *b     = (GFJKO_BFM *)jko->data;
+  const GFJKOEnergy *e     = &jko->energy;
+  const PetscReal    floor = BFM_DENSITY_FLOOR;
+  const PetscScalar *dv;
+  PetscScalar       *av, *bv;
+  PetscReal          dmax;
+  PetscInt           n;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecMax(d, NULL, &dmax));
+  PetscCall(VecGetLocalSize(d, &n));
+  PetscCall(VecGetArrayRead(d, &dv));
+  PetscCall(VecGetArray(b->ca, &av));
+  PetscCall(VecGetArray(b->cb, &bv));
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscReal r = PetscMax(PetscRealPart(dv[i]), floor * dmax);
+    av[i]             = e->m == 1 ? r / e->sigma : PetscPowReal(r, 2 - e->m) / (e->sigma * e->m);
+    bv[i]             = tau * r;
+  }
+  PetscCall(VecRestoreArray(b->cb, &bv));
+  PetscCall(VecRestoreArray(b->ca, &av));
+  PetscCall(VecRestoreArrayRead(d, &dv));
+  PetscCall(GFBFMPreconditionerSetCoefficients(P, b->ca, b->cb));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The sufficient-increase rule on step s from the actual increase dJ and the predicted s gn. */
+static PetscReal UpdateStep(PetscReal s, PetscReal dJ, PetscReal predicted)
+{
+  if (!(dJ >= 0.1 * predicted))
+    s *= 0.5;
+  else if (dJ > 0.75 * predicted)
+    s *= 1.25;
+  return PetscMin(s, 1);
+}
+
+/*
+  One half step on f (phi when forth, psi when back), its partner other = f^c after it: gradient,
+  preconditioned step, c-transform, step-size update. J0 is the dual value before; J1 after.
+*/
+static PetscErrorCode HalfStep(GFJKOMethod jko, PetscBool forth, PetscReal tau, Vec mu, PetscReal *l1)
+{
+  GFJKO_BFM *b = (GFJKO_BFM *)jko->data;
+  Vec        f = forth ? b->phi : b->psi, other = forth ? b->psi : b->phi;
+  PetscReal  J0, J1, gn, *s = &b->step[forth ? 0 : 1];
+
+  PetscFunctionBeginUser;
+  PetscCall(DualValue(jko, b->phi, b->psi, mu, &J0)); /* also phi's multiplier c and (forth) rho */
+  PetscCall(Gradient(jko, forth, tau, f, other, mu, l1));
+  if (forth) PetscCall(SetPreconditioner(jko, &b->pre[0], b->rho, tau));
+  PetscCall(GFBFMPreconditionerApply(&b->pre[forth ? 0 : 1], b->g, b->u));
+  PetscCall(VecDot(b->g, b->u, &gn));
+  gn *= jko->grid->cell_volume;
+  PetscCall(VecAXPY(f, *s, b->u));
+  PetscCall(GFBFMCTransform(&b->lines, tau, f, other));
+  PetscCall(DualValue(jko, b->phi, b->psi, mu, &J1));
+  if (gn > 0) *s = UpdateStep(*s, J1 - J0, *s * gn);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Vt = V (+ W * mu, the interaction linearised at the step's start); mu and Vt gathered to every rank. */
+static PetscErrorCode PrepareStep(GFJKOMethod jko, Vec mu)
+{
+  GFJKO_BFM *b = (GFJKO_BFM *)jko->data;
+
+  PetscFunctionBeginUser;
+  if (jko->energy.V)
+    PetscCall(VecCopy(jko->energy.V, b->Vt));
+  else
+    PetscCall(VecSet(b->Vt, 0));
+  if (jko->energy.convolution) {
+    PetscCall(GFConvolutionApply(jko->energy.convolution, jko->energy.kernel, mu, b->u));
+    PetscCall(VecAXPY(b->Vt, 1, b->u));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec rho_new, GFJKOResult *result)
+{
+  GFJKO_BFM *b = (GFJKO_BFM *)jko->data;
+  PetscReal  mass, r0 = PETSC_INFINITY, r1 = PETSC_INFINITY, w2 = 0, best = PETSC_INFINITY;
+  PetscBool  same = PETSC_FALSE;
+  PetscInt   it, best_it = 0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(tau > 0, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_method bfm: the step tau = %g must be > 0", (double)tau);
+  PetscCall(VecSum(mu, &mass));
+  b->M = mass * jko->grid->cell_volume;
+  PetscCheck(b->M > 0, jko->comm, PETSC_ERR_ARG_WRONG, "-jko_method bfm: the density has no positive mass (%g)", (double)b->M);
+  if (b->valid) PetscCall(VecEqual(mu, b->last, &same));
+  if (!same) {
+    PetscCall(VecSet(b->phi, 0));
+    PetscCall(VecSet(b->psi, 0));
+  }
+  PetscCall(PrepareStep(jko, mu));
+  PetscCall(SetPreconditioner(jko, &b->pre[1], mu, tau));
+  result->converged = PETSC_FALSE;
+  b->step[0] = b->step[1] = 1;
+  for (it = 0; it < jko->max_it; it++) {
+    PetscReal r;
+    PetscCall(HalfStep(jko, PETSC_TRUE, tau, mu, &r0));
+    PetscCall(GFBFMCTransform(&b->lines, tau, b->psi, b->phi)); /* the pair tight again: phi = phi^cc */
+    PetscCall(HalfStep(jko, PETSC_FALSE, tau, mu, &r1));
+    PetscCall(PetscInfo(NULL, "JKO bfm: iteration %" PetscInt_FMT ", residuals %g %g, steps %g %g\n", it, (double)r0, (double)r1, (double)b->step[0], (double)b->step[1]));
+    r = PetscMax(r0, r1);
+    if (r <= jko->rtol) {
+      result->converged = PETSC_TRUE;
+      it++;
+      break;
+    }
+    if (r < 0.99 * best) {
+      best    = r;
+      best_it = it;
+    } else if (it - best_it >= BFM_STALL) { /* the discretisation floor: the two pushforwards disagree at this level */
+      result->converged = (PetscBool)(best <= BFM_STALL_ACCEPT * jko->rtol);
+      PetscCall(PetscInfo(NULL, "JKO bfm: the residual stalled at %g (rtol %g)\n", (double)best, (double)jko->rtol));
+      it++;
+      break;
+    }
+    PetscCall(GFBFMCTransform(&b->lines, tau, b->phi, b->psi)); /* psi = psi^cc for the next forth step */
+  }
+  PetscCall(PetscInfo(NULL, "JKO bfm: %" PetscInt_FMT " iterations, residuals %g %g, steps %g %g\n", it, (double)r0, (double)r1, (double)b->step[0], (double)b->step[1]));
+  result->iterations  = it;
+  result->residual[0] = r0;
+  result->residual[1] = r1;
+  /* the density of the final phi, its mass M to the Newton/closed form's round-off, then exactly */
+  {
+    PetscReal dual, sum;
+    PetscCall(Normalise(jko, b->phi, &dual));
+    PetscCall(DensityOf(jko, b->phi, rho_new));
+    PetscCall(VecSum(rho_new, &sum));
+    PetscCall(VecScale(rho_new, b->M / (sum * jko->grid->cell_volume)));
+  }
+  /* W2^2 = h^d sum mu |tau grad psi|^2, the map T(y) = y - tau grad psi(y) */
+  PetscCall(Derivatives(jko, b->psi));
+  for (PetscInt a2 = 0; a2 < jko->grid->dim; a2++) {
+    PetscCall(VecPointwiseMult(b->u, b->grad[a2], b->grad[a2]));
+    PetscCall(VecDot(b->u, mu, &mass));
+    w2 += tau * tau * mass * jko->grid->cell_volume;
+  }
+  result->w2sq = w2;
+  PetscCall(VecCopy(rho_new, b->last));
+  b->valid = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GFJKODestroy_BFM(GFJKOMethod jko)
+{
+  GFJKO_BFM *b      = (GFJKO_BFM *)jko->data;
+  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->natural, &b->all, &b->ca, &b->cb};
+
+  PetscFunctionBeginUser;
+  if (!b) PetscFunctionReturn(PETSC_SUCCESS);
+  for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++) PetscCall(VecDestroy(vecs[i]));
+  for (PetscInt a = 0; a < 3; a++) {
+    PetscCall(VecDestroy(&b->grad[a]));
+    if (b->glocal[a]) PetscCall(DMRestoreLocalVector(b->da, &b->glocal[a]));
+  }
+  if (b->local) PetscCall(DMRestoreLocalVector(b->da, &b->local));
+  PetscCall(VecScatterDestroy(&b->toall));
+  PetscCall(GFBFMLinesDestroy(&b->lines));
+  PetscCall(GFBFMPreconditionerDestroy(&b->pre[0]));
+  PetscCall(GFBFMPreconditionerDestroy(&b->pre[1]));
+  PetscCall(PetscFree(jko->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFJKOSetUpBFM(GFJKOMethod jko)
+{
+  GFGrid     grid = jko->grid;
+  GFJKO_BFM *b;
+  PetscBool  interaction = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCheck(grid->bc == GF_BC_NOFLUX, jko->comm, PETSC_ERR_SUP, "-jko_method bfm needs no-flux walls (-bc noflux): its c-transform and pushforwards are those of a box; periodic boxes are not supported");
+  if (jko->energy.interaction) PetscCall(GFInteractionIsActive(jko->energy.interaction, &interaction));
+  PetscCheck(!interaction || jko->energy.convolution, jko->comm, PETSC_ERR_SUP, "-jko_method bfm: the interaction W is needed on the grid (a convolution) to linearise it");
+  PetscCheck(jko->energy.sigma > 0, jko->comm, PETSC_ERR_SUP, "-jko_method bfm needs diffusion, -diffusion > 0 (got %g): the dual density (U*)' is what the method solves for", (double)jko->energy.sigma);
+  PetscCheck(jko->energy.m >= 1, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_method bfm: the diffusion exponent m = %g must be >= 1", (double)jko->energy.m);
+  PetscCheck(jko->rtol > 0 && jko->max_it >= 1, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_method bfm: tolerance %g must be > 0 and the iteration limit %d >= 1", (double)jko->rtol, (int)jko->max_it);
+  PetscCall(PetscNew(&b));
+  jko->data    = b;
+  jko->step    = GFJKOStep_BFM;
+  jko->destroy = GFJKODestroy_BFM;
+  b->da        = grid->da;
+  b->step[0] = b->step[1] = 1;
+  PetscCall(GFBFMLinesCreate(grid, &b->lines));
+  PetscCall(GFBFMPreconditionerCreate(grid, &b->pre[0]));
+  PetscCall(GFBFMPreconditionerCreate(grid, &b->pre[1]));
+  PetscCall(DMCreateGlobalVector(grid->da, &b->phi));
+  {
+    Vec *vecs[] = {&b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->ca, &b->cb};
+    for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++) PetscCall(VecDuplicate(b->phi, vecs[i]));
+  }
+  for (PetscInt a = 0; a < grid->dim; a++) {
+    PetscCall(VecDuplicate(b->phi, &b->grad[a]));
+    PetscCall(DMGetLocalVector(b->da, &b->glocal[a]));
+  }
+  PetscCall(DMGetLocalVector(b->da, &b->local));
+  PetscCall(DMDACreateNaturalVector(b->da, &b->natural));
+  PetscCall(VecScatterCreateToAll(b->natural, &b->toall, &b->all));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,306 @@
+/*
+  The two grid operators of the back-and-forth method (jko_bfm.c).
+
+  c-transform for the cost |x - y|^2 / (2 tau) on the grid, exactly:
+
+      psi(y) = min_x  |x - y|^2 / (2 tau) - phi(x)        (x, y cell centres).
+
+  The cost is a sum over axes, so the minimum is taken one axis at a time (f = -phi, then
+  f <- min_p k_a (q - p)^2 + f(p) along every line of axis a, k_a = h_a^2 / (2 tau)); each
+  1D pass is the lower envelope of parabolas of Felzenszwalb and Huttenlocher ("Distance
+  transforms of sampled functions", 2012), O(n) per line, exact in exact arithmetic.
+
+  Distribution. A pass along axis a needs whole lines. Where the DMDA does not split axis a
+  (every axis on one rank, x in 1D ... ) the pass runs on the global vector itself. Where it
+  does, the vector is scattered to a layout of whole lines (lines dealt out in contiguous
+  blocks by PetscSplitOwnership, each line contiguous) and back: a VecScatter built once
+  from the DMDA's AO. Its cost per pass is two all-to-all exchanges of the vector, O(N / P)
+  data per rank; a 2D c-transform on 2 ranks with y split moves the vector twice.
+
+  Sub-grid refinement: each pass takes the grid minimiser p of line point q and minimises
+  k (q - x)^2 + f(x) over real x within half a cell of p, f the quadratic through the three
+  values about p (SubgridMinimum), never above the grid value. Exact for quadratic data; the
+  grid minimum alone is off by up to k / 4, i.e. h^2 / (8 tau), whose second differences
+  make the pushforward's Jacobian O(1) noise.
+
+  Preconditioner. The gradient steps are preconditioned by (a I - div(b grad))^{-1} with
+  cell coefficients a, b (the dual's Hessian, jko_bfm.c; a face's b the mean of its two
+  cells'), Neumann walls, 5-point. It is solved by CG with the grid's geometric multigrid
+  (GFMultigridSetUp) to a relative 1e-8, rather than by a fast cosine transform (which
+  needs constant coefficients, and FFTW's plans are invalidated by the fftw_mpi_cleanup()
+  of PETSc's MATFFTW, see convolution.c); the multigrid exists and is distributed already.
+*/
+#include "jko_bfm.h"
+
+/*
+  min over real x near the grid minimiser p of k (q - x)^2 + f(x), f the quadratic through
+  f[c - 1], f[c], f[c + 1] (c = p moved off the ends), x within half a cell of p and inside
+  [0, n - 1]; the grid value where that model is not convex.
+*/
+static inline PetscReal SubgridMinimum(PetscInt n, PetscReal k, const PetscReal f[], PetscInt q, PetscInt p)
+{
+  const PetscReal grid = k * (q - p) * (q - p) + f[p];
+  PetscInt        c;
+  PetscReal       d1, d2, curv, x, lo, hi, t;
+
+  if (n < 3) return grid;
+  c    = PetscMin(PetscMax(p, 1), n - 2);
+  d1   = 0.5 * (f[c + 1] - f[c - 1]);
+  d2   = f[c + 1] - 2 * f[c] + f[c - 1];
+  curv = 2 * k + d2;
+  if (!(curv > 0)) return grid;
+  x  = (2 * k * q - d1 + d2 * c) / curv; /* the stationary point of k (q - x)^2 + f[c] + d1 (x - c) + d2 (x - c)^2 / 2 */
+  lo = PetscMax(p - 0.5, 0);
+  hi = PetscMin(p + 0.5, n - 1);
+  x  = PetscMin(PetscMax(x, lo), hi);
+  t  = x - c;
+  return PetscMin(grid, k * (q - x) * (q - x) + f[c] + d1 * t + 0.5 * d2 * t * t);
+}
+
+/*
+  Lower envelope of the parabolas k (q - p)^2 + f[p], p = 0..n-1, evaluated at q = 0..n-1
+  into g (g may not be f); v (n) and z (n + 1) are work. The envelope's parabolas v[0..m]
+  are kept with the abscissae z where each takes over.
+*/
+PETSC_INTERN void GFBFMLowerEnvelope(PetscInt n, PetscReal k, const PetscReal f[], PetscReal g[], PetscReal z[], PetscInt v[])
+{
+  PetscInt m = 0;
+
+  v[0] = 0;
+  z[0] = -PETSC_INFINITY;
+  z[1] = PETSC_INFINITY;
+  for (PetscInt q = 1; q < n; q++) {
+    PetscReal s;
+    for (;;) {
+      const PetscInt p = v[m];
+      /* where parabola q overtakes parabola p */
+      s = ((f[q] + k * q * q) - (f[p] + k * p * p)) / (2 * k * (q - p));
+      if (s <= z[m] && m > 0)
+        m--;
+      else
+        break;
+    }
+    if (s <= z[m]) { /* m == 0: q is below p everywhere to the right of -infinity */
+      v[0] = q;
+      z[1] = PETSC_INFINITY;
+      continue;
+    }
+    m++;
+    v[m]     = q;
+    z[m]     = s;
+    z[m + 1] = PETSC_INFINITY;
+  }
+  for (PetscInt q = 0, j = 0; q < n; q++) {
+    while (z[j + 1] < q) j++;
+    g[q] = SubgridMinimum(n, k, f, q, v[j]);
+  }
+}
+
+/* The layout of whole lines along axis a: the scatter from the DMDA's global vector. */
+static PetscErrorCode LinesSetUpAxis(GFBFMLines *L, PetscInt a)
+{
+  GFGrid         g = L->grid;
+  const PetscInt n = g->cells[a], b = (a + 1) % 3, c = (a + 2) % 3;
+  PetscInt       total = 1, lstart = 0, local, *from, *to, start;
+  IS             is_from, is_to;
+  AO             ao;
+  Vec            global;
+
+  PetscFunctionBeginUser;
+  for (PetscInt d = 0; d < g->dim; d++)
+    if (d != a) total *= g->cells[d];
+  local = PETSC_DECIDE;
+  PetscCall(PetscSplitOwnership(g->comm, &local, &total));
+  PetscCallMPI(MPI_Exscan(&local, &lstart, 1, MPIU_INT, MPI_SUM, g->comm));
+  L->nlines[a] = local;
+  PetscCall(VecCreateMPI(g->comm, local * n, PETSC_DETERMINE, &L->lines[a]));
+  PetscCall(VecGetOwnershipRange(L->lines[a], &start, NULL));
+  PetscCall(PetscMalloc2(local * n, &from, local * n, &to));
+  for (PetscInt l = 0; l < local; l++) {
+    /* line lstart + l: its indices along the other two axes b, c (in that order of speed: the lower axis first) */
+    const PetscInt line = lstart + l, lo = PetscMin(b, c), hi = PetscMax(b, c), nlo = lo < g->dim ? g->cells[lo] : 1;
+    PetscInt       idx[3];
+    idx[lo] = line % nlo;
+    idx[hi] = line / nlo;
+    for (PetscInt i = 0; i < n; i++) {
+      idx[a]          = i;
+      from[l * n + i] = idx[0] + g->cells[0] * (idx[1] + (g->dim > 1 ? g->cells[1] : 1) * idx[2]);
+      to[l * n + i]   = start + l * n + i;
+    }
+  }
+  PetscCall(DMDAGetAO(g->da, &ao));
+  PetscCall(AOApplicationToPetsc(ao, local * n, from));
+  PetscCall(ISCreateGeneral(g->comm, local * n, from, PETSC_COPY_VALUES, &is_from));
+  PetscCall(ISCreateGeneral(g->comm, local * n, to, PETSC_COPY_VALUES, &is_to));
+  PetscCall(DMGetGlobalVector(g->da, &global));
+  PetscCall(VecScatterCreate(global, is_from, L->lines[a], is_to, &L->scatter[a]));
+  PetscCall(DMRestoreGlobalVector(g->da, &global));
+  PetscCall(ISDestroy(&is_from));
+  PetscCall(ISDestroy(&is_to));
+  PetscCall(PetscFree2(from, to));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFBFMLinesCreate(GFGrid g, GFBFMLines *L)
+{
+  PetscInt longest = 1;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(L, sizeof(*L)));
+  L->grid = g;
+  for (PetscInt a = 0; a < g->dim; a++) {
+    L->split[a] = (PetscBool)(g->box.size[a] < g->cells[a]);
+    longest     = PetscMax(longest, g->cells[a]);
+    if (L->split[a]) PetscCall(LinesSetUpAxis(L, a));
+  }
+  PetscCall(PetscMalloc3(2 * longest + 2, &L->buffer, longest + 1, &L->work, longest + 1, &L->hull));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFBFMLinesDestroy(GFBFMLines *L)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt a = 0; a < 3; a++) {
+    PetscCall(VecScatterDestroy(&L->scatter[a]));
+    PetscCall(VecDestroy(&L->lines[a]));
+  }
+  PetscCall(PetscFree3(L->buffer, L->work, L->hull));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The envelope pass along every local line of axis a of array f, lines of length n at stride `stride`, `count` of them at the offsets of `first`. */
+static void EnvelopeLine(GFBFMLines *L, PetscReal k, PetscScalar *f, PetscInt n, PetscInt stride)
+{
+  PetscReal *in = L->buffer, *out = L->buffer + n;
+
+  for (PetscInt i = 0; i < n; i++) in[i] = PetscRealPart(f[i * stride]);
+  GFBFMLowerEnvelope(n, k, in, out, L->work, L->hull);
+  for (PetscInt i = 0; i < n; i++) f[i * stride] = out[i];
+}
+
+/* psi = phi^c for the cost |x - y|^2 / (2 tau) (global vectors of the grid's DMDA; psi may be phi). */
+PETSC_INTERN PetscErrorCode GFBFMCTransform(GFBFMLines *L, PetscReal tau, Vec phi, Vec psi)
+{
+  GFGrid            g = L->grid;
+  const GFLocalBox *b = &g->box;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecAXPBY(psi, -1, 0, phi));
+  for (PetscInt a = 0; a < g->dim; a++) {
+    const PetscReal k = g->h[a] * g->h[a] / (2 * tau);
+    const PetscInt  n = g->cells[a];
+    PetscScalar    *f;
+
+    if (L->split[a]) {
+      PetscCall(VecScatterBegin(L->scatter[a], psi, L->lines[a], INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecScatterEnd(L->scatter[a], psi, L->lines[a], INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecGetArray(L->lines[a], &f));
+      for (PetscInt l = 0; l < L->nlines[a]; l++) EnvelopeLine(L, k, f + l * n, n, 1);
+      PetscCall(VecRestoreArray(L->lines[a], &f));
+      PetscCall(VecScatterBegin(L->scatter[a], L->lines[a], psi, INSERT_VALUES, SCATTER_REVERSE));
+      PetscCall(VecScatterEnd(L->scatter[a], L->lines[a], psi, INSERT_VALUES, SCATTER_REVERSE));
+    } else {
+      /* whole lines in the owned box: stride along a, lines over the other two local indices */
+      const PetscInt stride = a == 0 ? 1 : (a == 1 ? b->size[0] : b->size[0] * b->size[1]);
+      const PetscInt o1 = a == 0 ? 1 : 0, o2 = a == 2 ? 1 : 2;
+      const PetscInt s1 = o1 == 0 ? 1 : b->size[0], s2 = o2 == 1 ? b->size[0] : b->size[0] * b->size[1];
+      PetscCall(VecGetArray(psi, &f));
+      for (PetscInt j2 = 0; j2 < b->size[o2]; j2++)
+        for (PetscInt j1 = 0; j1 < b->size[o1]; j1++) EnvelopeLine(L, k, f + j1 * s1 + j2 * s2, n, stride);
+      PetscCall(VecRestoreArray(psi, &f));
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFBFMPreconditionerCreate(GFGrid g, GFBFMPreconditioner *P)
+{
+  PetscInt levels;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(P, sizeof(*P)));
+  P->grid = g;
+  PetscCall(DMCreateMatrix(g->da, &P->A));
+  PetscCall(KSPCreate(g->comm, &P->ksp));
+  PetscCall(KSPSetType(P->ksp, KSPCG));
+  PetscCall(KSPSetTolerances(P->ksp, 1e-8, 0, PETSC_DEFAULT, 200));
+  PetscCall(KSPSetOptionsPrefix(P->ksp, "jko_bfm_"));
+  PetscCall(GFMultigridSetUp(g, P->ksp, &levels));
+  PetscCall(KSPSetFromOptions(P->ksp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Assemble a I - div(b grad) (Neumann: a wall face carries no flux; the face's b is the mean
+  of its two cells') from cell values a and b (global vectors) and hand it to the KSP.
+*/
+PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPreconditioner *P, Vec a, Vec b)
+{
+  GFGrid             g = P->grid;
+  GFLocalBox         box;
+  Vec                bl;
+  const PetscScalar *av, *bv;
+
+  PetscFunctionBeginUser;
+  box = g->box;
+  PetscCall(DMGetLocalVector(g->da, &bl));
+  PetscCall(DMGlobalToLocalBegin(g->da, b, INSERT_VALUES, bl));
+  PetscCall(DMGlobalToLocalEnd(g->da, b, INSERT_VALUES, bl));
+  PetscCall(VecGetArrayRead(a, &av));
+  PetscCall(VecGetArrayRead(bl, &bv));
+  PetscCall(MatZeroEntries(P->A));
+  GF_FOR_OWNED(&box, i, j, k)
+  {
+    MatStencil     row = {.i = i, .j = j, .k = k}, cols[7];
+    PetscScalar    vals[7];
+    PetscInt       count  = 1;
+    const PetscInt idx[3] = {i, j, k}, c = GFLocalIndex(&box, i, j, k);
+    cols[0] = row;
+    vals[0] = av[GFOwnedIndex(&box, i, j, k)];
+    for (PetscInt d = 0; d < g->dim; d++) {
+      const PetscInt stride = GFLocalStride(&box, d);
+      for (PetscInt s = -1; s <= 1; s += 2) {
+        MatStencil c2 = row;
+        PetscReal  w;
+        if (idx[d] + s < 0 || idx[d] + s >= g->cells[d]) continue;
+        w = 0.5 * PetscRealPart(bv[c] + bv[c + s * stride]) / (g->h[d] * g->h[d]);
+        if (d == 0)
+          c2.i += s;
+        else if (d == 1)
+          c2.j += s;
+        else
+          c2.k += s;
+        cols[count]   = c2;
+        vals[count++] = -w;
+        vals[0] += w;
+      }
+    }
+    PetscCall(MatSetValuesStencil(P->A, 1, &row, count, cols, vals, INSERT_VALUES));
+  }
+  PetscCall(VecRestoreArrayRead(bl, &bv));
+  PetscCall(VecRestoreArrayRead(a, &av));
+  PetscCall(DMRestoreLocalVector(g->da, &bl));
+  PetscCall(MatAssemblyBegin(P->A, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(P->A, MAT_FINAL_ASSEMBLY));
+  PetscCall(KSPSetOperators(P->ksp, P->A, P->A));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFBFMPreconditionerApply(GFBFMPreconditioner *P, Vec g, Vec u)
+{
+  KSPConvergedReason reason;
+
+  PetscFunctionBeginUser;
+  PetscCall(KSPSolve(P->ksp, g, u));
+  PetscCall(KSPGetConvergedReason(P->ksp, &reason));
+  PetscCheck(reason >= 0, P->grid->comm, PETSC_ERR_NOT_CONVERGED, "-jko_method bfm: the H^1 preconditioner's CG did not converge (%s)", KSPConvergedReasons[reason]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFBFMPreconditionerDestroy(GFBFMPreconditioner *P)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MatDestroy(&P->A));
+  PetscCall(KSPDestroy(&P->ksp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
