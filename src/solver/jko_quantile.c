@@ -489,11 +489,11 @@ PETSC_INTERN PetscErrorCode GFJKOSetUpQuantile(GFJKOMethod jko)
   Vec             global;
 
   PetscFunctionBeginUser;
-  PetscCheck(grid->dim == 1, jko->comm, PETSC_ERR_SUP, "-jko_method quantile is exact in 1D only, this grid is %dD: use -jko_method primal_dual", (int)grid->dim);
-  PetscCheck(grid->bc == GF_BC_NOFLUX, jko->comm, PETSC_ERR_SUP, "-jko_method quantile needs no-flux walls (-bc noflux): on a periodic line W2 is not the L2 distance of quantile functions; use -jko_method primal_dual");
+  PetscCheck(grid->dim == 1, jko->comm, PETSC_ERR_USER_INPUT, "-jko_method quantile is exact in 1D only, this grid is %dD: use -jko_method primal_dual", (int)grid->dim);
+  PetscCheck(grid->bc == GF_BC_NOFLUX, jko->comm, PETSC_ERR_USER_INPUT, "-jko_method quantile needs no-flux walls (-bc noflux): on a periodic line W2 is not the L2 distance of quantile functions; use -jko_method primal_dual");
   if (jko->energy.interaction) PetscCall(GFInteractionIsActive(jko->energy.interaction, &interaction));
-  PetscCheck(!interaction && !jko->energy.convolution, jko->comm, PETSC_ERR_SUP, "-jko_method quantile has no interaction energy W yet: use -jko_method primal_dual for models with -interaction");
-  PetscCheck(jko->energy.sigma > 0, jko->comm, PETSC_ERR_SUP, "-jko_method quantile needs diffusion, -diffusion > 0 (got %g): its internal energy keeps the Lagrangian cells apart", (double)jko->energy.sigma);
+  PetscCheck(!interaction && !jko->energy.convolution, jko->comm, PETSC_ERR_USER_INPUT, "-jko_method quantile has no interaction energy W yet: use -jko_method primal_dual for models with -interaction");
+  PetscCheck(jko->energy.sigma > 0, jko->comm, PETSC_ERR_USER_INPUT, "-jko_method quantile needs diffusion, -diffusion > 0 (got %g): its internal energy keeps the Lagrangian cells apart", (double)jko->energy.sigma);
   PetscCheck(jko->energy.m >= 1, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_method quantile: the diffusion exponent m = %g must be >= 1", (double)jko->energy.m);
   PetscCheck(jko->energy.potential, jko->comm, PETSC_ERR_ARG_NULL, "-jko_method quantile needs the potential V as a function (energy.potential)");
   PetscCheck(jko->rtol > 0 && jko->max_it >= 0, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_method quantile: tolerance %g must be > 0 and the iteration limit %d >= 0", (double)jko->rtol, (int)jko->max_it);
