@@ -3,7 +3,8 @@
 
     gaussian     the JKO Gaussian recursion: 1D Ornstein-Uhlenbeck (sigma = 1, V = x^2/2) from
                  N(1, 0.25) on [-8, 8], 512 cells, to t = 1 at tau = 0.1 ... 0.0125, each method;
-                 and the isotropic 2D case by primal_dual at 256^2 (-bench_gaussian_2d). The exact
+                 the isotropic 2D case at 256^2 (-bench_gaussian_2d) by primal_dual and bfm, and
+                 3D by bfm (-bench_gaussian_3d, default 0: not run). The exact
                  answer is the recursion's, not the PDE's: one JKO step maps N(m, s^2) to
                  N(m/(1+tau), s'^2), (1+tau) s'^2 - s s' - tau = 0.
     barenblatt   the porous medium d_t rho = Laplace(rho^2) in 2D, Barenblatt of mass 1 on [0,1]^2
@@ -31,17 +32,20 @@ static void GaussianRecursion(PetscReal tau, PetscReal t, PetscReal *mean, Petsc
   *variance = s * s;
 }
 
-static PetscErrorCode BenchGaussian(const char extra[], PetscInt grid_2d)
+static PetscErrorCode BenchGaussian(const char extra[], PetscInt grid_2d, PetscInt grid_3d)
 {
-  const PetscReal taus[]    = {0.1, 0.05, 0.025, 0.0125};
-  const char     *methods[] = {"quantile", "primal_dual", "primal_dual"};
+  const PetscReal taus[] = {0.1, 0.05, 0.025, 0.0125};
+  const struct {
+    const char *method;
+    PetscInt    dim;
+  } cases[] = {{"quantile", 1}, {"primal_dual", 1}, {"bfm", 1}, {"primal_dual", 2}, {"bfm", 2}, {"bfm", 3}};
 
   PetscFunctionBeginUser;
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "JKO Gaussian recursion, Ornstein-Uhlenbeck sigma = 1, V = |x|^2/2, from N(1, 0.25), t = 1; errors against the recursion\n"));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "JKO Gaussian recursion, Ornstein-Uhlenbeck sigma = 1, V = |x|^2/2, from N(1, 0.25) on [-8, 8]^d, t = 1; errors against the recursion\n"));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%-12s %4s %8s %10s %10s %11s %11s %10s %9s\n", "method", "dim", "cells", "tau", "variance", "|var err|", "|mean err|", "its/step", "seconds"));
-  for (int k = 0; k < 3; k++) {
-    const PetscInt dim = k == 2 ? 2 : 1, n = k == 2 ? grid_2d : 512;
-    if (dim == 2 && grid_2d <= 0) continue;
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    const PetscInt dim = cases[k].dim, n = dim == 1 ? 512 : dim == 2 ? grid_2d : grid_3d;
+    if (n <= 0) continue;
     for (size_t i = 0; i < sizeof(taus) / sizeof(taus[0]); i++) {
       char            options[1024];
       PetscReal       mean = 1, variance = 0.25, var_err = 0, mean_err = 0;
@@ -51,15 +55,15 @@ static PetscErrorCode BenchGaussian(const char extra[], PetscInt grid_2d)
 
       GaussianRecursion(taus[i], 1, &mean, &variance);
       PetscCall(PetscSNPrintf(options, sizeof(options),
-                              "-model fokker_planck -diffusion 1 -potential quadratic -dim %" PetscInt_FMT " -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT
+                              "-model fokker_planck -diffusion 1 -potential quadratic -dim %" PetscInt_FMT " -da_grid_x %" PetscInt_FMT " -da_grid_y %" PetscInt_FMT " -da_grid_z %" PetscInt_FMT
                               " -domain_lower -8 -domain_upper 8 -init gaussian -init_mean 1 -init_variance 0.25 -ts_type jko -jko_method %s -ts_dt %.17g -ts_max_time 1 %s",
-                              dim, n, n, methods[k], (double)taus[i], extra));
+                              dim, n, n, n, cases[k].method, (double)taus[i], extra));
       PetscCall(GFBenchRun(options, NULL, &st, &seconds, &d));
       for (PetscInt a = 0; a < dim; a++) {
         var_err  = PetscMax(var_err, PetscAbsReal(d.covariance[a][a] - variance));
         mean_err = PetscMax(mean_err, PetscAbsReal(d.mean[a] - mean));
       }
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%-12s %4" PetscInt_FMT " %8" PetscInt_FMT " %10.5g %10.6f %11.3e %11.3e %10.1f %9.2f\n", methods[k], dim, n, (double)taus[i], (double)variance, (double)var_err, (double)mean_err,
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%-12s %4" PetscInt_FMT " %8" PetscInt_FMT " %10.5g %10.6f %11.3e %11.3e %10.1f %9.2f\n", cases[k].method, dim, n, (double)taus[i], (double)variance, (double)var_err, (double)mean_err,
                             (double)st.jko_iterations / PetscMax(1, st.steps), seconds));
     }
   }
@@ -123,7 +127,7 @@ static PetscErrorCode BenchIterations(const char extra[], PetscInt ngrids, const
 PetscErrorCode GFBenchJKO(void)
 {
   char        extra[512] = "", cases[128] = "gaussian,barenblatt,iterations";
-  PetscInt    sizes[8] = {128, 256, 512}, nsizes = 8, grids[8] = {64, 128, 256, 512, 1024}, ngrids = 8, steps = 2, ntaus = 8, grid_2d = 256;
+  PetscInt    sizes[8] = {128, 256, 512}, nsizes = 8, grids[8] = {64, 128, 256, 512, 1024}, ngrids = 8, steps = 2, ntaus = 8, grid_2d = 256, grid_3d = 0;
   PetscReal   taus[8] = {2.5e-4, 1.25e-4, 6.25e-5};
   PetscBool   set;
   PetscMPIInt size;
@@ -132,7 +136,8 @@ PetscErrorCode GFBenchJKO(void)
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "gradflow bench jko", NULL);
   PetscCall(PetscOptionsString("-bench_cases", "Tables to run: gaussian, barenblatt, iterations", NULL, cases, cases, sizeof(cases), NULL));
   PetscCall(PetscOptionsString("-bench_options", "Options added to every run", NULL, extra, extra, sizeof(extra), NULL));
-  PetscCall(PetscOptionsInt("-bench_gaussian_2d", "Cells per axis of the 2D Gaussian case (0: none)", NULL, grid_2d, &grid_2d, NULL));
+  PetscCall(PetscOptionsInt("-bench_gaussian_2d", "Cells per axis of the 2D Gaussian cases (0: none)", NULL, grid_2d, &grid_2d, NULL));
+  PetscCall(PetscOptionsInt("-bench_gaussian_3d", "Cells per axis of the 3D Gaussian case (bfm; 0: none)", NULL, grid_3d, &grid_3d, NULL));
   PetscCall(PetscOptionsIntArray("-bench_sizes", "Cells per axis of the Barenblatt table", NULL, sizes, &nsizes, &set));
   if (!set) nsizes = 3;
   PetscCall(PetscOptionsRealArray("-bench_taus", "Steps of the Barenblatt table", NULL, taus, &ntaus, &set));
@@ -143,7 +148,7 @@ PetscErrorCode GFBenchJKO(void)
   PetscOptionsEnd();
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "bench jko: %d rank%s%s%s\n", size, size > 1 ? "s" : "", extra[0] ? ", with " : "", extra));
-  if (strstr(cases, "gaussian")) PetscCall(BenchGaussian(extra, grid_2d));
+  if (strstr(cases, "gaussian")) PetscCall(BenchGaussian(extra, grid_2d, grid_3d));
   if (strstr(cases, "barenblatt")) PetscCall(BenchBarenblatt(extra, nsizes, sizes, ntaus, taus));
   if (strstr(cases, "iterations")) PetscCall(BenchIterations(extra, ngrids, grids, steps));
   PetscFunctionReturn(PETSC_SUCCESS);
