@@ -58,6 +58,7 @@
 #define BFM_DENSITY_FLOOR 1e-6 /* smallest density of the preconditioner, relative to the largest */
 #define BFM_STALL 20           /* iterations without a 1% smaller residual: the floor */
 #define BFM_STALL_ACCEPT 100   /* ... accepted as converged up to this multiple of rtol */
+#define BFM_FOLD_MASS 1e-6     /* -jko_order 2: mass that may fold (far tails, where psi is not resolved: dropped), relative to M */
 
 typedef struct {
   GFBFMLines          lines;
@@ -66,7 +67,8 @@ typedef struct {
   Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3], ca, cb;
   Vec                 natural, all; /* natural ordering; the whole of it on every rank */
   VecScatter          toall;
-  PetscReal           step[2], c, M;
+  Vec                 mu;                 /* the last step's rho_old (-jko_order 2 pushes it forward) */
+  PetscReal           step[2], c, M, tau; /* ..., and the last step's tau */
   PetscBool           valid;
 } GFJKO_BFM;
 
@@ -428,6 +430,9 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
   }
   PetscCall(PrepareStep(jko, mu));
   PetscCall(SetPreconditioner(jko, &b->pre[1], mu, tau));
+  if (!b->mu) PetscCall(VecDuplicate(mu, &b->mu));
+  PetscCall(VecCopy(mu, b->mu));
+  b->tau            = tau;
   result->converged = PETSC_FALSE;
   b->step[0] = b->step[1] = 1;
   for (it = 0; it < jko->max_it; it++) {
@@ -478,10 +483,78 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  -jko_order 2: the geodesic from mu through the step's density extended to twice its length,
+  E#mu with E(y) = y - 2 tau grad psi(y) (the step's map is T = id - tau grad psi). E is a map
+  where det(I - 2 tau D^2 psi) > 0 on mu's support (else *ok false; cells holding at most
+  BFM_FOLD_MASS of the mass, far tails where psi is not resolved, are dropped instead, about
+  1e-8 on the Gaussian); its inverse is
+  id - 2 tau grad psi^c' with c' the cost |x - y|^2 / (4 tau), and the pushforward is the
+  change of variables of the iteration: q = mu / det(I - 2 tau D^2 psi), E#mu(x) =
+  q(x - 2 tau grad psi^c'(x)), rescaled to the mass M. The potentials stay as the warm start
+  of the next step.
+*/
+static PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod jko, Vec rho_half, Vec rho_new, PetscBool *ok)
+{
+  GFJKO_BFM         *b    = (GFJKO_BFM *)jko->data;
+  GFGrid             g    = jko->grid;
+  const PetscReal    tau2 = 2 * b->tau;
+  GFLocalBox         box  = g->box;
+  const PetscScalar *gl[3], *mv, *all;
+  PetscScalar       *out;
+  PetscReal          fold = 0, sum;
+
+  PetscFunctionBeginUser;
+  (void)rho_half;
+  PetscCall(Derivatives(jko, b->psi));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->glocal[a], &gl[a]));
+  PetscCall(VecGetArrayRead(b->mu, &mv));
+  PetscCall(VecGetArray(b->u, &out));
+  GF_FOR_OWNED(&box, i, j, k)
+  {
+    const PetscInt o       = GFOwnedIndex(&box, i, j, k);
+    PetscReal      grad[3] = {0, 0, 0}, det = Jacobian(jko, &box, gl, i, j, k, tau2, grad);
+    if (det <= 0) fold += PetscRealPart(mv[o]);
+    out[o] = det > 0 ? PetscRealPart(mv[o]) / det : 0;
+  }
+  PetscCall(VecRestoreArray(b->u, &out));
+  PetscCall(VecRestoreArrayRead(b->mu, &mv));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->glocal[a], &gl[a]));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &fold, 1, MPIU_REAL, MPIU_SUM, jko->comm));
+  PetscCall(PetscInfo(NULL, "JKO bfm extrapolation: mass on folding cells %g of %g\n", (double)(fold * g->cell_volume), (double)b->M));
+  *ok = (PetscBool)(fold * g->cell_volume <= BFM_FOLD_MASS * b->M);
+  if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(DMDAGlobalToNaturalBegin(b->da, b->u, INSERT_VALUES, b->natural));
+  PetscCall(DMDAGlobalToNaturalEnd(b->da, b->u, INSERT_VALUES, b->natural));
+  PetscCall(VecScatterBegin(b->toall, b->natural, b->all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(b->toall, b->natural, b->all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(GFBFMCTransform(&b->lines, tau2, b->psi, b->push)); /* the inverse map's potential */
+  PetscCall(Derivatives(jko, b->push));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->grad[a], &gl[a]));
+  PetscCall(VecGetArrayRead(b->all, &all));
+  PetscCall(VecGetArray(rho_new, &out));
+  GF_FOR_OWNED(&box, i, j, k)
+  {
+    const PetscInt o = GFOwnedIndex(&box, i, j, k), idx[3] = {i, j, k};
+    PetscReal      x[3];
+    GFGridCellCenter(g, idx, x);
+    for (PetscInt a = 0; a < g->dim; a++) x[a] -= tau2 * PetscRealPart(gl[a][o]);
+    out[o] = PetscMax(Interpolate(g, all, x), 0);
+  }
+  PetscCall(VecRestoreArray(rho_new, &out));
+  PetscCall(VecRestoreArrayRead(b->all, &all));
+  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->grad[a], &gl[a]));
+  PetscCall(VecSum(rho_new, &sum));
+  PetscCheck(sum > 0, jko->comm, PETSC_ERR_NOT_CONVERGED, "-jko_method bfm: the extrapolated density has no mass");
+  PetscCall(VecScale(rho_new, b->M / (sum * g->cell_volume)));
+  PetscCall(VecCopy(rho_new, b->last)); /* the half step's potentials: the next step's warm start */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode GFJKODestroy_BFM(GFJKOMethod jko)
 {
   GFJKO_BFM *b      = (GFJKO_BFM *)jko->data;
-  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->natural, &b->all, &b->ca, &b->cb};
+  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->natural, &b->all, &b->ca, &b->cb, &b->mu};
 
   PetscFunctionBeginUser;
   if (!b) PetscFunctionReturn(PETSC_SUCCESS);
@@ -516,10 +589,11 @@ PETSC_INTERN PetscErrorCode GFJKOSetUpBFM(GFJKOMethod jko)
              "-jko_method bfm does not yet handle nonlinear diffusion (m = %.6g: compactly supported densities, where its maps are wrong at the support's edge and the dual ascent stalls); use -jko_method primal_dual", (double)jko->energy.m);
   PetscCheck(jko->rtol > 0 && jko->max_it >= 1, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_method bfm: tolerance %g must be > 0 and the iteration limit %d >= 1", (double)jko->rtol, (int)jko->max_it);
   PetscCall(PetscNew(&b));
-  jko->data    = b;
-  jko->step    = GFJKOStep_BFM;
-  jko->destroy = GFJKODestroy_BFM;
-  b->da        = grid->da;
+  jko->data        = b;
+  jko->step        = GFJKOStep_BFM;
+  jko->extrapolate = GFJKOExtrapolate_BFM;
+  jko->destroy     = GFJKODestroy_BFM;
+  b->da            = grid->da;
   b->step[0] = b->step[1] = 1;
   PetscCall(GFBFMLinesCreate(grid, &b->lines));
   PetscCall(GFBFMPreconditionerCreate(grid, &b->pre[0]));
