@@ -42,6 +42,15 @@ e1=$(awk '/error_mean/ { print $2 }' order2_0.1.log)
 e2=$(awk '/error_mean/ { print $2 }' order2_0.05.log)
 check "order 2: observed order of the mean error, tau 0.1 -> 0.05" "$(awk -v a="$e1" -v b="$e2" 'BEGIN { print log(a / b) / log(2) }')" 1.8 2.2
 
+# the same with the back-and-forth method (its extension from the c-transform for twice the step)
+for tau in 0.1 0.05; do
+  gf_run 1 run -options_file "$GF_SRC/problems/jko_fokker_planck_1d.yaml" -jko_method bfm -jko_order 2 -ts_dt "$tau" -exact -output_dir "bfm2_$tau" > "bfm2_$tau.log"
+  "$GF_TOOL" check "bfm2_$tau"
+done
+e1=$(awk '/error_mean/ { print $2 }' bfm2_0.1.log)
+e2=$(awk '/error_mean/ { print $2 }' bfm2_0.05.log)
+check "bfm order 2: observed order of the mean error, tau 0.1 -> 0.05" "$(awk -v a="$e1" -v b="$e2" 'BEGIN { print log(a / b) / log(2) }')" 1.8 2.2
+
 # the primal-dual method on the same 1D steps (tau 0.1): the recursion to 2e-3, its inequality to its tolerance
 export GF_JKO_TOL=1e-5
 read -r mean variance < <(recursion 0.1)
