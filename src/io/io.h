@@ -72,9 +72,9 @@ PETSC_INTERN PetscErrorCode       GFRunDirectoryDestroy(GFRunDirectory *);
 typedef struct {
   const char *dir, *model;
   PetscBool   overwrite;
-  PetscBool   with_error, with_stein, with_jko; /* diagnostics.csv columns */
-  PetscInt    first_index;                      /* number of the first snapshot */
-  const char *restart_file;                     /* the -init_file ("" for none): a continuation when it is a snapshot of dir */
+  PetscBool   with_error, with_stein, with_jko, with_risk; /* diagnostics.csv columns */
+  PetscInt    first_index;                                 /* number of the first snapshot */
+  const char *restart_file;                                /* the -init_file ("" for none): a continuation when it is a snapshot of dir */
   PetscInt64  restart_step;
   PetscReal   restart_time;
   PetscBool   rescaled; /* -init_mass rescales the restart file */

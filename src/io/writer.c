@@ -246,7 +246,7 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const GFWriterSetup *set
   w->with_error = setup->with_error;
   w->with_stein = setup->with_stein;
   w->with_jko   = setup->with_jko;
-  w->with_risk  = (PetscBool)!strcmp(setup->model, "mean_field_nn"); /* the one model that trains a network: its risk R(rho) */
+  w->with_risk  = setup->with_risk;
   w->next_index = setup->first_index;
   PetscCall(PetscStrncpy(w->dir, setup->dir, sizeof(w->dir)));
   PetscCall(PetscStrncpy(w->model, setup->model, sizeof(w->model)));

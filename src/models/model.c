@@ -137,6 +137,7 @@ PETSC_INTERN PetscErrorCode GFModelGetTraits(GFModel m, GFModelTraits *t)
   t->implicit_default   = m->implicit_default;
   t->can_concentrate    = m->can_concentrate;
   t->stein              = (PetscBool)(m->ops->stein != NULL);
+  t->risk               = (PetscBool)(m->ops->risk != NULL);
   t->convolutions       = m->convolutions;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -93,6 +93,7 @@ typedef struct {
   PetscBool   linear;                            /* the equation linear in rho: a static drift moved by the Scharfetter-Gummel flux */
   PetscBool   implicit_default, can_concentrate; /* stiff (implicit by default); attractive (may blow up) */
   PetscBool   stein;                             /* has a kernel Stein discrepancy */
+  PetscBool   risk;                              /* has a learning risk (mean_field_nn) */
   PetscInt    convolutions;                      /* FFT kernels its drift convolves with */
 } GFModelTraits;
 PETSC_INTERN PetscErrorCode GFModelGetTraits(GFModel, GFModelTraits *);

@@ -264,6 +264,7 @@ static PetscErrorCode GFSolverOpenWriter(GFSolver s)
                                s->exact_requested,
                                s->traits.stein,
                                s->jko,
+                               s->traits.risk,
                                s->out.interval > 0 ? PetscMax((PetscInt)PetscFloorReal((p->init.time + tol) / s->out.interval), 0) : 0,
                                file ? p->init.file : "",
                                p->init_header.step,

@@ -27,14 +27,6 @@ typedef struct {
   PetscObjectState energy_state; /* ... in this state of it */
 } TS_JKO;
 
-/* F(rho) with the model's own energy (its interaction included): the value the JKO inequality is checked with. */
-static PetscErrorCode Energy(GFSolver s, Vec rho, PetscReal *F)
-{
-  PetscFunctionBeginUser;
-  PetscCall(GFModelComputeEnergy(s->model, rho, F));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* One JKO step of length tau from the solution into jko->next, its inequality recorded; false when its solver did not converge. */
 static PetscErrorCode Step(TS ts, GFSolver s, PetscReal tau, Vec from, PetscBool *converged)
 {
@@ -47,7 +39,7 @@ static PetscErrorCode Step(TS ts, GFSolver s, PetscReal tau, Vec from, PetscBool
   s->jko_result = r;
   *converged    = r.converged;
   if (!r.converged) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(Energy(s, jko->next, &F_new));
+  PetscCall(GFModelComputeEnergy(s->model, jko->next, &F_new));
   s->jko_gap = F_new + r.w2sq / (2 * tau) - jko->energy;
   if (s->jko_gap > s->jko_rtol * PetscMax(1, PetscAbsReal(jko->energy))) s->jko_violations++;
   s->jko_worst_gap = PetscMax(s->jko_worst_gap, s->jko_gap / PetscMax(1, PetscAbsReal(jko->energy)));
@@ -73,14 +65,14 @@ static PetscErrorCode TSStep_JKO(TS ts)
   PetscFunctionBeginUser;
   PetscCall(TSGetApplicationContext(ts, &s));
   PetscCall(PetscObjectStateGet((PetscObject)ts->vec_sol, &state));
-  if (state != jko->energy_state) PetscCall(Energy(s, ts->vec_sol, &jko->energy));
+  if (state != jko->energy_state) PetscCall(GFModelComputeEnergy(s->model, ts->vec_sol, &jko->energy));
   PetscCall(Step(ts, s, s->jko_order == 2 ? tau / 2 : tau, ts->vec_sol, &converged));
   if (converged && s->jko_order == 2) {
     if (!jko->half) PetscCall(VecDuplicate(ts->vec_sol, &jko->half));
     PetscCall(VecCopy(jko->next, jko->half));
     PetscCall(jko->method->extrapolate(jko->method, jko->half, jko->next, &ok));
     if (ok)
-      PetscCall(Energy(s, jko->next, &jko->energy));
+      PetscCall(GFModelComputeEnergy(s->model, jko->next, &jko->energy));
     else {
       s->jko_fallbacks++;
       PetscCall(Step(ts, s, tau / 2, jko->half, &converged));
