@@ -18,10 +18,11 @@ typedef struct {
   PetscInt  mmd_n; /* particles in the MMD's pairs */
   PetscReal w1, w2, w1_floor, sliced_w2, l1, mean_error, cov_error, mmd;
   PetscReal risk_gap;                  /* R(network of the particles) - R(density): mean_field_nn in N-sweeps, else NaN */
+  PetscReal output_gap;                /* 1/2 E (f_N - f_density)^2: likewise */
   PetscReal mean[3], covariance[3][3]; /* the particles' own (1/n) */
 } GFParticleMetrics;
 
-typedef enum { GF_METRIC_W1, GF_METRIC_W2, GF_METRIC_SLICED_W2, GF_METRIC_L1, GF_METRIC_MEAN_ERROR, GF_METRIC_COV_ERROR, GF_METRIC_MMD, GF_METRIC_RISK_GAP, GF_METRIC_COUNT } GFCompareMetric;
+typedef enum { GF_METRIC_W1, GF_METRIC_W2, GF_METRIC_SLICED_W2, GF_METRIC_L1, GF_METRIC_MEAN_ERROR, GF_METRIC_COV_ERROR, GF_METRIC_MMD, GF_METRIC_RISK_GAP, GF_METRIC_OUTPUT_GAP, GF_METRIC_COUNT } GFCompareMetric;
 
 struct _p_GFCompare {
   MPI_Comm          comm;

@@ -187,7 +187,7 @@ PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm comm, const GFCompareSetti
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(m, sizeof(*m)));
-  m->w1 = m->w2 = m->sliced_w2 = m->w1_floor = m->risk_gap = (PetscReal)NAN;
+  m->w1 = m->w2 = m->sliced_w2 = m->w1_floor = m->risk_gap = m->output_gap = (PetscReal)NAN;
   PetscCall(GFPointMoments(PETSC_COMM_SELF, d, n, x, m->mean, m->covariance));
   for (PetscInt a = 0; a < d; a++) {
     m->mean_error += PetscSqr(m->mean[a] - q->mean[a]);
@@ -235,11 +235,11 @@ PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm comm, const GFCompareSetti
 /* The metric columns of compare.csv and the table, for the dimension: 1D w1,w2 then the rest; 2D/3D sliced_w2 then the rest. */
 PETSC_INTERN PetscInt GFCompareColumns(PetscInt dim, PetscBool risk, const char *names[], GFCompareMetric ids[])
 {
-  static const char *const all[] = {"w1", "w2", "sliced_w2", "l1", "mean_error", "cov_error", "mmd", "risk_gap"};
+  static const char *const all[] = {"w1", "w2", "sliced_w2", "l1", "mean_error", "cov_error", "mmd", "risk_gap", "output_gap"};
   PetscInt                 n     = 0;
 
   for (PetscInt k = 0; k < GF_METRIC_COUNT; k++) {
-    if ((dim == 1 && k == GF_METRIC_SLICED_W2) || (dim > 1 && (k == GF_METRIC_W1 || k == GF_METRIC_W2)) || (!risk && k == GF_METRIC_RISK_GAP)) continue;
+    if ((dim == 1 && k == GF_METRIC_SLICED_W2) || (dim > 1 && (k == GF_METRIC_W1 || k == GF_METRIC_W2)) || (!risk && (k == GF_METRIC_RISK_GAP || k == GF_METRIC_OUTPUT_GAP))) continue;
     if (names) names[n] = all[k];
     if (ids) ids[n] = (GFCompareMetric)k;
     n++;
@@ -258,6 +258,7 @@ PETSC_INTERN PetscReal GFCompareMetricValue(const GFParticleMetrics *m, GFCompar
   case GF_METRIC_MEAN_ERROR: return m->mean_error;
   case GF_METRIC_COV_ERROR: return m->cov_error;
   case GF_METRIC_RISK_GAP: return m->risk_gap;
+  case GF_METRIC_OUTPUT_GAP: return m->output_gap;
   default: return m->mmd;
   }
 }

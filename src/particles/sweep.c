@@ -23,7 +23,9 @@
 
   For mean_field_nn (the particles are the neurons of a width-N network) also the risk gap
   R(network) - R(rho_t), rho_t's risk taken with its cells as point masses at their centres
-  (the PDE's own quadrature): its mean over the replicas falls like 1/N in noisy training.
+  (the PDE's own quadrature), and the output gap 1/2 E (f_N - f_rho_t)^2: the risk gap without
+  its first-order term (GFParticlesComputeRiskGaps). Both means fall like 1/N, but the risk
+  gap's replicas scatter by N^(-1/2) around it, the output gap's by 1/N.
 
   Files in -output_dir: compare.csv (the contract's columns, as means over the replicas,
   then replicas, the standard errors, w1_floor, the marginal biases), compare_rates.csv
@@ -118,12 +120,7 @@ static PetscErrorCode GFSweepMeasureReplica(GFSweep *w, GFParticles p, PetscReal
     PetscCall(GFParticlesAdvance(p, c->snap_time[w->snapshot[k]]));
     PetscCall(GFParticlesGather(p, p->x, all));
     PetscCall(GFCompareMeasure(w->group_comm, &c->settings, &q[k], p->n, all, PETSC_FALSE, &m));
-    if (w->risk) {
-      PetscReal network, limit;
-      PetscCall(GFParticlesComputeRisk(p, p->x, &network));
-      PetscCall(GFParticlesComputeDensityRisk(p, &q[k], &limit));
-      m.risk_gap = network - limit;
-    }
+    if (w->risk) PetscCall(GFParticlesComputeRiskGaps(p, p->x, &q[k], &m.risk_gap, &m.output_gap));
     w->mmd_n = m.mmd_n;
     if (grank) continue;
     for (PetscInt id = 0; id < GF_METRIC_COUNT; id++) SweepSlot(w->metrics, w, ci, r, k, GF_METRIC_COUNT)[id] = GFCompareMetricValue(&m, (GFCompareMetric)id);

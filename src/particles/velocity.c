@@ -149,6 +149,35 @@ PETSC_INTERN PetscErrorCode GFParticlesComputeDensityRisk(GFParticles p, const G
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  The network of the particles x against the density q's (its cells point masses at their
+  centres): the risk gap R(f_N) - R(f_q) and the output gap 1/2 E (f_N(x) - f_q(x))^2, E the
+  risk's expectation (the M-point sample, or for linear neurons with Gaussian inputs the
+  population: 1/2 |m_N - m_q|^2). Since
+      R(f_N) - R(f_q) = E[(f_q - y)(f_N - f_q)] + 1/2 E (f_N - f_q)^2,
+  the output gap is the risk gap without its first-order term, which is linear in the
+  particles' deviation from q: of order N^(-1/2) in every replica and of zero mean at leading
+  order. So the mean risk gap is O(1/N) but measured through O(N^(-1/2)) noise, while the output
+  gap is O(1/N) with O(1/N) noise. Collective.
+*/
+PETSC_INTERN PetscErrorCode GFParticlesComputeRiskGaps(GFParticles p, const PetscReal x[], const GFCompareDensity *q, PetscReal *risk_gap, PetscReal *output_gap)
+{
+  GFNeuralNet    net = p->dynamics.net;
+  const PetscInt n   = net->population ? 3 : net->samples;
+  PetscReal      limit_risk, network_risk, *limit, sum = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFParticlesComputeDensityRisk(p, q, &limit_risk));
+  PetscCall(PetscMalloc1(n, &limit));
+  PetscCall(PetscArraycpy(limit, net->population ? net->moment : net->output, n));
+  PetscCall(GFParticlesComputeRisk(p, x, &network_risk));
+  for (PetscInt m = 0; m < n; m++) sum += PetscSqr((net->population ? net->moment[m] : net->output[m]) - limit[m]);
+  PetscCall(PetscFree(limit));
+  *risk_gap   = network_risk - limit_risk;
+  *output_gap = net->population ? sum / 2 : sum / (2 * n);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* v (nlocal x dim): the velocity of this rank's particles x (nlocal x dim). Collective. */
 PetscErrorCode GFParticlesComputeVelocity(GFParticles p, const PetscReal x[], PetscReal v[])
 {

@@ -3,7 +3,9 @@
 #      m' = beta - m exactly, so m(1) = beta + (m(0) - beta) e^-1 to Heun's O(dt^2); the risk
 #      column of particles.csv is |beta - m|^2/2; on 2 ranks the same numbers to 1e-12.
 #   2. a ReLU student from 300 samples on 1 and 2 ranks: the same risk to 1e-12 (relative).
-#   3. an N-sweep against a PDE run: compare.csv carries a finite risk_gap column.
+#   3. an N-sweep against a PDE run: compare.csv carries a finite risk_gap column and a
+#      non-negative output_gap 1/2 E (f_N - f_rho)^2; for linear neurons with population data
+#      f = m . x, so with one replica the output gap is exactly mean_error^2 / 2.
 source "$(dirname "$0")/common.sh"
 linear="-model mean_field_nn -dim 2 -da_grid_x 32 -da_grid_y 32 -domain_lower -4 -domain_upper 4 -diffusion 0 -nn_teacher 1,-0.5 -init_mean 0.5,0.5 -init_variance 0.25 -ts_max_time 1 -output_interval 1 -particles_n 500 -particles_dt 0.002"
 for n in 1 2; do
@@ -30,4 +32,10 @@ gf_run 1 run $relu -output_dir pde > pde.log
 gf_run 2 compare -pde pde -particle_counts 20,40 -particle_replicas 2 -particles_dt 0.01 -compare_plot 0 > sweep.log
 head -n 1 pde/compare.csv | grep -q 'risk_gap' || { echo "FAIL: compare.csv lacks risk_gap"; exit 1; }
 check "risk gap at N = 40, t = 2" "$(awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) if ($k == "risk_gap") c = k } END { g = $c; print (g < 0 ? -g : g) }' pde/compare.csv)" 0 0.1
+check "output gap at N = 40, t = 2 (>= 0, small)" "$(awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) if ($k == "output_gap") c = k } END { print $c }' pde/compare.csv)" 0 0.01
+
+# shellcheck disable=SC2086
+gf_run 1 run $linear -output_dir pdelin > pdelin.log
+gf_run 2 compare -pde pdelin -particle_counts 50,100 -particle_replicas 1 -particles_dt 0.002 -compare_plot 0 > sweeplin.log
+check "linear output gap - mean_error^2/2 (relative)" "$(awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) { if ($k == "output_gap") c = k; if ($k == "mean_error") e = k } } END { d = ($c - 0.5 * $e * $e) / $c; print (d < 0 ? -d : d) }' pdelin/compare.csv)" 0 1e-10
 echo "ok: mean_field_nn particles and compare"
