@@ -25,6 +25,7 @@ typedef struct {
   PetscInt   input_dim; /* 0: x in R^dim (theta = input weights w); k > 0: x in R^k */
   PetscInt   theta_dim; /* 0: any -dim; else the only one (theta = (a, w) in R^2) */
   PetscBool  linear;    /* phi = theta . x: the population closed form applies */
+  PetscBool  scaled;    /* phi(x; (a, w)) = a phi(x; (1, w)): points with the same w share their pass over the data */
 } GFNeuron;
 typedef const GFNeuron *(*GFNeuronGetter)(void);
 

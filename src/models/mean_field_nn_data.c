@@ -175,6 +175,31 @@ static void Risk(GFNeuralNet n)
   n->risk = 0.5 * s / n->samples;
 }
 
+/*
+  The run of points from i that share one pass over the data, ending before *end, and the
+  point to pass: for scaled neurons (phi(x; (a, w)) = a phi(x; (1, w))) the consecutive points
+  with the same w (a row of the neuron grid; a particle alone), passed as unit = (1, w) with
+  *weight the sum of their scale w_i a_i; otherwise point i itself, of weight scale w_i.
+*/
+static const PetscReal *Run(GFNeuralNet n, PetscInt np, const PetscReal theta[], const PetscReal w[], PetscReal scale, PetscInt i, PetscInt *end, PetscReal unit[2], PetscReal *weight)
+{
+  const PetscInt d = n->dim;
+
+  *end = i + 1;
+  if (!n->neuron->scaled) {
+    if (weight) *weight = scale * (w ? w[i] : 1);
+    return theta + i * d;
+  }
+  while (*end < np && theta[*end * d + 1] == theta[i * d + 1]) (*end)++;
+  if (weight) {
+    *weight = 0;
+    for (PetscInt j = i; j < *end; j++) *weight += scale * (w ? w[j] : 1) * theta[j * d];
+  }
+  unit[0] = 1;
+  unit[1] = theta[i * d + 1];
+  return unit;
+}
+
 PETSC_INTERN PetscErrorCode GFNeuralNetSetMeasure(GFNeuralNet n, MPI_Comm comm, PetscInt np, const PetscReal theta[], const PetscReal w[], PetscReal scale, PetscReal *risk)
 {
   const PetscInt d = n->dim, k = n->input_dim;
@@ -190,10 +215,11 @@ PETSC_INTERN PetscErrorCode GFNeuralNetSetMeasure(GFNeuralNet n, MPI_Comm comm, 
     for (PetscInt m = 0; !n->population && m < n->samples; m++) n->output[m] = n->neuron->phi(k, n->moment, n->x + m * k, NULL);
   } else {
     PetscCall(PetscArrayzero(n->output, n->samples));
-    for (PetscInt i = 0; i < np; i++) {
-      const PetscReal wi = scale * (w ? w[i] : 1);
-      if (wi == 0) continue;
-      for (PetscInt m = 0; m < n->samples; m++) n->output[m] += wi * n->neuron->phi(d, theta + i * d, n->x + m * k, NULL);
+    for (PetscInt i = 0, end; i < np; i = end) {
+      PetscReal        unit[2], weight;
+      const PetscReal *point = Run(n, np, theta, w, scale, i, &end, unit, &weight);
+      if (weight == 0) continue;
+      for (PetscInt m = 0; m < n->samples; m++) n->output[m] += weight * n->neuron->phi(d, point, n->x + m * k, NULL);
     }
     PetscCall(MPIU_Allreduce(MPI_IN_PLACE, n->output, (PetscMPIInt)n->samples, MPIU_REAL, MPIU_SUM, comm));
   }
@@ -223,15 +249,20 @@ PETSC_INTERN PetscErrorCode GFNeuralNetFirstVariation(GFNeuralNet n, PetscInt np
     }
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  for (PetscInt i = 0; i < np; i++) {
-    PetscReal value = 0, gsum[3] = {0, 0, 0}, gm[3];
+  for (PetscInt i = 0, end; i < np; i = end) {
+    PetscReal        value = 0, gsum[3] = {0, 0, 0}, gm[3], unit[2];
+    const PetscReal *point = Run(n, np, theta, NULL, 1, i, &end, unit, NULL);
     for (PetscInt m = 0; m < n->samples; m++) {
       const PetscReal r = n->residual[m];
-      value += r * n->neuron->phi(d, theta + i * d, n->x + m * k, grad ? gm : NULL);
+      value += r * n->neuron->phi(d, point, n->x + m * k, grad ? gm : NULL);
       for (PetscInt a = 0; grad && a < d; a++) gsum[a] += r * gm[a];
     }
-    if (psi) psi[i] = inv * value;
-    for (PetscInt a = 0; grad && a < d; a++) grad[i * d + a] = inv * gsum[a];
+    for (PetscInt j = i; j < end; j++) {
+      /* scaled: psi = a G(w), its gradient (G(w), a G'(w)) from the pass at (1, w) */
+      const PetscReal a = n->neuron->scaled ? theta[j * d] : 1;
+      if (psi) psi[j] = inv * a * value;
+      for (PetscInt b = 0; grad && b < d; b++) grad[j * d + b] = n->neuron->scaled && b == 0 ? inv * value : inv * a * gsum[b];
+    }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -9,7 +9,8 @@
     scaled_relu  phi = a max(w x, 0)                 theta = (a, w) in R^2, scalar x
 
   The scaled neurons carry the output weight as a coordinate: the classic two-dimensional
-  picture of a mean-field network. ReLU's gradient at the kink is taken as 0 (the
+  picture of a mean-field network. They are linear in it (the flag `scaled`), so the points of
+  one row of the neuron grid, which share w, share one pass over the data. ReLU's gradient at the kink is taken as 0 (the
   subgradient gradient descent uses). Adding a neuron: a GFNeuronFn, a static GFNeuron and
   its getter, and GFNeuronRegister("name", getter) before the model reads its options.
 */
@@ -72,8 +73,8 @@ static PetscReal GFNeuron_ScaledReLU(PetscInt dim, const PetscReal theta[], cons
   return z > 0 ? theta[0] * z : 0;
 }
 
-static const GFNeuron neuron_linear = {GFNeuron_Linear, 0, 0, PETSC_TRUE}, neuron_relu = {GFNeuron_ReLU, 0, 0, PETSC_FALSE}, neuron_tanh = {GFNeuron_Tanh, 0, 0, PETSC_FALSE};
-static const GFNeuron neuron_scaled_tanh = {GFNeuron_ScaledTanh, 1, 2, PETSC_FALSE}, neuron_scaled_relu = {GFNeuron_ScaledReLU, 1, 2, PETSC_FALSE};
+static const GFNeuron neuron_linear = {GFNeuron_Linear, 0, 0, PETSC_TRUE, PETSC_FALSE}, neuron_relu = {GFNeuron_ReLU, 0, 0, PETSC_FALSE, PETSC_FALSE}, neuron_tanh = {GFNeuron_Tanh, 0, 0, PETSC_FALSE, PETSC_FALSE};
+static const GFNeuron neuron_scaled_tanh = {GFNeuron_ScaledTanh, 1, 2, PETSC_FALSE, PETSC_TRUE}, neuron_scaled_relu = {GFNeuron_ScaledReLU, 1, 2, PETSC_FALSE, PETSC_TRUE};
 
 static const GFNeuron *GetLinear(void)
 {
