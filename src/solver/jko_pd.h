@@ -23,6 +23,7 @@ typedef struct {
   PetscReal density_step, momentum_step; /* -jko_pd_density_step, -jko_pd_momentum_step */
   PetscReal floor;                       /* -jko_pd_floor: preconditioner weights >= floor * typical density */
   PetscReal relaxation;                  /* -jko_pd_relaxation */
+  PetscReal inexact;                     /* -jko_pd_inexact */
   PetscReal safety;                      /* step products: sigma tau ||K||^2 <= safety < 1 */
   PetscReal sigma, m;                    /* internal energy; sigma_eff for the preconditioner when sigma = 0 */
   /* primal x = (rho^1..nt, m^1..nt), the candidate xt, K^T y (density part), K x (theta part) */

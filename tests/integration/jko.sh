@@ -81,6 +81,9 @@ for n in 1 2; do
   "$GF_TOOL" check "agg_np$n"
 done
 same_density agg_np1/snap_00003.h5 agg_np2/snap_00003.h5 1e-4 relative
+# the interaction's inexact linearisations (-jko_pd_inexact, default 0.03) reach the same fixed point as exact ones
+gf_run 1 run -options_file "$GF_SRC/problems/jko_aggregation_2d.yaml" -da_grid_x 32 -da_grid_y 32 -ts_max_time 0.3 -output_interval 0.1 -jko_pd_inexact 0 -output_dir agg_exact > agg_exact.log
+same_density agg_np1/snap_00003.h5 agg_exact/snap_00003.h5 1e-4 relative
 for n in 1 2 4; do
   gf_run "$n" run -model porous_medium -dim 3 -da_grid_x 16 -da_grid_y 16 -da_grid_z 16 -domain_lower 0 -domain_upper 1 -init barenblatt -init_mean 0.5 -init_time 1e-3 -ts_type jko -ts_dt 5e-4 -ts_max_time 2.5e-3 \
     -output_interval 5e-4 -exact -output_dir "pm3_np$n" > "pm3_np$n.log"

@@ -3,7 +3,8 @@
 # a refactor changes no result. Made before the architecture change; made again when the Scharfetter-Gummel
 # flux gained its curvature factor and -ts_type rk came to mean ssprk43 everywhere (with -fv_sg_curvature 0
 # every problem but study_porous_medium_2d, explicit rk on an implicit-default model, matched the earlier
-# references to 1e-13).
+# references to 1e-13). jko_aggregation_2d made again when the primal-dual interaction loop became inexact
+# (-jko_pd_inexact: 1.2e-5 of the peak from the old one, at the solver tolerance 1e-5).
 #   refactor.sh --generate DIR   writes the references into DIR instead (run on the code before a refactor)
 source "$(dirname "$0")/common.sh"
 generate=${1:-}
