@@ -17,6 +17,7 @@
 #endif
 
 #define GRADFLOW_MAX_DIM 3
+#define GRADFLOW_MAX_PROBES 8 /* probe inputs of a network (mean_field_nn -nn_probes) */
 
 PETSC_EXTERN const char GFVersion[];
 
@@ -80,9 +81,11 @@ typedef struct {
   PetscBool has_stein;
   PetscReal stein; /* kernel Stein discrepancy KSD(rho/M | pi) (SVGD) */
   PetscBool has_risk;
-  PetscReal risk;    /* the network's risk R(rho) = 1/2 E (y - f(x))^2 (mean_field_nn) */
-  PetscBool partial; /* between -diagnostics_interval steps: only step, time, dt, mass, its drift, min and max are of this step */
-  PetscBool has_jko; /* -ts_type jko: the step's solver and the JKO inequality */
+  PetscReal risk; /* the network's risk R(rho) = 1/2 E (y - f(x))^2 (mean_field_nn) */
+  PetscInt  nprobes;
+  PetscReal probe[GRADFLOW_MAX_PROBES]; /* the network's output f(x_p) at its probe inputs (mean_field_nn) */
+  PetscBool partial;                    /* between -diagnostics_interval steps: only step, time, dt, mass, its drift, min and max are of this step */
+  PetscBool has_jko;                    /* -ts_type jko: the step's solver and the JKO inequality */
   PetscInt  jko_iterations;
   PetscReal jko_residual[2]; /* final relative residuals: primal and dual (primal_dual), gradient and Newton step (quantile) */
   PetscReal jko_w2sq;        /* W2^2(rho_new, rho_old) */
@@ -218,7 +221,7 @@ PETSC_EXTERN PetscErrorCode GFModelComputeDrift(GFModel, PetscReal, Vec, Vec, Ve
 PETSC_EXTERN PetscErrorCode GFModelComputeEnergy(GFModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode GFModelHasExact(GFModel, PetscBool *, const char **);
 PETSC_EXTERN PetscErrorCode GFModelComputeSteinDiscrepancy(GFModel, Vec, PetscBool *, PetscReal *);
-PETSC_EXTERN PetscErrorCode GFModelComputeRisk(GFModel, Vec, PetscBool *, PetscReal *);
+PETSC_EXTERN PetscErrorCode GFModelComputeRisk(GFModel, Vec, PetscBool *, PetscReal *, PetscReal[]);
 PETSC_EXTERN PetscErrorCode GFModelComputeExact(GFModel, PetscReal, Vec);
 PETSC_EXTERN PetscErrorCode GFModelGetExactName(GFModel, const char **);
 PETSC_EXTERN PetscErrorCode GFModelHasSteadyState(GFModel, PetscBool *);

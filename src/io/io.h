@@ -73,6 +73,7 @@ typedef struct {
   const char *dir, *model;
   PetscBool   overwrite;
   PetscBool   with_error, with_stein, with_jko, with_risk; /* diagnostics.csv columns */
+  PetscInt    probes;                                      /* with_risk: the network's output at this many probes (f_probe1, ..) */
   PetscInt    first_index;                                 /* number of the first snapshot */
   const char *restart_file;                                /* the -init_file ("" for none): a continuation when it is a snapshot of dir */
   PetscInt64  restart_step;

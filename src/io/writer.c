@@ -36,6 +36,7 @@ struct _p_GFWriter {
   int            csv;       /* rank 0: descriptor of diagnostics.csv(.tmp); -1 elsewhere */
   int            csv_errno; /* rank 0: the first failed write of a row, reported at the next snapshot */
   PetscBool      with_error, with_stein, with_jko, with_risk;
+  PetscInt       probes;
   PetscInt       next_index;   /* number of the next snapshot */
   PetscBool      continuation; /* restarting from snap_<restart_index>.h5 of this directory */
   PetscBool      skip_initial; /* ... whose state is the run's first snapshot already */
@@ -106,7 +107,7 @@ static int WriteAll(int fd, const char buf[], size_t n)
   return 0;
 }
 
-/* The header of diagnostics.csv: step,time,dt,mass,mass_drift,min_density,max_density,energy, then moments, error_l1, stein_discrepancy, the JKO step's solver and inequality. */
+/* The header of diagnostics.csv: step,time,dt,mass,mass_drift,min_density,max_density,energy, then moments, error_l1, stein_discrepancy, risk and the probes' outputs, the JKO step's solver and inequality. */
 static void DiagnosticsHeader(GFWriter w, char line[], size_t len)
 {
   const char axes[] = "xyz";
@@ -118,6 +119,7 @@ static void DiagnosticsHeader(GFWriter w, char line[], size_t len)
   if (w->with_error) used += (size_t)snprintf(line + used, len - used, ",error_l1");
   if (w->with_stein) used += (size_t)snprintf(line + used, len - used, ",stein_discrepancy");
   if (w->with_risk) used += (size_t)snprintf(line + used, len - used, ",risk");
+  for (PetscInt k = 0; k < w->probes; k++) used += (size_t)snprintf(line + used, len - used, ",f_probe%d", (int)(k + 1));
   if (w->with_jko) used += (size_t)snprintf(line + used, len - used, ",jko_iterations,jko_residual_primal,jko_residual_dual,jko_w2sq,jko_gap");
   snprintf(line + used, len - used, "\n");
 }
@@ -247,6 +249,7 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const GFWriterSetup *set
   w->with_stein = setup->with_stein;
   w->with_jko   = setup->with_jko;
   w->with_risk  = setup->with_risk;
+  w->probes     = setup->with_risk ? setup->probes : 0;
   w->next_index = setup->first_index;
   PetscCall(PetscStrncpy(w->dir, setup->dir, sizeof(w->dir)));
   PetscCall(PetscStrncpy(w->model, setup->model, sizeof(w->model)));
@@ -310,7 +313,7 @@ PETSC_INTERN PetscErrorCode GFWriterCreate(GFGrid grid, const GFWriterSetup *set
 /* One row of diagnostics.csv, formatted whole and written with one write(2): a kill leaves whole rows (a cut last row is dropped on restart). */
 PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnostics *d)
 {
-  char   row[1024];
+  char   row[2048];
   size_t used;
 
   PetscFunctionBeginUser;
@@ -327,6 +330,7 @@ PETSC_INTERN PetscErrorCode GFWriterWriteDiagnostics(GFWriter w, const GFDiagnos
   if (w->with_error) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_error && !d->partial ? d->error_l1 : NAN));
   if (w->with_stein) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_stein && !d->partial ? d->stein : NAN));
   if (w->with_risk) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_risk && !d->partial ? d->risk : NAN));
+  for (PetscInt k = 0; k < w->probes; k++) used += (size_t)snprintf(row + used, sizeof(row) - used, ",%.17g", (double)(d->has_risk && !d->partial && k < d->nprobes ? d->probe[k] : NAN));
   if (w->with_jko) {
     /* every step's own (the first row, before any step: nan) */
     const PetscBool j = (PetscBool)(d->has_jko && d->dt > 0);

@@ -39,6 +39,7 @@ static PetscErrorCode GFModelSetFromOptions_MeanFieldNN(GFModel m, PetscOptionIt
 
   PetscFunctionBeginUser;
   PetscCall(GFNeuralNetSetFromOptions(nn->net, PetscOptionsObject, m->grid->dim));
+  m->probes             = nn->net->nprobes;
   m->flux               = m->sigma > 0 ? GF_FLUX_SCHARFETTER_GUMMEL : GF_FLUX_UPWIND_POTENTIAL;
   m->drift_static       = PETSC_FALSE;
   m->local_drift_static = PETSC_TRUE;
@@ -108,13 +109,14 @@ static PetscErrorCode GFModelEnergy_MeanFieldNN(GFModel m, Vec rho, PetscReal *e
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode GFModelRisk_MeanFieldNN(GFModel m, Vec rho, PetscReal *risk)
+static PetscErrorCode GFModelRisk_MeanFieldNN(GFModel m, Vec rho, PetscReal *risk, PetscReal probes[])
 {
   GFModel_MeanFieldNN *nn = (GFModel_MeanFieldNN *)m->data;
 
   PetscFunctionBeginUser;
   PetscCall(GFModelUpdate_MeanFieldNN(m, rho));
   *risk = nn->risk;
+  PetscCall(PetscArraycpy(probes, nn->net->probe_output, nn->net->nprobes));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

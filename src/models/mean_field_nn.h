@@ -44,14 +44,16 @@ struct _p_GFNeuralNet {
   PetscReal        weight_decay;   /* lambda */
   GFNeuralDataType data;
   char             file[PETSC_MAX_PATH_LEN];
-  PetscReal        teacher[64], teacher_weights[32]; /* linear: beta; else the teacher neurons, flat */
-  PetscInt         nteacher, nteacher_weights;       /* values given */
-  PetscInt         samples, seed;                    /* -nn_samples (0: population closed form), -nn_seed */
-  PetscBool        population;                       /* linear neurons, Gaussian inputs, no sample */
-  PetscReal       *x, *y;                            /* samples x input_dim inputs and their labels, on every rank */
-  PetscReal       *output, *residual;                /* f(x_m) and f(x_m) - y_m of the last measure */
-  PetscReal        moment[3];                        /* population: m = int theta rho of the last measure */
-  PetscReal        risk;                             /* R of the last measure */
+  PetscReal        teacher[64], teacher_weights[32];                                    /* linear: beta; else the teacher neurons, flat */
+  PetscInt         nteacher, nteacher_weights;                                          /* values given */
+  PetscInt         samples, seed;                                                       /* -nn_samples (0: population closed form), -nn_seed */
+  PetscBool        population;                                                          /* linear neurons, Gaussian inputs, no sample */
+  PetscReal       *x, *y;                                                               /* samples x input_dim inputs and their labels, on every rank */
+  PetscReal       *output, *residual;                                                   /* f(x_m) and f(x_m) - y_m of the last measure */
+  PetscReal        moment[3];                                                           /* population: m = int theta rho of the last measure */
+  PetscReal        risk;                                                                /* R of the last measure */
+  PetscInt         nprobes;                                                             /* -nn_probes: inputs x_p (input_dim each) where the network's output is reported */
+  PetscReal        probe_x[GRADFLOW_MAX_PROBES * 3], probe_output[GRADFLOW_MAX_PROBES]; /* ... and f(x_p) of the last measure */
 };
 
 PETSC_INTERN PetscErrorCode GFNeuralNetCreate(MPI_Comm, GFNeuralNet *);

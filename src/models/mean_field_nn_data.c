@@ -69,6 +69,22 @@ PETSC_INTERN PetscErrorCode GFNeuralNetSetFromOptions(GFNeuralNet n, PetscOption
   GFOptionsCheck(n->data == GF_NN_DATA_GAUSSIAN || !set, n->comm, PETSC_ERR_USER_INPUT, "-nn_samples belongs to -nn_data gaussian: -nn_data file takes every row of the file");
   PetscCall(GFOptionsInt("-nn_seed", "Seed of the Gaussian sample", "GFNeuralNetSetFromOptions", n->seed, &n->seed, NULL, 0, PETSC_MAX_INT));
   PetscCall(GFOptionsReal("-nn_weight_decay", "Weight decay lambda: lambda |theta|^2/2 in xi", "GFNeuralNetSetFromOptions", n->weight_decay, &n->weight_decay, NULL, GF_REAL_NONNEGATIVE));
+  {
+    /* the probes: by default the unit vectors e_1 .. e_k and -e_1 */
+    PetscInt np = GRADFLOW_MAX_PROBES * n->input_dim;
+    PetscCall(
+        GFOptionsRealArray("-nn_probes", "Inputs x_p (one flat list, input dimension each) where diagnostics.csv reports the network's output f_probe1, ..; default e_1 .. e_k, -e_1", "GFNeuralNetSetFromOptions", n->probe_x, &np, &set, GF_REAL_ANY));
+    if (set) {
+      GFOptionsCheck(np > 0 && np % n->input_dim == 0, n->comm, PETSC_ERR_USER_INPUT, "-nn_probes has %" PetscInt_FMT " values: the inputs are x in R^%" PetscInt_FMT ", so it takes a multiple of %" PetscInt_FMT " (at most %d probes)", np,
+                     n->input_dim, n->input_dim, GRADFLOW_MAX_PROBES);
+      n->nprobes = np / n->input_dim;
+    } else {
+      n->nprobes = n->input_dim + 1;
+      PetscCall(PetscArrayzero(n->probe_x, n->nprobes * n->input_dim));
+      for (PetscInt a = 0; a < n->input_dim; a++) n->probe_x[a * n->input_dim + a] = 1;
+      n->probe_x[n->input_dim * n->input_dim] = -1;
+    }
+  }
   PetscOptionsHeadEnd();
   n->population = (PetscBool)(n->data == GF_NN_DATA_GAUSSIAN && n->samples == 0);
   if (n->data == GF_NN_DATA_GAUSSIAN && n->neuron->linear) {
@@ -157,7 +173,7 @@ PETSC_INTERN PetscErrorCode GFNeuralNetSetUp(GFNeuralNet n)
       n->y[m] = TeacherLabel(n, n->x + m * n->input_dim);
     }
   }
-  PetscCall(PetscMalloc2(n->samples, &n->output, n->samples, &n->residual));
+  PetscCall(PetscMalloc2(n->samples + n->nprobes, &n->output, n->samples, &n->residual));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -213,15 +229,19 @@ PETSC_INTERN PetscErrorCode GFNeuralNetSetMeasure(GFNeuralNet n, MPI_Comm comm, 
     }
     PetscCall(MPIU_Allreduce(local, n->moment, 3, MPIU_REAL, MPIU_SUM, comm));
     for (PetscInt m = 0; !n->population && m < n->samples; m++) n->output[m] = n->neuron->phi(k, n->moment, n->x + m * k, NULL);
+    for (PetscInt q = 0; q < n->nprobes; q++) n->probe_output[q] = n->neuron->phi(k, n->moment, n->probe_x + q * k, NULL);
   } else {
-    PetscCall(PetscArrayzero(n->output, n->samples));
+    /* the data's outputs, then the probes' (output[samples + q]): one Allreduce */
+    PetscCall(PetscArrayzero(n->output, n->samples + n->nprobes));
     for (PetscInt i = 0, end; i < np; i = end) {
       PetscReal        unit[2], weight;
       const PetscReal *point = Run(n, np, theta, w, scale, i, &end, unit, &weight);
       if (weight == 0) continue;
       for (PetscInt m = 0; m < n->samples; m++) n->output[m] += weight * n->neuron->phi(d, point, n->x + m * k, NULL);
+      for (PetscInt q = 0; q < n->nprobes; q++) n->output[n->samples + q] += weight * n->neuron->phi(d, point, n->probe_x + q * k, NULL);
     }
-    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, n->output, (PetscMPIInt)n->samples, MPIU_REAL, MPIU_SUM, comm));
+    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, n->output, (PetscMPIInt)(n->samples + n->nprobes), MPIU_REAL, MPIU_SUM, comm));
+    PetscCall(PetscArraycpy(n->probe_output, n->output + n->samples, n->nprobes));
   }
   for (PetscInt m = 0; !n->population && m < n->samples; m++) n->residual[m] = n->output[m] - n->y[m];
   Risk(n);

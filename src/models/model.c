@@ -138,6 +138,7 @@ PETSC_INTERN PetscErrorCode GFModelGetTraits(GFModel m, GFModelTraits *t)
   t->can_concentrate    = m->can_concentrate;
   t->stein              = (PetscBool)(m->ops->stein != NULL);
   t->risk               = (PetscBool)(m->ops->risk != NULL);
+  t->probes             = m->probes;
   t->convolutions       = m->convolutions;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -221,12 +222,12 @@ PetscErrorCode GFModelComputeSteinDiscrepancy(GFModel m, Vec rho, PetscBool *has
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The learning risk of the density, when the model trains a network (*has false otherwise). */
-PetscErrorCode GFModelComputeRisk(GFModel m, Vec rho, PetscBool *has, PetscReal *risk)
+/* The learning risk of the density and the network's output at the traits' probes, when the model trains a network (*has false otherwise). */
+PetscErrorCode GFModelComputeRisk(GFModel m, Vec rho, PetscBool *has, PetscReal *risk, PetscReal probes[])
 {
   PetscFunctionBeginUser;
   *has = (PetscBool)(m->ops->risk != NULL);
-  if (m->ops->risk) PetscCall(m->ops->risk(m, rho, risk));
+  if (m->ops->risk) PetscCall(m->ops->risk(m, rho, risk, probes));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -53,7 +53,7 @@ struct _GFModelOps {
   PetscErrorCode (*dxi)(GFModel, Vec, Vec);                                /* d xi_i / d rho_i of the local part of xi (rho_local, dxi_local) */
   PetscErrorCode (*stein)(GFModel, Vec, PetscReal *);                      /* kernel Stein discrepancy of a global density */
   PetscErrorCode (*nonlocal_rate)(GFModel, Vec, PetscReal *);              /* bound on the linearised nonlocal coupling's rate */
-  PetscErrorCode (*risk)(GFModel, Vec, PetscReal *);                       /* the learning risk of a global density (mean_field_nn) */
+  PetscErrorCode (*risk)(GFModel, Vec, PetscReal *, PetscReal[]);          /* the learning risk of a global density and the outputs at the probes (mean_field_nn) */
   PetscErrorCode (*view)(GFModel, PetscViewer);
   PetscErrorCode (*destroy)(GFModel);
 };
@@ -75,6 +75,7 @@ struct _p_GFModel {
   PetscBool          can_concentrate;    /* attractive interactions: watch for blow-up below the grid scale */
   PetscBool          has_exact;          /* set by the model's setup */
   PetscInt           convolutions;       /* FFT kernels its drift convolves with (for memory estimates), set from options */
+  PetscInt           probes;             /* with a risk: the network's probe inputs, set from options */
   GFParticleDynamics dynamics;           /* its particle system, set by the model's setup */
   PetscReal          exponent;           /* a W2 gradient flow of int U(rho) + V rho (+ 1/2 (W * rho) rho): U's m (1: sigma rho log rho), set by the model's setup; 0: not one */
   const char        *no_jko;             /* ... and (exponent 0) why the JKO methods do not apply */
@@ -94,6 +95,7 @@ typedef struct {
   PetscBool   implicit_default, can_concentrate; /* stiff (implicit by default); attractive (may blow up) */
   PetscBool   stein;                             /* has a kernel Stein discrepancy */
   PetscBool   risk;                              /* has a learning risk (mean_field_nn) */
+  PetscInt    probes;                            /* ... and the network's output at this many probe inputs */
   PetscInt    convolutions;                      /* FFT kernels its drift convolves with */
 } GFModelTraits;
 PETSC_INTERN PetscErrorCode GFModelGetTraits(GFModel, GFModelTraits *);

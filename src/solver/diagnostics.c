@@ -80,7 +80,8 @@ PetscErrorCode GFSolverComputeDiagnostics(GFSolver s, Vec rho, GFDiagnostics *d)
   d->max_density = -extremes[1];
   PetscCall(GFModelComputeEnergy(s->model, rho, &d->energy));
   PetscCall(GFModelComputeSteinDiscrepancy(s->model, rho, &d->has_stein, &d->stein));
-  PetscCall(GFModelComputeRisk(s->model, rho, &d->has_risk, &d->risk));
+  PetscCall(GFModelComputeRisk(s->model, rho, &d->has_risk, &d->risk, d->probe));
+  d->nprobes   = s->traits.probes;
   d->has_error = PETSC_FALSE;
   if (s->exact) PetscCall(GFSolverComputeErrors(s, rho, d));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -265,6 +265,7 @@ static PetscErrorCode GFSolverOpenWriter(GFSolver s)
                                s->traits.stein,
                                s->jko,
                                s->traits.risk,
+                               s->traits.probes,
                                s->out.interval > 0 ? PetscMax((PetscInt)PetscFloorReal((p->init.time + tol) / s->out.interval), 0) : 0,
                                file ? p->init.file : "",
                                p->init_header.step,

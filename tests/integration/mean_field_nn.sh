@@ -36,6 +36,8 @@ check "output gap at N = 40, t = 2 (>= 0, small)" "$(awk -F, 'NR == 1 { for (k =
 
 # shellcheck disable=SC2086
 gf_run 1 run $linear -output_dir pdelin > pdelin.log
+# the network's output at the default probes e_1, e_2, -e_1 is m . x_p, m = mass times the mean (its own moment columns)
+check "linear f_probe1 - mass mean_x, f_probe2 - mass mean_y, f_probe1 + f_probe3" "$(awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k } END { a = $c["f_probe1"] - $c["mass"] * $c["mean_x"]; b = $c["f_probe2"] - $c["mass"] * $c["mean_y"]; e = $c["f_probe1"] + $c["f_probe3"]; a = a < 0 ? -a : a; b = b < 0 ? -b : b; e = e < 0 ? -e : e; print a + b + e }' pdelin/diagnostics.csv)" 0 1e-13
 gf_run 2 compare -pde pdelin -particle_counts 50,100 -particle_replicas 1 -particles_dt 0.002 -compare_plot 0 > sweeplin.log
 check "linear output gap - mean_error^2/2 (relative)" "$(awk -F, 'NR == 1 { for (k = 1; k <= NF; k++) { if ($k == "output_gap") c = k; if ($k == "mean_error") e = k } } END { d = ($c - 0.5 * $e * $e) / $c; print (d < 0 ? -d : d) }' pdelin/compare.csv)" 0 1e-10
 echo "ok: mean_field_nn particles and compare"

@@ -82,7 +82,7 @@ START_TEST(test_relu_teacher)
   GFModel       model;
   Vec           rho0;
   PetscBool     has;
-  PetscReal     risk0;
+  PetscReal     risk0, probes0[GRADFLOW_MAX_PROBES];
   GFDiagnostics d;
 
   GFTestSetOptions(options);
@@ -91,7 +91,7 @@ START_TEST(test_relu_teacher)
   GF_CK(GFProblemSetUp(problem));
   GF_CK(GFProblemGetInitialDensity(problem, &rho0, NULL));
   GF_CK(GFProblemGetModel(problem, &model));
-  GF_CK(GFModelComputeRisk(model, rho0, &has, &risk0));
+  GF_CK(GFModelComputeRisk(model, rho0, &has, &risk0, probes0));
   GF_CK(GFProblemDestroy(&problem));
   solver = GFTestSolve(options);
   GFTestAssertStructurePreserved(solver, options, "risk");
