@@ -55,10 +55,14 @@ struct _p_GFParticles {
   GFProblem             problem; /* the PDE's grid, model, initial data and time span */
   GFGrid                grid;
   GFParticleDynamics    dynamics;                  /* the model's particle system */
-  PetscInt              dim, n, nlocal, start;     /* this rank holds particles [start, start + nlocal) */
+  PetscInt              dim, n, nlocal;            /* this rank holds nlocal particles */
+  PetscInt              start, nblock;             /* this rank's block of ids [start, start + nblock): its particles unless they are owned by position */
+  PetscBool             by_position;               /* particle-mesh: each rank holds the particles in its subdomain (migrate.c) */
+  PetscInt              capacity;                  /* of the per-particle arrays */
   PetscMPIInt          *counts, *displs;           /* of every rank's block, in reals, for the gathers */
   PetscReal            *x, *x_stage, *v, *v_stage; /* nlocal x dim */
   PetscReal            *spare;                     /* the second normal of each particle's last pair, of index spare_index (-1: none) */
+  PetscInt             *id;                        /* each particle's global id: its noise is the stream (seed, id, step) */
   PetscInt64            spare_index;
   PetscReal            *all, *all_extra; /* n x dim: the gathered positions, and a second gathered field */
   PetscReal             weight;          /* mass of one particle: init mass / n */
@@ -70,10 +74,18 @@ struct _p_GFParticles {
   PetscReal             t, t0, t_end, dt_max, dt; /* time, start, end, largest step, last step */
   PetscReal             largest_reach[3];         /* largest drift step dt |v| per axis so far (infinite for non-finite velocities) */
   PetscInt64            step;
-  /* particle-mesh: the deposited density, the field gathered in natural order with its gradient */
-  Vec        mesh_density, mesh_field, mesh_natural, mesh_all;
-  VecScatter mesh_to_all;
-  PetscReal *mesh_gradient; /* ncells x dim, natural order */
+  /* particle-mesh: the deposited density and the field on the grid, a box-stencil copy of its DMDA for the ghosted deposit and field, the field's gradient on the ghosted box */
+  Vec        mesh_density, mesh_field, mesh_local;
+  DM         mesh_da;
+  PetscReal *mesh_gradient;  /* ghosted cells x dim, in the local array's order */
+  PetscInt  *mesh_bounds[3]; /* the first cell of each rank's slab along each axis, and the cell count last */
+  PetscInt   mesh_ranks[3];  /* ranks along each axis */
+  /* migration: a private communicator and tag, the destination per particle, per rank a count and an offset */
+  MPI_Comm     exchange_comm;
+  PetscMPIInt  exchange_tag;
+  PetscMPIInt *dest, *dest_count;
+  PetscInt     dest_capacity;
+  PetscReal   *blocks; /* nblock x dim: this rank's block of ids for output */
   /* output and monitoring */
   GFOutputOptions out;
   PetscBool       set_up, is_tty;
@@ -89,6 +101,15 @@ struct _p_GFParticles {
   void *step_hook_ctx;
 };
 
+/* Room for nlocal particles in the per-particle arrays, keeping those there (migrate.c). */
+PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles, PetscInt);
+/* Owned by position: every particle to the rank whose subdomain holds its position (PETSC_TRUE: its stage position). Collective. */
+PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles, PetscBool);
+/* The positions of this rank's block of ids in id order, nblock x dim (p->x itself unless owned by position). Collective. */
+PETSC_INTERN PetscErrorCode GFParticlesGetBlocks(GFParticles, const PetscReal **);
+/* Particle-mesh: the box-stencil DMDA, the ownership bounds, the grid vectors and the migration's buffers; and their destruction (mesh.c). */
+PETSC_INTERN PetscErrorCode GFParticlesMeshSetUp(GFParticles);
+PETSC_INTERN PetscErrorCode GFParticlesMeshDestroy(GFParticles);
 /* Gather every rank's block of n x dim values (local: nlocal x dim) into all, in global order, on every rank. */
 PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles, const PetscReal[], PetscReal[]);
 /* Cloud-in-cell deposit of the particles x (nlocal x dim, each of mass weight) as a density (mass / cell volume) into the global Vec rho of the grid. */
