@@ -69,10 +69,12 @@ struct _p_GFParticles {
   PetscReal             sigma;           /* dX = v dt + sqrt(2 sigma) dB */
   uint64_t              seed;
   GFParticleScheme      scheme;
-  GFParticleInteraction interaction;              /* as chosen: direct or mesh */
-  PetscInt              mesh_above;               /* -particles_interaction auto: mesh above this n */
-  PetscReal             t, t0, t_end, dt_max, dt; /* time, start, end, largest step, last step */
-  PetscReal             largest_reach[3];         /* largest drift step dt |v| per axis so far (infinite for non-finite velocities) */
+  GFParticleInteraction interaction;                   /* as chosen: direct or mesh */
+  char                  init_file[PETSC_MAX_PATH_LEN]; /* -particles_init_file: the particle file to start from ("" for none) */
+  PetscBool             n_set, seed_set;               /* -particles_n, -particles_seed or -particles_replica given */
+  PetscInt              mesh_above;                    /* -particles_interaction auto: mesh above this n */
+  PetscReal             t, t0, t_end, dt_max, dt;      /* time, start, end, largest step, last step */
+  PetscReal             largest_reach[3];              /* largest drift step dt |v| per axis so far (infinite for non-finite velocities) */
   PetscInt64            step;
   /* particle-mesh: the deposited density and the field on the grid, a box-stencil copy of its DMDA for the ghosted deposit and field, the field's gradient on the ghosted box */
   Vec        mesh_density, mesh_field, mesh_local;
@@ -101,6 +103,9 @@ struct _p_GFParticles {
   void *step_hook_ctx;
 };
 
+/* -particles_init_file: this rank's block of the file's particles, its time, step and seed (restart.c). */
+PETSC_INTERN PetscErrorCode GFParticlesReadInitialFile(GFParticles, PetscReal **);
+PETSC_INTERN PetscErrorCode GFParticlesSetInitialPositions(GFParticles, const PetscReal[]);
 /* Room for nlocal particles in the per-particle arrays, keeping those there (migrate.c). */
 PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles, PetscInt);
 /* Owned by position: every particle to the rank whose subdomain holds its position (PETSC_TRUE: its stage position). Collective. */

@@ -67,7 +67,7 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
 {
   PetscInt    interaction = GF_PARTICLE_INTERACTION_AUTO, seed = 1, replica = 0;
   PetscReal   max_time;
-  PetscBool   set;
+  PetscBool   set, n_set, seed_set;
   const char *name;
 
   PetscFunctionBeginUser;
@@ -78,14 +78,17 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
   PetscCall(GFOptionsCheckReal(p->comm, "-ts_dt", GF_REAL_POSITIVE));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &p->dt_max, NULL));
   PetscOptionsBegin(p->comm, NULL, "Particle system (gradflow particles)", "GFParticles");
-  PetscCall(GFOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(GFOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, &n_set, PETSC_MIN_INT, PETSC_MAX_INT));
   GFOptionsCheck(p->n >= 1, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": a particle system needs at least one particle", p->n);
-  PetscCall(GFOptionsInt("-particles_seed", "Seed of the noise and of the initial sample (an integer >= 0)", "GFParticlesSetFromOptions", seed, &seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(GFOptionsInt("-particles_seed", "Seed of the noise and of the initial sample (an integer >= 0)", "GFParticlesSetFromOptions", seed, &seed, &seed_set, PETSC_MIN_INT, PETSC_MAX_INT));
   GFOptionsCheck(seed >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_seed %" PetscInt_FMT ": the seed must be >= 0", seed);
-  PetscCall(GFOptionsInt("-particles_replica", "Replica number: independent noise and initial sample for the same seed (gradflow compare -particle_replicas runs 0, 1, ...)", "GFParticlesSetFromOptions", replica, &replica, NULL, PETSC_MIN_INT,
+  PetscCall(GFOptionsInt("-particles_replica", "Replica number: independent noise and initial sample for the same seed (gradflow compare -particle_replicas runs 0, 1, ...)", "GFParticlesSetFromOptions", replica, &replica, &set, PETSC_MIN_INT,
                          PETSC_MAX_INT));
   GFOptionsCheck(replica >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_replica %" PetscInt_FMT ": the replica number must be >= 0", replica);
-  p->seed = GFRandomReplicaSeed((uint64_t)seed, replica);
+  p->seed_set = (PetscBool)(seed_set || set);
+  PetscCall(GFOptionsString("-particles_init_file", "Particle file to start from (restart: its positions in row order as the ids, its time, step and seed)", "GFParticlesSetFromOptions", p->init_file, p->init_file, sizeof(p->init_file), NULL));
+  p->n_set = n_set;
+  p->seed  = GFRandomReplicaSeed((uint64_t)seed, replica);
   PetscCall(GFOptionsReal("-particles_max_time", "End time of the particle run (default -ts_max_time)", "GFParticlesSetFromOptions", max_time, &max_time, NULL, GF_REAL_ANY));
   PetscCall(GFOptionsReal("-particles_dt", "Particle time step (default -ts_dt, else 1/1000 of the run); steps land on the output times", "GFParticlesSetFromOptions", p->dt_max, &p->dt_max, &set, GF_REAL_ANY));
   GFOptionsCheck(!set || (p->dt_max > 0 && PetscIsNormalReal(p->dt_max)), p->comm, PETSC_ERR_USER_INPUT, "-particles_dt %.6g must be positive", (double)p->dt_max);
@@ -202,6 +205,7 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
 
   const GFInitialData *init;
   GFModel              model;
+  PetscReal           *x_file = NULL;
 
   PetscFunctionBeginUser;
   if (p->set_up) PetscFunctionReturn(PETSC_SUCCESS);
@@ -212,7 +216,8 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
   p->dim = p->grid->dim;
   PetscCall(GFParticlesSetUpDynamics(p, model));
   p->t0 = init->time;
-  p->t  = p->t0;
+  if (p->init_file[0]) PetscCall(GFParticlesReadInitialFile(p, &x_file));
+  p->t = p->t0;
   PetscCheck(p->t_end >= p->t0, p->comm, PETSC_ERR_USER_INPUT, "-particles_max_time %.6g (default -ts_max_time) is before the start time %.6g", (double)p->t_end, (double)p->t0);
   if (p->dt_max == 0) p->dt_max = p->t_end > p->t0 ? (p->t_end - p->t0) / 1000 : 1;
   p->weight = init->mass / p->n;
@@ -251,7 +256,11 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
   } else if (p->dynamics.coupling != GF_PARTICLE_COUPLING_NONE) {
     PetscCall(PetscMalloc2(p->n * p->dim, &p->all, p->n * p->dim, &p->all_extra));
   }
-  PetscCall(GFParticlesSample(p));
+  if (x_file)
+    PetscCall(GFParticlesSetInitialPositions(p, x_file));
+  else
+    PetscCall(GFParticlesSample(p));
+  PetscCall(PetscFree(x_file));
   if (p->by_position) PetscCall(GFParticlesMigrate(p, PETSC_FALSE));
   if (p->out.output) PetscCall(GFParticlesOpenOutput(p));
   p->is_tty = (PetscBool)isatty(fileno(stdout));
