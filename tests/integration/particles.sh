@@ -183,7 +183,7 @@ mesh)
       gf_run "$n" particles ${systems[$s]} -particles_interaction mesh -output_dir "m$s.np$n" > "m$s.np$n.log"
     done
     grep -q "(particle-mesh), 4 ranks" "m$s.np4.log" || { echo "FAIL: the run was not particle-mesh on 4 ranks"; cat "m$s.np4.log"; exit 1; }
-    for file in m$s.np1/particles_*.h5; do
+    for file in "m$s.np1"/particles_*.h5; do
       for n in 2 4; do
         "$GF_H5DIFF" -d 1e-12 "$file" "m$s.np$n/$(basename "$file")" /particles /particles > /dev/null || { echo "FAIL: ${systems[$s]}: $(basename "$file") on $n ranks differs from 1 rank by more than 1e-12"; exit 1; }
       done
@@ -199,7 +199,10 @@ mesh)
   echo "ok: a particle-mesh run restarted from its file on 2 and 4 ranks ends where the run on 1 rank did (1e-12)"
   gf_run 1 particles -options_file "$problems/particles_ou_1d.yaml" -particles_n 3000 -output_dir ou > /dev/null
   gf_run 2 particles -options_file "$problems/particles_ou_1d.yaml" -particles_n 3000 -particles_init_file ou/particles_00005.h5 -output_dir ou.restart > /dev/null
-  test ! -e ou.restart/particles_00004.h5 && test -f ou.restart/particles_00005.h5 || { echo "FAIL: the restart's files do not start at the file's time"; exit 1; }
+  if [ -e ou.restart/particles_00004.h5 ] || [ ! -f ou.restart/particles_00005.h5 ]; then
+    echo "FAIL: the restart's files do not start at the file's time"
+    exit 1
+  fi
   identical ou/particles_00010.h5 ou.restart/particles_00010.h5
   test "$(sed -n 2p ou.restart/particles.csv | cut -d, -f1,2)" = "500,0.5" || { echo "FAIL: the restart does not continue at step 500, t = 0.5"; exit 1; }
   echo "ok: Langevin particles restarted on 2 ranks from the 1-rank file at t = 0.5 end bit for bit where the run that went on did"
