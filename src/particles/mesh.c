@@ -15,14 +15,176 @@
   there a second: the DMDA copy is a box stencil (diagonal ghosts too) of width 2. Walls: a
   weight that falls beyond a no-flux wall folds back into the boundary cell (mass is kept),
   on periodic boxes it lands in the periodic ghost.
+
+  Here too what the particles owned by position share (migrate.c moves them): the owner of a
+  position, the sparse exchange of records between ranks, and the particles' values by
+  blocks of ids (output, gathers in id order).
 */
 #include "particles.h"
 
-/* Gather every rank's block of n x dim values into all, in global order, on every rank. */
-PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles p, const PetscReal local[], PetscReal all[])
+/* The cell of coordinate y along axis a, clamped into the grid (a particle on the upper wall is in the last cell). */
+static inline PetscInt GFParticleCell(const struct _p_GFGrid *g, PetscInt a, PetscReal y)
+{
+  const PetscInt i = (PetscInt)PetscFloorReal((y - g->lower[a]) / g->h[a]);
+
+  return PetscMin(PetscMax(i, 0), g->cells[a] - 1);
+}
+
+/* The rank whose subdomain holds the cell of the point x: per axis the slab by bisection of the ownership bounds, ranks x fastest as in the DMDA. */
+static inline PetscMPIInt GFParticleOwner(GFParticles p, const PetscReal x[])
+{
+  PetscInt rank = 0;
+
+  for (PetscInt a = p->dim - 1; a >= 0; a--) {
+    const PetscInt *bounds = p->mesh_bounds[a], c = GFParticleCell(p->grid, a, x[a]);
+    PetscInt        lo = 0, hi = p->mesh_ranks[a] - 1;
+    while (lo < hi) {
+      const PetscInt mid = (lo + hi + 1) / 2;
+      if (bounds[mid] <= c)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    rank = rank * p->mesh_ranks[a] + lo;
+  }
+  return (PetscMPIInt)rank;
+}
+
+/* The rank whose block of ids holds id: PetscSplitOwnership's blocks, the first n mod size one longer. */
+static inline PetscMPIInt GFParticleBlockOwner(PetscInt n, PetscMPIInt size, PetscInt id)
+{
+  const PetscInt q = n / size, r = n % size;
+
+  return (PetscMPIInt)(id < r * (q + 1) ? id / (q + 1) : r + (id - r * (q + 1)) / q);
+}
+
+/* Room for a destination rank per local particle. */
+static PetscErrorCode GFParticlesReserveDestinations(GFParticles p)
 {
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Allgatherv(local, p->counts[p->rank], MPIU_REAL, all, p->counts, p->displs, MPIU_REAL, p->comm));
+  if (p->nlocal <= p->dest_capacity && p->dest) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree(p->dest));
+  p->dest_capacity = p->capacity;
+  PetscCall(PetscMalloc1(p->dest_capacity, &p->dest));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* p->dest[i]: the rank whose subdomain holds x_i, for this rank's particles x; *foreign: how many are not this rank's. */
+PETSC_INTERN PetscErrorCode GFParticlesFindOwners(GFParticles p, const PetscReal x[], PetscInt *foreign)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFParticlesReserveDestinations(p));
+  *foreign = 0;
+  for (PetscInt i = 0; i < p->nlocal; i++) {
+    p->dest[i] = GFParticleOwner(p, x + p->dim * i);
+    *foreign += p->dest[i] != p->rank;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The id of particle i and its row of the values ctx (nlocal x dim), for the blocks. */
+static void GFParticlePackValues(GFParticles p, const void *ctx, PetscInt i, PetscReal rec[])
+{
+  const PetscReal *values = (const PetscReal *)ctx;
+
+  rec[0] = (PetscReal)p->id[i];
+  for (PetscInt a = 0; a < p->dim; a++) rec[1 + a] = values[p->dim * i + a];
+}
+
+/*
+  Send the record (width reals, pack(p, ctx, i, record)) of every item i < n with dest[i] !=
+  this rank to dest[i]; *recv (PetscFree it) gets the *nrecv records sent here, by sending
+  rank, each rank's in its order: deterministic for a given rank count. Collective; messages
+  only between the ranks that exchange records.
+*/
+PETSC_INTERN PetscErrorCode GFParticlesExchange(GFParticles p, PetscInt n, PetscInt width, const PetscMPIInt dest[], void (*pack)(GFParticles, const void *, PetscInt, PetscReal[]), const void *ctx, PetscInt *nrecv, PetscReal **recv)
+{
+  PetscMPIInt  size, nto = 0, nfrom, *toranks, *tocounts, *fromranks, *fromcounts, *count = p->dest_count, *offset;
+  PetscInt     nsend = 0, total = 0;
+  PetscReal   *sendbuf;
+  MPI_Request *requests;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(p->comm, &size));
+  offset = count + size;
+  PetscCall(PetscArrayzero(count, size));
+  for (PetscInt i = 0; i < n; i++)
+    if (dest[i] != p->rank) count[dest[i]]++;
+  for (PetscMPIInt r = 0; r < size; r++) {
+    offset[r] = (PetscMPIInt)nsend;
+    nsend += count[r];
+    nto += count[r] > 0;
+  }
+  PetscCall(PetscMalloc3(nto, &toranks, nto, &tocounts, nsend * width, &sendbuf));
+  nto = 0;
+  for (PetscMPIInt r = 0; r < size; r++)
+    if (count[r]) {
+      toranks[nto]    = r;
+      tocounts[nto++] = count[r];
+    }
+  for (PetscInt i = 0; i < n; i++)
+    if (dest[i] != p->rank) pack(p, ctx, i, sendbuf + width * offset[dest[i]]++);
+  PetscCall(PetscCommBuildTwoSided(p->comm, 1, MPI_INT, nto, toranks, tocounts, &nfrom, &fromranks, &fromcounts));
+  PetscCall(PetscSortMPIIntWithArray(nfrom, fromranks, fromcounts));
+  for (PetscMPIInt r = 0; r < nfrom; r++) total += fromcounts[r];
+  PetscCall(PetscMalloc1(total * width, recv));
+  PetscCall(PetscMalloc1(nfrom + nto, &requests));
+  total = 0;
+  for (PetscMPIInt r = 0; r < nfrom; r++) {
+    PetscCallMPI(MPI_Irecv(*recv + width * total, (PetscMPIInt)(fromcounts[r] * width), MPIU_REAL, fromranks[r], p->exchange_tag, p->exchange_comm, &requests[r]));
+    total += fromcounts[r];
+  }
+  nsend = 0;
+  for (PetscMPIInt r = 0; r < nto; r++) {
+    PetscCallMPI(MPI_Isend(sendbuf + width * nsend, (PetscMPIInt)(tocounts[r] * width), MPIU_REAL, toranks[r], p->exchange_tag, p->exchange_comm, &requests[nfrom + r]));
+    nsend += tocounts[r];
+  }
+  PetscCallMPI(MPI_Waitall(nfrom + nto, requests, MPI_STATUSES_IGNORE));
+  *nrecv = total;
+  PetscCall(PetscFree(requests));
+  PetscCall(PetscFree(fromranks));
+  PetscCall(PetscFree(fromcounts));
+  PetscCall(PetscFree3(toranks, tocounts, sendbuf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The values (nlocal x dim, one row per local particle) of this rank's block of ids [start, start + nblock) in id order, nblock x dim: values itself unless the particles are owned by position. Collective. */
+PETSC_INTERN PetscErrorCode GFParticlesToBlocks(GFParticles p, const PetscReal values[], const PetscReal **blocks)
+{
+  const PetscInt d = p->dim;
+  PetscInt       nrecv;
+  PetscReal     *recv;
+  PetscMPIInt    size;
+
+  PetscFunctionBeginUser;
+  if (!p->by_position) {
+    *blocks = values;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCallMPI(MPI_Comm_size(p->comm, &size));
+  PetscCall(GFParticlesReserveDestinations(p));
+  for (PetscInt i = 0; i < p->nlocal; i++) {
+    p->dest[i] = GFParticleBlockOwner(p->n, size, p->id[i]);
+    if (p->dest[i] == p->rank) PetscCall(PetscArraycpy(p->blocks + d * (p->id[i] - p->start), values + d * i, d));
+  }
+  PetscCall(GFParticlesExchange(p, p->nlocal, 1 + d, p->dest, GFParticlePackValues, values, &nrecv, &recv));
+  for (PetscInt i = 0; i < nrecv; i++) {
+    const PetscReal *rec = recv + (1 + d) * i;
+    PetscCall(PetscArraycpy(p->blocks + d * ((PetscInt)rec[0] - p->start), rec + 1, d));
+  }
+  PetscCall(PetscFree(recv));
+  *blocks = p->blocks;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Gather every rank's n x dim values (one row per local particle) into all, in id order, on every rank: by blocks of ids (the particles' own when they are not owned by position). */
+PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles p, const PetscReal local[], PetscReal all[])
+{
+  const PetscReal *blocks;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFParticlesToBlocks(p, local, &blocks));
+  PetscCallMPI(MPI_Allgatherv(blocks, p->counts[p->rank], MPIU_REAL, all, p->counts, p->displs, MPIU_REAL, p->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -124,26 +286,60 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshDestroy(GFParticles p)
   PetscCall(PetscFree(p->dest));
   PetscCall(PetscFree(p->dest_count));
   PetscCall(PetscFree(p->blocks));
+  PetscCall(PetscFree(p->mesh_remote));
   if (p->exchange_comm != MPI_COMM_NULL) PetscCall(PetscCommDestroy(&p->exchange_comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Cloud-in-cell deposit of this rank's particles x (each of mass weight) as a density into rho: into the ghosted local box, the ghosts added to the cells' owners. */
+/* The record (rank, index, x_i) of a particle outside this rank's subdomain, ctx = x. */
+static void GFPackForeign(GFParticles p, const void *ctx, PetscInt i, PetscReal rec[])
+{
+  const PetscReal *x = (const PetscReal *)ctx;
+
+  rec[0] = p->rank;
+  rec[1] = (PetscReal)i;
+  for (PetscInt a = 0; a < p->dim; a++) rec[2 + a] = x[p->dim * i + a];
+}
+
+/* Add the cloud-in-cell weights of the particle at x to the ghosted local array mass. */
+static inline void GFCloudInCellAdd(const struct _p_GFGrid *g, const PetscReal x[], PetscScalar mass[])
+{
+  PetscInt       c[8];
+  PetscReal      w[8];
+  const PetscInt corners = GFCloudInCellStencil(g, x, c, w);
+
+  for (PetscInt k = 0; k < corners; k++) mass[c[k]] += w[k];
+}
+
+/*
+  Cloud-in-cell deposit of this rank's particles x (each of mass weight) as a density into rho:
+  into the ghosted local box, the ghosts added to the cells' owners. A step deposits particles
+  in their ranks' subdomains; any other positions a caller gives (collectively counted) go to
+  the ranks of their cells first, and stay there for the gradient (GFParticlesMeshAddGradient).
+*/
 PETSC_INTERN PetscErrorCode GFParticlesMeshDeposit(GFParticles p, const PetscReal x[], Vec rho)
 {
-  const struct _p_GFGrid *g = p->grid;
+  const struct _p_GFGrid *g     = p->grid;
+  const PetscInt          width = 2 + p->dim;
   PetscScalar            *mass, *r;
-  PetscInt                m;
+  PetscInt                m, foreign = 0;
+  PetscMPIInt             size;
 
   PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(p->comm, &size));
+  PetscCall(PetscFree(p->mesh_remote));
+  p->mesh_nremote = 0;
+  if (size > 1) {
+    PetscCall(GFParticlesFindOwners(p, x, &foreign));
+    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &foreign, 1, MPIU_INT, MPI_MAX, p->comm));
+  }
+  p->mesh_foreign = (PetscBool)(foreign > 0);
+  if (p->mesh_foreign) PetscCall(GFParticlesExchange(p, p->nlocal, width, p->dest, GFPackForeign, x, &p->mesh_nremote, &p->mesh_remote));
   PetscCall(VecZeroEntries(p->mesh_local));
   PetscCall(VecGetArray(p->mesh_local, &mass));
-  for (PetscInt i = 0; i < p->nlocal; i++) {
-    PetscInt       c[8];
-    PetscReal      w[8];
-    const PetscInt corners = GFCloudInCellStencil(g, x + p->dim * i, c, w);
-    for (PetscInt k = 0; k < corners; k++) mass[c[k]] += w[k];
-  }
+  for (PetscInt i = 0; i < p->nlocal; i++)
+    if (!p->mesh_foreign || p->dest[i] == p->rank) GFCloudInCellAdd(g, x + p->dim * i, mass);
+  for (PetscInt j = 0; j < p->mesh_nremote; j++) GFCloudInCellAdd(g, p->mesh_remote + width * j + 2, mass);
   PetscCall(VecRestoreArray(p->mesh_local, &mass));
   PetscCall(VecZeroEntries(rho));
   PetscCall(DMLocalToGlobalBegin(p->mesh_da, p->mesh_local, ADD_VALUES, rho));
@@ -165,7 +361,31 @@ static inline PetscReal GFCellDerivative(const PetscScalar *f, PetscInt i, Petsc
   return PetscRealPart(f[stride] - f[-stride]) / (2 * h);
 }
 
-/* v += alpha grad(field) at this rank's particles x: the field with its ghosts, differentiated at the owned cells and one ghost layer around them, interpolated by cloud-in-cell. */
+/* The sum of alpha w_k grad f at the stencil of the particle at x: the interpolated gradient. */
+static inline void GFCloudInCellGradient(const struct _p_GFGrid *g, const PetscReal gradient[], PetscReal alpha, const PetscReal x[], PetscReal v[])
+{
+  const PetscInt d = g->dim;
+  PetscInt       c[8];
+  PetscReal      w[8];
+  const PetscInt corners = GFCloudInCellStencil(g, x, c, w);
+
+  for (PetscInt k = 0; k < corners; k++)
+    for (PetscInt a = 0; a < d; a++) v[a] += alpha * w[k] * gradient[d * c[k] + a];
+}
+
+/* The reply to a foreign particle: its index on its rank and its interpolated gradient, ctx the replies (1 + dim each). */
+static void GFPackReply(GFParticles p, const void *ctx, PetscInt j, PetscReal rec[])
+{
+  const PetscReal *reply = (const PetscReal *)ctx + (1 + p->dim) * j;
+
+  for (PetscInt a = 0; a <= p->dim; a++) rec[a] = reply[a];
+}
+
+/*
+  v += alpha grad(field) at this rank's particles x (those of the last GFParticlesMeshDeposit):
+  the field with its ghosts, differentiated at the owned cells and one ghost layer around
+  them, interpolated by cloud-in-cell; foreign particles get theirs back from the ranks of their cells.
+*/
 PETSC_INTERN PetscErrorCode GFParticlesMeshAddGradient(GFParticles p, Vec field, PetscReal alpha, const PetscReal x[], PetscReal v[])
 {
   const struct _p_GFGrid *g        = p->grid;
@@ -194,12 +414,27 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshAddGradient(GFParticles p, Vec field,
         for (PetscInt a = 0; a < d; a++) p->mesh_gradient[d * c + a] = GFCellDerivative(f + c, idx[a], g->cells[a], GFLocalStride(b, a), g->h[a], periodic);
       }
   PetscCall(VecRestoreArrayRead(p->mesh_local, &f));
-  for (PetscInt i = 0; i < p->nlocal; i++) {
-    PetscInt       c[8];
-    PetscReal      w[8];
-    const PetscInt corners = GFCloudInCellStencil(g, x + d * i, c, w);
-    for (PetscInt k = 0; k < corners; k++)
-      for (PetscInt a = 0; a < d; a++) v[d * i + a] += alpha * w[k] * p->mesh_gradient[d * c[k] + a];
+  for (PetscInt i = 0; i < p->nlocal; i++)
+    if (!p->mesh_foreign || p->dest[i] == p->rank) GFCloudInCellGradient(g, p->mesh_gradient, alpha, x + d * i, v + d * i);
+  if (p->mesh_foreign) {
+    const PetscInt width = 2 + d;
+    PetscReal     *reply, *back;
+    PetscMPIInt   *to;
+    PetscInt       nback;
+    PetscCall(PetscCalloc2((1 + d) * p->mesh_nremote, &reply, p->mesh_nremote, &to));
+    for (PetscInt j = 0; j < p->mesh_nremote; j++) {
+      const PetscReal *rec = p->mesh_remote + width * j;
+      to[j]                = (PetscMPIInt)rec[0];
+      reply[(1 + d) * j]   = rec[1];
+      GFCloudInCellGradient(g, p->mesh_gradient, alpha, rec + 2, reply + (1 + d) * j + 1);
+    }
+    PetscCall(GFParticlesExchange(p, p->mesh_nremote, 1 + d, to, GFPackReply, reply, &nback, &back));
+    for (PetscInt k = 0; k < nback; k++) {
+      const PetscInt i = (PetscInt)back[(1 + d) * k];
+      for (PetscInt a = 0; a < d; a++) v[d * i + a] += back[(1 + d) * k + 1 + a];
+    }
+    PetscCall(PetscFree(back));
+    PetscCall(PetscFree2(reply, to));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

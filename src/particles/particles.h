@@ -88,6 +88,10 @@ struct _p_GFParticles {
   PetscMPIInt *dest, *dest_count;
   PetscInt     dest_capacity;
   PetscReal   *blocks; /* nblock x dim: this rank's block of ids for output */
+  /* particle-mesh of particles outside this rank's subdomain (a caller's positions): those received by the last deposit, as (rank, index, x) */
+  PetscBool  mesh_foreign;
+  PetscInt   mesh_nremote;
+  PetscReal *mesh_remote;
   /* output and monitoring */
   GFOutputOptions out;
   PetscBool       set_up, is_tty;
@@ -110,8 +114,11 @@ PETSC_INTERN PetscErrorCode GFParticlesSetInitialPositions(GFParticles, const Pe
 PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles, PetscInt);
 /* Owned by position: every particle to the rank whose subdomain holds its position (PETSC_TRUE: its stage position). Collective. */
 PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles, PetscBool);
-/* The positions of this rank's block of ids in id order, nblock x dim (p->x itself unless owned by position). Collective. */
-PETSC_INTERN PetscErrorCode GFParticlesGetBlocks(GFParticles, const PetscReal **);
+/* The values (one row of dim per local particle) of this rank's block of ids in id order, nblock x dim (values itself unless owned by position). Collective. */
+PETSC_INTERN PetscErrorCode GFParticlesToBlocks(GFParticles, const PetscReal[], const PetscReal **);
+/* p->dest: the owner of each of this rank's particles at x, and how many are foreign; records of n items to dest[] by pack, the records received (migrate.c). */
+PETSC_INTERN PetscErrorCode GFParticlesFindOwners(GFParticles, const PetscReal[], PetscInt *);
+PETSC_INTERN PetscErrorCode GFParticlesExchange(GFParticles, PetscInt, PetscInt, const PetscMPIInt[], void (*)(GFParticles, const void *, PetscInt, PetscReal[]), const void *, PetscInt *, PetscReal **);
 /* Particle-mesh: the box-stencil DMDA, the ownership bounds, the grid vectors and the migration's buffers; and their destruction (mesh.c). */
 PETSC_INTERN PetscErrorCode GFParticlesMeshSetUp(GFParticles);
 PETSC_INTERN PetscErrorCode GFParticlesMeshDestroy(GFParticles);

@@ -261,7 +261,6 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
   else
     PetscCall(GFParticlesSample(p));
   PetscCall(PetscFree(x_file));
-  if (p->by_position) PetscCall(GFParticlesMigrate(p, PETSC_FALSE));
   if (p->out.output) PetscCall(GFParticlesOpenOutput(p));
   p->is_tty = (PetscBool)isatty(fileno(stdout));
   p->set_up = PETSC_TRUE;
@@ -295,13 +294,17 @@ static void GFParticlesAddNoise(GFParticles p, PetscReal dt, PetscReal x[])
   }
 }
 
-/* One step of length dt: Euler-Maruyama with noise, Heun without. */
+/* One step of length dt: Euler-Maruyama with noise, Heun without; particles owned by position first go to the ranks of their positions (and of their stage positions for Heun's second stage). */
 static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
 {
   PetscInt          m = p->nlocal * p->dim;
   struct _p_GFGrid *g = p->grid;
 
   PetscFunctionBeginUser;
+  if (p->by_position) {
+    PetscCall(GFParticlesMigrate(p, PETSC_FALSE));
+    m = p->nlocal * p->dim;
+  }
   PetscCall(GFParticlesComputeVelocity(p, p->x, p->v));
   if (p->scheme == GF_PARTICLE_SCHEME_EULER_MARUYAMA) {
     for (PetscInt k = 0; k < m; k++) p->x[k] += dt * p->v[k];
@@ -322,7 +325,6 @@ static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
     if (!(reach <= p->largest_reach[k % p->dim])) p->largest_reach[k % p->dim] = PetscIsInfOrNanReal(reach) ? PETSC_INFINITY : reach;
   }
   GFParticlesApplyWalls(g, m, p->x);
-  if (p->by_position) PetscCall(GFParticlesMigrate(p, PETSC_FALSE));
   p->step++;
   p->steps_taken++;
   p->dt = dt;
@@ -403,7 +405,7 @@ static PetscErrorCode GFParticlesWrite(GFParticles p, PetscInt index)
   PetscCall(GFRunDirectoryPaths(p->rundir, name, NULL, tmp, sizeof(tmp)));
   PetscCall(PetscOptionsGetAll(NULL, &options));
   attributes = (GFParticleFileAttributes){p->problem->model->type, options, (PetscInt64)p->seed, p->t, (PetscInt)p->step, p->grid};
-  PetscCall(GFParticlesGetBlocks(p, &blocks));
+  PetscCall(GFParticlesToBlocks(p, p->x, &blocks));
   PetscCall(GFParticleFileWriteAs(p->comm, tmp, p->n, p->dim, p->start, p->nblock, blocks, &attributes));
   PetscCall(PetscFree(options));
   PetscCall(GFRunDirectoryFinish(p->rundir, name));
