@@ -329,7 +329,7 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshDeposit(GFParticles p, const PetscRea
   PetscCallMPI(MPI_Comm_size(p->comm, &size));
   PetscCall(PetscFree(p->mesh_remote));
   p->mesh_nremote = 0;
-  if (size > 1) {
+  if (size > 1 && x != p->mesh_owned) {
     PetscCall(GFParticlesFindOwners(p, x, &foreign));
     PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &foreign, 1, MPIU_INT, MPI_MAX, p->comm));
   }

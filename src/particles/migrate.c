@@ -114,7 +114,8 @@ PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles p, PetscBool stage)
   p->nlocal = kept;
   PetscCall(GFParticlesReserve(p, kept + nrecv));
   for (PetscInt i = 0; i < nrecv; i++) GFParticleUnpack(p, kept + i, recv + GFParticleRecordWidth(d) * i);
-  p->nlocal = kept + nrecv;
+  p->nlocal     = kept + nrecv;
+  p->mesh_owned = stage ? p->x_stage : p->x;
   PetscCall(PetscFree(recv));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -89,9 +89,10 @@ struct _p_GFParticles {
   PetscInt     dest_capacity;
   PetscReal   *blocks; /* nblock x dim: this rank's block of ids for output */
   /* particle-mesh of particles outside this rank's subdomain (a caller's positions): those received by the last deposit, as (rank, index, x) */
-  PetscBool  mesh_foreign;
-  PetscInt   mesh_nremote;
-  PetscReal *mesh_remote;
+  const PetscReal *mesh_owned; /* the positions a migration has just made this rank's (until they change) */
+  PetscBool        mesh_foreign;
+  PetscInt         mesh_nremote;
+  PetscReal       *mesh_remote;
   /* output and monitoring */
   GFOutputOptions out;
   PetscBool       set_up, is_tty;

@@ -325,6 +325,7 @@ static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
     if (!(reach <= p->largest_reach[k % p->dim])) p->largest_reach[k % p->dim] = PetscIsInfOrNanReal(reach) ? PETSC_INFINITY : reach;
   }
   GFParticlesApplyWalls(g, m, p->x);
+  p->mesh_owned = NULL;
   p->step++;
   p->steps_taken++;
   p->dt = dt;
