@@ -30,24 +30,13 @@ static inline PetscInt GFParticleCell(const struct _p_GFGrid *g, PetscInt a, Pet
   return PetscMin(PetscMax(i, 0), g->cells[a] - 1);
 }
 
-/* The rank whose subdomain holds the cell of the point x: per axis the slab by bisection of the ownership bounds, ranks x fastest as in the DMDA. */
+/* The rank whose subdomain holds the cell of the point x: the sum over the axes of the cells' slab offsets (ranks x fastest as in the DMDA). */
 static inline PetscMPIInt GFParticleOwner(GFParticles p, const PetscReal x[])
 {
-  PetscInt rank = 0;
+  PetscMPIInt rank = 0;
 
-  for (PetscInt a = p->dim - 1; a >= 0; a--) {
-    const PetscInt *bounds = p->mesh_bounds[a], c = GFParticleCell(p->grid, a, x[a]);
-    PetscInt        lo = 0, hi = p->mesh_ranks[a] - 1;
-    while (lo < hi) {
-      const PetscInt mid = (lo + hi + 1) / 2;
-      if (bounds[mid] <= c)
-        lo = mid;
-      else
-        hi = mid - 1;
-    }
-    rank = rank * p->mesh_ranks[a] + lo;
-  }
-  return (PetscMPIInt)rank;
+  for (PetscInt a = 0; a < p->dim; a++) rank += p->mesh_cell_rank[a][GFParticleCell(p->grid, a, x[a])];
+  return rank;
 }
 
 /* The rank whose block of ids holds id: PetscSplitOwnership's blocks, the first n mod size one longer. */
@@ -259,10 +248,10 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshSetUp(GFParticles p)
   PetscCall(DMDASetStencilType(p->mesh_da, DMDA_STENCIL_BOX));
   PetscCall(DMDASetStencilWidth(p->mesh_da, 2));
   PetscCall(DMSetUp(p->mesh_da));
-  for (PetscInt a = 0; a < 3; a++) {
-    PetscCall(PetscMalloc1(p->mesh_ranks[a] + 1, &p->mesh_bounds[a]));
-    p->mesh_bounds[a][0] = 0;
-    for (PetscInt r = 0; r < p->mesh_ranks[a]; r++) p->mesh_bounds[a][r + 1] = p->mesh_bounds[a][r] + (a < g->dim ? ranges[a][r] : 1);
+  for (PetscInt a = 0, stride = 1; a < g->dim; stride *= p->mesh_ranks[a++]) {
+    PetscCall(PetscMalloc1(g->cells[a], &p->mesh_cell_rank[a]));
+    for (PetscInt r = 0, c = 0; r < p->mesh_ranks[a]; r++)
+      for (PetscInt k = 0; k < ranges[a][r]; k++) p->mesh_cell_rank[a][c++] = (PetscMPIInt)(r * stride);
   }
   PetscCall(DMCreateGlobalVector(g->da, &p->mesh_density));
   PetscCall(VecDuplicate(p->mesh_density, &p->mesh_field));
@@ -281,7 +270,7 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshDestroy(GFParticles p)
   PetscCall(VecDestroy(&p->mesh_field));
   PetscCall(VecDestroy(&p->mesh_local));
   PetscCall(DMDestroy(&p->mesh_da));
-  for (PetscInt a = 0; a < 3; a++) PetscCall(PetscFree(p->mesh_bounds[a]));
+  for (PetscInt a = 0; a < 3; a++) PetscCall(PetscFree(p->mesh_cell_rank[a]));
   PetscCall(PetscFree(p->mesh_gradient));
   PetscCall(PetscFree(p->dest));
   PetscCall(PetscFree(p->dest_count));

@@ -53,69 +53,93 @@ PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles p, PetscInt nlocal)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A particle's record in a message: id, spare normal, x, x_stage, v. */
-static inline PetscInt GFParticleRecordWidth(PetscInt d)
+/* A particle's record in a message: id, spare normal, x, and at Heun's stage x_stage and v too (at a step's start they are still to be computed). */
+static inline PetscInt GFParticleRecordWidth(PetscInt d, PetscBool stage)
 {
-  return 2 + 3 * d;
+  return 2 + (stage ? 3 : 1) * d;
 }
 
 static void GFParticlePack(GFParticles p, const void *ctx, PetscInt i, PetscReal rec[])
 {
-  const PetscInt d = p->dim;
+  const PetscInt  d     = p->dim;
+  const PetscBool stage = *(const PetscBool *)ctx;
 
-  (void)ctx;
   rec[0] = (PetscReal)p->id[i];
   rec[1] = p->spare[i];
-  for (PetscInt a = 0; a < d; a++) {
-    rec[2 + a]         = p->x[d * i + a];
-    rec[2 + d + a]     = p->x_stage[d * i + a];
-    rec[2 + 2 * d + a] = p->v[d * i + a];
-  }
+  for (PetscInt a = 0; a < d; a++) rec[2 + a] = p->x[d * i + a];
+  if (stage)
+    for (PetscInt a = 0; a < d; a++) {
+      rec[2 + d + a]     = p->x_stage[d * i + a];
+      rec[2 + 2 * d + a] = p->v[d * i + a];
+    }
 }
 
-static void GFParticleUnpack(GFParticles p, PetscInt i, const PetscReal rec[])
+static void GFParticleUnpack(GFParticles p, PetscInt i, const PetscReal rec[], PetscBool stage)
 {
   const PetscInt d = p->dim;
 
   p->id[i]    = (PetscInt)rec[0];
   p->spare[i] = rec[1];
-  for (PetscInt a = 0; a < d; a++) {
-    p->x[d * i + a]       = rec[2 + a];
-    p->x_stage[d * i + a] = rec[2 + d + a];
-    p->v[d * i + a]       = rec[2 + 2 * d + a];
-  }
+  for (PetscInt a = 0; a < d; a++) p->x[d * i + a] = rec[2 + a];
+  if (stage)
+    for (PetscInt a = 0; a < d; a++) {
+      p->x_stage[d * i + a] = rec[2 + d + a];
+      p->v[d * i + a]       = rec[2 + 2 * d + a];
+    }
 }
 
-/* Every particle to the rank whose subdomain holds its position x (stage: its stage x_stage), the ones that stay in their order, the ones that arrive after them. Collective. */
+/* Particle from into slot to (what a record carries). */
+static inline void GFParticleMove(GFParticles p, PetscInt from, PetscInt to, PetscBool stage)
+{
+  const PetscInt d = p->dim;
+
+  p->id[to]    = p->id[from];
+  p->spare[to] = p->spare[from];
+  for (PetscInt a = 0; a < d; a++) p->x[d * to + a] = p->x[d * from + a];
+  if (stage)
+    for (PetscInt a = 0; a < d; a++) {
+      p->x_stage[d * to + a] = p->x_stage[d * from + a];
+      p->v[d * to + a]       = p->v[d * from + a];
+    }
+}
+
+/*
+  Every particle to the rank whose subdomain holds its position x (stage: its stage x_stage).
+  The slots of the particles that leave are filled by the last ones that stay, the arrivals
+  appended: work O(arrivals + departures) besides finding the owners, and an order that is the
+  same for the same rank count. Collective.
+*/
 PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles p, PetscBool stage)
 {
-  const PetscInt   d    = p->dim;
-  const PetscReal *key  = stage ? p->x_stage : p->x;
-  PetscInt         kept = 0, nrecv, foreign;
+  const PetscInt   width = GFParticleRecordWidth(p->dim, stage);
+  const PetscReal *key   = stage ? p->x_stage : p->x;
+  PetscInt         last, nrecv, foreign;
   PetscReal       *recv;
   PetscMPIInt      size;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(p->comm, &size));
   if (size == 1) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
   PetscCall(GFParticlesFindOwners(p, key, &foreign));
-  PetscCall(GFParticlesExchange(p, p->nlocal, GFParticleRecordWidth(d), p->dest, GFParticlePack, NULL, &nrecv, &recv));
-  for (PetscInt i = 0; i < p->nlocal; i++) {
-    if (p->dest[i] != p->rank) continue;
-    if (kept < i) {
-      PetscCall(PetscArraycpy(p->x + d * kept, p->x + d * i, d));
-      PetscCall(PetscArraycpy(p->x_stage + d * kept, p->x_stage + d * i, d));
-      PetscCall(PetscArraycpy(p->v + d * kept, p->v + d * i, d));
-      p->spare[kept] = p->spare[i];
-      p->id[kept]    = p->id[i];
+  PetscCall(GFParticlesExchange(p, p->nlocal, width, p->dest, GFParticlePack, &stage, &nrecv, &recv));
+  last = p->nlocal - 1;
+  for (PetscInt hole = 0; hole <= last; hole++) {
+    if (p->dest[hole] == p->rank) continue;
+    while (last > hole && p->dest[last] != p->rank) last--;
+    if (last == hole) {
+      last--;
+      break;
     }
-    kept++;
+    GFParticleMove(p, last, hole, stage);
+    last--;
   }
-  p->nlocal = kept;
-  PetscCall(GFParticlesReserve(p, kept + nrecv));
-  for (PetscInt i = 0; i < nrecv; i++) GFParticleUnpack(p, kept + i, recv + GFParticleRecordWidth(d) * i);
-  p->nlocal     = kept + nrecv;
-  p->mesh_owned = stage ? p->x_stage : p->x;
+  p->nlocal = last + 1;
+  PetscCall(GFParticlesReserve(p, p->nlocal + nrecv));
+  for (PetscInt i = 0; i < nrecv; i++) GFParticleUnpack(p, p->nlocal + i, recv + width * i, stage);
+  p->nlocal += nrecv;
+  p->mesh_owned = stage ? p->x_stage : p->x; /* Reserve may have moved the arrays */
   PetscCall(PetscFree(recv));
+  PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

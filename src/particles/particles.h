@@ -77,11 +77,11 @@ struct _p_GFParticles {
   PetscReal             largest_reach[3];              /* largest drift step dt |v| per axis so far (infinite for non-finite velocities) */
   PetscInt64            step;
   /* particle-mesh: the deposited density and the field on the grid, a box-stencil copy of its DMDA for the ghosted deposit and field, the field's gradient on the ghosted box */
-  Vec        mesh_density, mesh_field, mesh_local;
-  DM         mesh_da;
-  PetscReal *mesh_gradient;  /* ghosted cells x dim, in the local array's order */
-  PetscInt  *mesh_bounds[3]; /* the first cell of each rank's slab along each axis, and the cell count last */
-  PetscInt   mesh_ranks[3];  /* ranks along each axis */
+  Vec          mesh_density, mesh_field, mesh_local;
+  DM           mesh_da;
+  PetscReal   *mesh_gradient;     /* ghosted cells x dim, in the local array's order */
+  PetscMPIInt *mesh_cell_rank[3]; /* per axis and cell: its slab's rank coordinate times the rank stride of the axis (the owner of a cell is their sum) */
+  PetscInt     mesh_ranks[3];     /* ranks along each axis */
   /* migration: a private communicator and tag, the destination per particle, per rank a count and an offset */
   MPI_Comm     exchange_comm;
   PetscMPIInt  exchange_tag;
@@ -111,6 +111,8 @@ struct _p_GFParticles {
 /* -particles_init_file: this rank's block of the file's particles, its time, step and seed (restart.c). */
 PETSC_INTERN PetscErrorCode GFParticlesReadInitialFile(GFParticles, PetscReal **);
 PETSC_INTERN PetscErrorCode GFParticlesSetInitialPositions(GFParticles, const PetscReal[]);
+/* -log_view's particle phases: migration, noise, particle-mesh deposit, convolution and gradient (system.c). */
+PETSC_INTERN PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_NOISE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
 /* Room for nlocal particles in the per-particle arrays, keeping those there (migrate.c). */
 PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles, PetscInt);
 /* Owned by position: every particle to the rank whose subdomain holds its position (PETSC_TRUE: its stage position). Collective. */

@@ -25,11 +25,30 @@
 
 static const char *const GFParticleInteractions[] = {"auto", "direct", "mesh"};
 
+PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_NOISE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
+
+/* The particle phases' -log_view events, once per process. */
+static PetscErrorCode GFParticlesRegisterEvents(void)
+{
+  static PetscBool registered = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  if (registered) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscLogEventRegister("GFPartMigrate", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_MIGRATE));
+  PetscCall(PetscLogEventRegister("GFPartNoise", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_NOISE));
+  PetscCall(PetscLogEventRegister("GFPartDeposit", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_DEPOSIT));
+  PetscCall(PetscLogEventRegister("GFPartConvolve", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_CONVOLVE));
+  PetscCall(PetscLogEventRegister("GFPartGradient", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_GRADIENT));
+  registered = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode GFParticlesCreate(MPI_Comm comm, GFParticles *particles)
 {
   GFParticles p;
 
   PetscFunctionBeginUser;
+  PetscCall(GFParticlesRegisterEvents());
   PetscCall(PetscNew(&p));
   p->comm          = comm;
   p->n             = 1000;
@@ -308,7 +327,9 @@ static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
   PetscCall(GFParticlesComputeVelocity(p, p->x, p->v));
   if (p->scheme == GF_PARTICLE_SCHEME_EULER_MARUYAMA) {
     for (PetscInt k = 0; k < m; k++) p->x[k] += dt * p->v[k];
+    PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_NOISE, 0, 0, 0, 0));
     GFParticlesAddNoise(p, dt, p->x);
+    PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_NOISE, 0, 0, 0, 0));
   } else {
     for (PetscInt k = 0; k < m; k++) p->x_stage[k] = p->x[k] + dt * p->v[k];
     GFParticlesApplyWalls(g, m, p->x_stage);
