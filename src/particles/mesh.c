@@ -58,14 +58,25 @@ static PetscErrorCode GFParticlesReserveDestinations(GFParticles p)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* p->dest[i]: the rank whose subdomain holds x_i, for this rank's particles x; *foreign: how many are not this rank's. */
+/*
+  p->dest[i]: the rank whose subdomain holds x_i, for this rank's particles x; *foreign: how many
+  are not this rank's. A position inside the subdomain's coordinate box stays without the
+  look-up; one on a face to within round-off may stay on either side of it, its stencil still
+  one cell from the face, in the ghost layers.
+*/
 PETSC_INTERN PetscErrorCode GFParticlesFindOwners(GFParticles p, const PetscReal x[], PetscInt *foreign)
 {
+  const PetscInt   d  = p->dim;
+  const PetscReal *lo = p->mesh_keep_lower, *hi = p->mesh_keep_upper;
+
   PetscFunctionBeginUser;
   PetscCall(GFParticlesReserveDestinations(p));
   *foreign = 0;
   for (PetscInt i = 0; i < p->nlocal; i++) {
-    p->dest[i] = GFParticleOwner(p, x + p->dim * i);
+    const PetscReal *xi   = x + d * i;
+    PetscBool        here = PETSC_TRUE;
+    for (PetscInt a = 0; a < d; a++) here = (PetscBool)(here && xi[a] >= lo[a] && xi[a] < hi[a]);
+    p->dest[i] = here ? p->rank : GFParticleOwner(p, xi);
     *foreign += p->dest[i] != p->rank;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -248,6 +259,10 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshSetUp(GFParticles p)
   PetscCall(DMDASetStencilType(p->mesh_da, DMDA_STENCIL_BOX));
   PetscCall(DMDASetStencilWidth(p->mesh_da, 2));
   PetscCall(DMSetUp(p->mesh_da));
+  for (PetscInt a = 0; a < g->dim; a++) {
+    p->mesh_keep_lower[a] = b->start[a] == 0 ? PETSC_NINFINITY : g->lower[a] + b->start[a] * g->h[a];
+    p->mesh_keep_upper[a] = b->start[a] + b->size[a] == g->cells[a] ? PETSC_INFINITY : g->lower[a] + (b->start[a] + b->size[a]) * g->h[a];
+  }
   for (PetscInt a = 0, stride = 1; a < g->dim; stride *= p->mesh_ranks[a++]) {
     PetscCall(PetscMalloc1(g->cells[a], &p->mesh_cell_rank[a]));
     for (PetscInt r = 0, c = 0; r < p->mesh_ranks[a]; r++)

@@ -79,9 +79,10 @@ struct _p_GFParticles {
   /* particle-mesh: the deposited density and the field on the grid, a box-stencil copy of its DMDA for the ghosted deposit and field, the field's gradient on the ghosted box */
   Vec          mesh_density, mesh_field, mesh_local;
   DM           mesh_da;
-  PetscReal   *mesh_gradient;     /* ghosted cells x dim, in the local array's order */
-  PetscMPIInt *mesh_cell_rank[3]; /* per axis and cell: its slab's rank coordinate times the rank stride of the axis (the owner of a cell is their sum) */
-  PetscInt     mesh_ranks[3];     /* ranks along each axis */
+  PetscReal   *mesh_gradient;                          /* ghosted cells x dim, in the local array's order */
+  PetscMPIInt *mesh_cell_rank[3];                      /* per axis and cell: its slab's rank coordinate times the rank stride of the axis (the owner of a cell is their sum) */
+  PetscInt     mesh_ranks[3];                          /* ranks along each axis */
+  PetscReal    mesh_keep_lower[3], mesh_keep_upper[3]; /* this rank's subdomain in coordinates (infinite at the walls): a particle inside stays without a look-up */
   /* migration: a private communicator and tag, the destination per particle, per rank a count and an offset */
   MPI_Comm     exchange_comm;
   PetscMPIInt  exchange_tag;
