@@ -66,19 +66,23 @@ static PetscErrorCode GFParticlesReserveDestinations(GFParticles p)
 */
 PETSC_INTERN PetscErrorCode GFParticlesFindOwners(GFParticles p, const PetscReal x[], PetscInt *foreign)
 {
-  const PetscInt   d  = p->dim;
-  const PetscReal *lo = p->mesh_keep_lower, *hi = p->mesh_keep_upper;
+  const PetscInt    d = p->dim, n = p->nlocal;
+  const PetscReal   lo[3] = {p->mesh_keep_lower[0], p->mesh_keep_lower[1], p->mesh_keep_lower[2]}, hi[3] = {p->mesh_keep_upper[0], p->mesh_keep_upper[1], p->mesh_keep_upper[2]};
+  const PetscMPIInt rank = p->rank;
+  PetscMPIInt      *dest;
+  PetscInt          away = 0;
 
   PetscFunctionBeginUser;
   PetscCall(GFParticlesReserveDestinations(p));
-  *foreign = 0;
-  for (PetscInt i = 0; i < p->nlocal; i++) {
+  dest = p->dest;
+  for (PetscInt i = 0; i < n; i++) {
     const PetscReal *xi   = x + d * i;
-    PetscBool        here = PETSC_TRUE;
-    for (PetscInt a = 0; a < d; a++) here = (PetscBool)(here && xi[a] >= lo[a] && xi[a] < hi[a]);
-    p->dest[i] = here ? p->rank : GFParticleOwner(p, xi);
-    *foreign += p->dest[i] != p->rank;
+    int              here = 1;
+    for (PetscInt a = 0; a < d; a++) here &= (xi[a] >= lo[a]) & (xi[a] < hi[a]);
+    dest[i] = here ? rank : GFParticleOwner(p, xi);
+    away += dest[i] != rank;
   }
+  *foreign = away;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
