@@ -161,11 +161,12 @@ PETSC_INTERN PetscErrorCode GFParticlesToBlocks(GFParticles p, const PetscReal v
   PetscMPIInt    size;
 
   PetscFunctionBeginUser;
-  if (!p->by_position) {
+  PetscCallMPI(MPI_Comm_size(p->comm, &size));
+  if (!p->by_position || size == 1) { /* on one rank the particles never move: they are in id order */
     *blocks = values;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCallMPI(MPI_Comm_size(p->comm, &size));
+  if (!p->blocks) PetscCall(PetscMalloc1(p->nblock * p->dim, &p->blocks));
   PetscCall(GFParticlesReserveDestinations(p));
   for (PetscInt i = 0; i < p->nlocal; i++) {
     p->dest[i] = GFParticleBlockOwner(p->n, size, p->id[i]);
@@ -277,7 +278,6 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshSetUp(GFParticles p)
   PetscCall(DMCreateLocalVector(p->mesh_da, &p->mesh_local));
   PetscCall(PetscMalloc1(b->gsize[0] * b->gsize[1] * b->gsize[2] * p->dim, &p->mesh_gradient));
   PetscCall(PetscMalloc1(2 * size, &p->dest_count));
-  PetscCall(PetscMalloc1(p->nblock * p->dim, &p->blocks));
   PetscCall(PetscCommDuplicate(p->comm, &p->exchange_comm, &p->exchange_tag));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

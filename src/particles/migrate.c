@@ -23,8 +23,8 @@
 */
 #include "particles.h"
 
-/* Room for nlocal particles in every per-particle array, the first min(nlocal, capacity) kept. */
-PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles p, PetscInt nlocal)
+/* Room for nlocal particles in every per-particle array, the first min(nlocal, capacity) kept (their stages and velocities only for Heun's stage: at a step's start they are still to be computed, and untouched pages cost no memory). */
+PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles p, PetscInt nlocal, PetscBool stage)
 {
   const PetscInt d = p->dim;
   PetscInt       capacity, keep = PetscMin(p->nlocal, nlocal);
@@ -37,8 +37,10 @@ PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles p, PetscInt nlocal)
   PetscCall(PetscMalloc6(capacity * d, &x, capacity * d, &x_stage, capacity * d, &v, capacity * d, &v_stage, capacity, &spare, capacity, &id));
   if (p->x) {
     PetscCall(PetscArraycpy(x, p->x, keep * d));
-    PetscCall(PetscArraycpy(x_stage, p->x_stage, keep * d));
-    PetscCall(PetscArraycpy(v, p->v, keep * d));
+    if (stage) {
+      PetscCall(PetscArraycpy(x_stage, p->x_stage, keep * d));
+      PetscCall(PetscArraycpy(v, p->v, keep * d));
+    }
     PetscCall(PetscArraycpy(spare, p->spare, keep));
     PetscCall(PetscArraycpy(id, p->id, keep));
   }
@@ -135,7 +137,7 @@ PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles p, PetscBool stage)
     last--;
   }
   p->nlocal = last + 1;
-  PetscCall(GFParticlesReserve(p, p->nlocal + nrecv));
+  PetscCall(GFParticlesReserve(p, p->nlocal + nrecv, stage));
   for (PetscInt i = 0; i < nrecv; i++) GFParticleUnpack(p, p->nlocal + i, recv + width * i, stage);
   p->nlocal += nrecv;
   p->mesh_owned = stage ? p->x_stage : p->x; /* Reserve may have moved the arrays */

@@ -115,7 +115,7 @@ PETSC_INTERN PetscErrorCode GFParticlesSetInitialPositions(GFParticles, const Pe
 /* -log_view's particle phases: migration, noise, particle-mesh deposit, convolution and gradient (system.c). */
 PETSC_INTERN PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_NOISE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
 /* Room for nlocal particles in the per-particle arrays, keeping those there (migrate.c). */
-PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles, PetscInt);
+PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles, PetscInt, PetscBool);
 /* Owned by position: every particle to the rank whose subdomain holds its position (PETSC_TRUE: its stage position). Collective. */
 PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles, PetscBool);
 /* The values (one row of dim per local particle) of this rank's block of ids in id order, nblock x dim (values itself unless owned by position). Collective. */

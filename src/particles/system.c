@@ -265,7 +265,8 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
     p->displs[0] = 0;
     for (PetscMPIInt r = 1; r < size; r++) p->displs[r] = p->displs[r - 1] + p->counts[r - 1];
   }
-  PetscCall(GFParticlesReserve(p, p->nblock));
+  /* owned by position, the counts drift by the particles that cross the subdomains' faces: a little room saves most regrowths (and their copies' peak) */
+  PetscCall(GFParticlesReserve(p, p->interaction == GF_PARTICLE_INTERACTION_MESH && size > 1 ? p->nblock + p->nblock / 32 + 16 : p->nblock, PETSC_FALSE));
   p->nlocal = p->nblock;
   for (PetscInt i = 0; i < p->nlocal; i++) p->id[i] = p->start + i;
   p->spare_index = -1;
