@@ -15,8 +15,8 @@ as a DMDA splits them, subdomains of s_a = n_a / p_a cells):
           added to their owners, the field's ghosts filled): 2 x 8 (prod(s_a + 4) - prod(s_a))
           bytes, 2 (3^d - 1) messages; the particles that leave the subdomain, a fraction
           sum_a E|dX_a| / (s_a h_a) of N/P (E|dX| = sqrt(2 sigma dt) sqrt(2/pi)), 8 (2 + d)
-          bytes each, to at most 3^d - 1 neighbours, after PETSc's sparse rendezvous (NBX: one
-          nonblocking barrier, no data); the grid held as the ghosted box only.
+          bytes each, to at most 3^d - 1 neighbours, after PETSc's rendezvous (an allreduce
+          of P counts up to 1024 ranks, a nonblocking barrier above, not counted here); the grid held as the ghosted box only.
   both:   the FFT convolution (FFTW-MPI slabs, padded to 2n per axis for no-flux walls): per
           transpose every rank exchanges its padded slab, about 16 x 2^d C / (2P) bytes, with
           P - 1 others; two transposes each way. Slabs split the first axis only: P <= n_1.

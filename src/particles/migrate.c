@@ -5,17 +5,18 @@
   start of every step (and at Heun's stage) a particle that has left the subdomain is sent to
   the rank that owns its new cell, with everything it carries: its global id (its noise is
   the stream (seed, id, step) on any rank), its spare normal, its stage and velocity. Only
-  the ranks that exchange particles talk to each other: PETSc's sparse rendezvous
-  (PetscCommBuildTwoSided, the NBX algorithm of Hoefler, Siebert and Lumsdaine 2010, which
-  DMSwarm's data exchanger also uses) finds the senders, then one message per pair.
+  the ranks that exchange particles talk to each other: PETSc's rendezvous
+  (PetscCommBuildTwoSided: an allreduce of one count per rank up to 1024 ranks, above them the
+  NBX algorithm of Hoefler, Siebert and Lumsdaine 2010) finds the senders, then one message
+  per pair.
 
   Why not DMSwarm (PETSc 3.18.5): its PIC migration (DMSwarmMigrate_CellDMScatter) locates
   points with DMLocatePoints_DA_Regular, which supports 2D and 3D only and places points in
   the elements between the DMDA's vertex coordinates, not in our cells around their centres;
   a point it cannot locate is sent to every DMDA neighbour (DMSwarmMigrate_DMNeighborScatter,
   which also skips rank 0 as a neighbour), so a particle that moves past a neighbouring
-  subdomain in one step is lost. The exchange here is the same rendezvous with our cell
-  rule, any dimension, any distance.
+  subdomain in one step is lost. The exchange here takes our cell rule, any dimension, and
+  sends a particle to its owner however far it went.
 
   Output wants the particles in id order (the same file on any rank count): the positions
   are sent to the rank whose block of ids [start, start + nblock) holds them, and written
