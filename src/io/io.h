@@ -137,6 +137,8 @@ PETSC_INTERN PetscErrorCode GFParticleFileWriteAs(MPI_Comm comm, const char tmp[
   (PetscFree it). Errors name the file and what is wrong. Collective on comm.
 */
 PETSC_INTERN PetscErrorCode GFParticleFileRead(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x);
+/* The same file, each rank getting only its block of rows (PetscSplitOwnership's split of the n rows over the ranks, in rank order): rank 0 reads, checks and scatters. Collective on comm. */
+PETSC_INTERN PetscErrorCode GFParticleFileReadBlocks(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x);
 /* The time in a file name: the last decimal number of its base name without the extension ("cloud_t0.25.npy" -> 0.25, "t=1e-2.csv" -> 0.01); false when there is none. */
 PETSC_INTERN PetscBool GFParticleFileNameTime(const char path[], PetscReal *time);
 /*

@@ -352,3 +352,40 @@ PetscErrorCode GFParticleFileRead(MPI_Comm comm, const char path[], const char d
   *x    = values;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/*
+  As GFParticleFileRead, but each rank gets only its block of rows (PetscSplitOwnership's
+  split of info->n over the ranks, in order: *x holds that block's rows, PetscFree it): rank 0
+  reads and checks the whole file and scatters the blocks, the other ranks hold their own
+  rows only. Collective on comm.
+*/
+PetscErrorCode GFParticleFileReadBlocks(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x)
+{
+  PetscMPIInt        rank, size, *counts = NULL, *displs = NULL;
+  GFFileProblem      problem = {0, ""};
+  GFParticleFileInfo found   = {"", 0, 0, NAN, -1, -1};
+  PetscReal         *values  = NULL;
+  PetscInt           nblock  = PETSC_DECIDE;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (rank == 0) PetscCall(ReadParticles(path, dataset, expected_dim, &found, &values, &problem));
+  PetscCall(GFFileCheckCollective(comm, &problem));
+  PetscCallMPI(MPI_Bcast(&found, (PetscMPIInt)sizeof(found), MPI_BYTE, 0, comm));
+  PetscCheck((PetscInt64)found.n * found.dim < PETSC_MPI_INT_MAX, comm, PETSC_ERR_USER_INPUT, "%s: %" PetscInt_FMT " x %" PetscInt_FMT " values exceed the 2^31 entries of one MPI message", path, found.n, found.dim);
+  PetscCall(PetscSplitOwnership(comm, &nblock, &found.n));
+  PetscCall(PetscMalloc1((size_t)nblock * found.dim, x));
+  if (rank == 0) {
+    PetscCall(PetscMalloc2(size, &counts, size, &displs));
+    for (PetscMPIInt r = 0; r < size; r++) {
+      counts[r] = (PetscMPIInt)((found.n / size + (r < found.n % size)) * found.dim);
+      displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
+    }
+  }
+  PetscCallMPI(MPI_Scatterv(values, counts, displs, MPIU_REAL, *x, (PetscMPIInt)(nblock * found.dim), MPIU_REAL, 0, comm));
+  PetscCall(PetscFree2(counts, displs));
+  PetscCall(PetscFree(values));
+  *info = found;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

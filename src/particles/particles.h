@@ -55,25 +55,45 @@ struct _p_GFParticles {
   GFProblem             problem; /* the PDE's grid, model, initial data and time span */
   GFGrid                grid;
   GFParticleDynamics    dynamics;                  /* the model's particle system */
-  PetscInt              dim, n, nlocal, start;     /* this rank holds particles [start, start + nlocal) */
+  PetscInt              dim, n, nlocal;            /* this rank holds nlocal particles */
+  PetscInt              start, nblock;             /* this rank's block of ids [start, start + nblock): its particles unless they are owned by position */
+  PetscBool             by_position;               /* particle-mesh: each rank holds the particles in its subdomain (migrate.c) */
+  PetscInt              capacity;                  /* of the per-particle arrays */
   PetscMPIInt          *counts, *displs;           /* of every rank's block, in reals, for the gathers */
   PetscReal            *x, *x_stage, *v, *v_stage; /* nlocal x dim */
   PetscReal            *spare;                     /* the second normal of each particle's last pair, of index spare_index (-1: none) */
+  PetscInt             *id;                        /* each particle's global id: its noise is the stream (seed, id, step) */
   PetscInt64            spare_index;
   PetscReal            *all, *all_extra; /* n x dim: the gathered positions, and a second gathered field */
   PetscReal             weight;          /* mass of one particle: init mass / n */
   PetscReal             sigma;           /* dX = v dt + sqrt(2 sigma) dB */
   uint64_t              seed;
   GFParticleScheme      scheme;
-  GFParticleInteraction interaction;              /* as chosen: direct or mesh */
-  PetscInt              mesh_above;               /* -particles_interaction auto: mesh above this n */
-  PetscReal             t, t0, t_end, dt_max, dt; /* time, start, end, largest step, last step */
-  PetscReal             largest_reach[3];         /* largest drift step dt |v| per axis so far (infinite for non-finite velocities) */
+  GFParticleInteraction interaction;                   /* as chosen: direct or mesh */
+  char                  init_file[PETSC_MAX_PATH_LEN]; /* -particles_init_file: the particle file to start from ("" for none) */
+  PetscBool             n_set, seed_set;               /* -particles_n, -particles_seed or -particles_replica given */
+  PetscInt              mesh_above;                    /* -particles_interaction auto: mesh above this n */
+  PetscReal             t, t0, t_end, dt_max, dt;      /* time, start, end, largest step, last step */
+  PetscReal             largest_reach[3];              /* largest drift step dt |v| per axis so far (infinite for non-finite velocities) */
   PetscInt64            step;
-  /* particle-mesh: the deposited density, the field gathered in natural order with its gradient */
-  Vec        mesh_density, mesh_field, mesh_natural, mesh_all;
-  VecScatter mesh_to_all;
-  PetscReal *mesh_gradient; /* ncells x dim, natural order */
+  /* particle-mesh: the deposited density and the field on the grid, a box-stencil copy of its DMDA for the ghosted deposit and field, the field's gradient on the ghosted box */
+  Vec          mesh_density, mesh_field, mesh_local;
+  DM           mesh_da;
+  PetscReal   *mesh_gradient;                          /* ghosted cells x dim, in the local array's order */
+  PetscMPIInt *mesh_cell_rank[3];                      /* per axis and cell: its slab's rank coordinate times the rank stride of the axis (the owner of a cell is their sum) */
+  PetscInt     mesh_ranks[3];                          /* ranks along each axis */
+  PetscReal    mesh_keep_lower[3], mesh_keep_upper[3]; /* this rank's subdomain in coordinates (infinite at the walls): a particle inside stays without a look-up */
+  /* migration: a private communicator and tag, the destination per particle, per rank a count and an offset */
+  MPI_Comm     exchange_comm;
+  PetscMPIInt  exchange_tag;
+  PetscMPIInt *dest, *dest_count;
+  PetscInt     dest_capacity;
+  PetscReal   *blocks; /* nblock x dim: this rank's block of ids for output */
+  /* particle-mesh of particles outside this rank's subdomain (a caller's positions): those received by the last deposit, as (rank, index, x) */
+  const PetscReal *mesh_owned; /* the positions a migration has just made this rank's (until they change) */
+  PetscBool        mesh_foreign;
+  PetscInt         mesh_nremote;
+  PetscReal       *mesh_remote;
   /* output and monitoring */
   GFOutputOptions out;
   PetscBool       set_up, is_tty;
@@ -89,6 +109,23 @@ struct _p_GFParticles {
   void *step_hook_ctx;
 };
 
+/* -particles_init_file: this rank's block of the file's particles, its time, step and seed (restart.c). */
+PETSC_INTERN PetscErrorCode GFParticlesReadInitialFile(GFParticles, PetscReal **);
+PETSC_INTERN PetscErrorCode GFParticlesSetInitialPositions(GFParticles, const PetscReal[]);
+/* -log_view's particle phases: migration, noise, particle-mesh deposit, convolution and gradient (system.c). */
+PETSC_INTERN PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_NOISE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
+/* Room for nlocal particles in the per-particle arrays, keeping those there (migrate.c). */
+PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles, PetscInt, PetscBool);
+/* Owned by position: every particle to the rank whose subdomain holds its position (PETSC_TRUE: its stage position). Collective. */
+PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles, PetscBool);
+/* The values (one row of dim per local particle) of this rank's block of ids in id order, nblock x dim (values itself unless owned by position). Collective. */
+PETSC_INTERN PetscErrorCode GFParticlesToBlocks(GFParticles, const PetscReal[], const PetscReal **);
+/* p->dest: the owner of each of this rank's particles at x, and how many are foreign; records of n items to dest[] by pack, the records received (migrate.c). */
+PETSC_INTERN PetscErrorCode GFParticlesFindOwners(GFParticles, const PetscReal[], PetscInt *);
+PETSC_INTERN PetscErrorCode GFParticlesExchange(GFParticles, PetscInt, PetscInt, const PetscMPIInt[], void (*)(GFParticles, const void *, PetscInt, PetscReal[]), const void *, PetscInt *, PetscReal **);
+/* Particle-mesh: the box-stencil DMDA, the ownership bounds, the grid vectors and the migration's buffers; and their destruction (mesh.c). */
+PETSC_INTERN PetscErrorCode GFParticlesMeshSetUp(GFParticles);
+PETSC_INTERN PetscErrorCode GFParticlesMeshDestroy(GFParticles);
 /* Gather every rank's block of n x dim values (local: nlocal x dim) into all, in global order, on every rank. */
 PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles, const PetscReal[], PetscReal[]);
 /* Cloud-in-cell deposit of the particles x (nlocal x dim, each of mass weight) as a density (mass / cell volume) into the global Vec rho of the grid. */

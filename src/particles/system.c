@@ -16,24 +16,46 @@
   numbers are counter-based (random.c): particle i's noise at step k depends only on
   (seed, i, k), and the direct sums run in global order, so a run gives the same
   particles on any number of ranks (the particle-mesh sum only to round-off: its FFT
-  differs with the rank count).
+  differs with the rank count). Direct and moment sums hold the particles in blocks of
+  ids; particle-mesh holds them by position (migrate.c), each rank those in its
+  subdomain, and the particle files are written in id order either way.
 */
 #include "particles.h"
 #include <unistd.h>
 
 static const char *const GFParticleInteractions[] = {"auto", "direct", "mesh"};
 
+PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_NOISE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
+
+/* The particle phases' -log_view events, once per process. */
+static PetscErrorCode GFParticlesRegisterEvents(void)
+{
+  static PetscBool registered = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  if (registered) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscLogEventRegister("GFPartMigrate", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_MIGRATE));
+  PetscCall(PetscLogEventRegister("GFPartNoise", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_NOISE));
+  PetscCall(PetscLogEventRegister("GFPartDeposit", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_DEPOSIT));
+  PetscCall(PetscLogEventRegister("GFPartConvolve", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_CONVOLVE));
+  PetscCall(PetscLogEventRegister("GFPartGradient", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_GRADIENT));
+  registered = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode GFParticlesCreate(MPI_Comm comm, GFParticles *particles)
 {
   GFParticles p;
 
   PetscFunctionBeginUser;
+  PetscCall(GFParticlesRegisterEvents());
   PetscCall(PetscNew(&p));
   p->comm          = comm;
   p->n             = 1000;
   p->seed          = 1;
   p->mesh_above    = 20000;
   p->progress_mark = 0.1;
+  p->exchange_comm = MPI_COMM_NULL;
   PetscCall(GFOutputOptionsDefault(&p->out));
   PetscCall(GFProblemCreate(comm, &p->problem));
   *particles = p;
@@ -64,7 +86,7 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
 {
   PetscInt    interaction = GF_PARTICLE_INTERACTION_AUTO, seed = 1, replica = 0;
   PetscReal   max_time;
-  PetscBool   set;
+  PetscBool   set, n_set, seed_set;
   const char *name;
 
   PetscFunctionBeginUser;
@@ -75,14 +97,17 @@ PetscErrorCode GFParticlesSetFromOptions(GFParticles p)
   PetscCall(GFOptionsCheckReal(p->comm, "-ts_dt", GF_REAL_POSITIVE));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-ts_dt", &p->dt_max, NULL));
   PetscOptionsBegin(p->comm, NULL, "Particle system (gradflow particles)", "GFParticles");
-  PetscCall(GFOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(GFOptionsInt("-particles_n", "Number of particles N", "GFParticlesSetFromOptions", p->n, &p->n, &n_set, PETSC_MIN_INT, PETSC_MAX_INT));
   GFOptionsCheck(p->n >= 1, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": a particle system needs at least one particle", p->n);
-  PetscCall(GFOptionsInt("-particles_seed", "Seed of the noise and of the initial sample (an integer >= 0)", "GFParticlesSetFromOptions", seed, &seed, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(GFOptionsInt("-particles_seed", "Seed of the noise and of the initial sample (an integer >= 0)", "GFParticlesSetFromOptions", seed, &seed, &seed_set, PETSC_MIN_INT, PETSC_MAX_INT));
   GFOptionsCheck(seed >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_seed %" PetscInt_FMT ": the seed must be >= 0", seed);
-  PetscCall(GFOptionsInt("-particles_replica", "Replica number: independent noise and initial sample for the same seed (gradflow compare -particle_replicas runs 0, 1, ...)", "GFParticlesSetFromOptions", replica, &replica, NULL, PETSC_MIN_INT,
+  PetscCall(GFOptionsInt("-particles_replica", "Replica number: independent noise and initial sample for the same seed (gradflow compare -particle_replicas runs 0, 1, ...)", "GFParticlesSetFromOptions", replica, &replica, &set, PETSC_MIN_INT,
                          PETSC_MAX_INT));
   GFOptionsCheck(replica >= 0, p->comm, PETSC_ERR_USER_INPUT, "-particles_replica %" PetscInt_FMT ": the replica number must be >= 0", replica);
-  p->seed = GFRandomReplicaSeed((uint64_t)seed, replica);
+  p->seed_set = (PetscBool)(seed_set || set);
+  PetscCall(GFOptionsString("-particles_init_file", "Particle file to start from (restart: its positions in row order as the ids, its time, step and seed)", "GFParticlesSetFromOptions", p->init_file, p->init_file, sizeof(p->init_file), NULL));
+  p->n_set = n_set;
+  p->seed  = GFRandomReplicaSeed((uint64_t)seed, replica);
   PetscCall(GFOptionsReal("-particles_max_time", "End time of the particle run (default -ts_max_time)", "GFParticlesSetFromOptions", max_time, &max_time, NULL, GF_REAL_ANY));
   PetscCall(GFOptionsReal("-particles_dt", "Particle time step (default -ts_dt, else 1/1000 of the run); steps land on the output times", "GFParticlesSetFromOptions", p->dt_max, &p->dt_max, &set, GF_REAL_ANY));
   GFOptionsCheck(!set || (p->dt_max > 0 && PetscIsNormalReal(p->dt_max)), p->comm, PETSC_ERR_USER_INPUT, "-particles_dt %.6g must be positive", (double)p->dt_max);
@@ -133,7 +158,7 @@ static PetscErrorCode GFParticlesSample(GFParticles p)
   PetscCall(GFProblemGetInitialData(p->problem, &init));
   if (init->type != GF_INIT_GAUSSIAN && init->type != GF_INIT_UNIFORM) PetscCall(GFParticlesInitialCDF(p, &cdf));
   for (PetscInt i = 0; i < p->nlocal; i++) {
-    const uint64_t index = (uint64_t)(p->start + i);
+    const uint64_t index = (uint64_t)p->id[i];
     PetscReal     *xi    = p->x + d * i, r[4];
     GFRandomUniforms(p->seed, index, 0, GF_RANDOM_BLOCK_INITIAL, r);
     GFRandomUniforms(p->seed, index, 0, GF_RANDOM_BLOCK_INITIAL + 1, r + 2);
@@ -199,6 +224,7 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
 
   const GFInitialData *init;
   GFModel              model;
+  PetscReal           *x_file = NULL;
 
   PetscFunctionBeginUser;
   if (p->set_up) PetscFunctionReturn(PETSC_SUCCESS);
@@ -209,7 +235,8 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
   p->dim = p->grid->dim;
   PetscCall(GFParticlesSetUpDynamics(p, model));
   p->t0 = init->time;
-  p->t  = p->t0;
+  if (p->init_file[0]) PetscCall(GFParticlesReadInitialFile(p, &x_file));
+  p->t = p->t0;
   PetscCheck(p->t_end >= p->t0, p->comm, PETSC_ERR_USER_INPUT, "-particles_max_time %.6g (default -ts_max_time) is before the start time %.6g", (double)p->t_end, (double)p->t0);
   if (p->dt_max == 0) p->dt_max = p->t_end > p->t0 ? (p->t_end - p->t0) / 1000 : 1;
   p->weight = init->mass / p->n;
@@ -223,35 +250,38 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
     PetscCall(PetscSNPrintf(what, sizeof(what), "-particles_n %" PetscInt_FMT ": the particle system of %" PetscInt_FMT " particles", p->n, p->n));
     PetscCall(GFMemoryCheck(p->comm, (PetscReal)p->n / ranks * (4 * p->dim + 1) * 8 + gathered, what, "use fewer particles or more ranks"));
   }
-  p->nlocal = PETSC_DECIDE;
-  PetscCall(PetscSplitOwnership(p->comm, &p->nlocal, &p->n));
-  PetscCallMPI(MPI_Scan(&p->nlocal, &start, 1, MPIU_INT, MPI_SUM, p->comm));
-  p->start = start - p->nlocal;
+  p->nblock = PETSC_DECIDE;
+  PetscCall(PetscSplitOwnership(p->comm, &p->nblock, &p->n));
+  PetscCallMPI(MPI_Scan(&p->nblock, &start, 1, MPIU_INT, MPI_SUM, p->comm));
+  p->start = start - p->nblock;
   PetscCallMPI(MPI_Comm_size(p->comm, &size));
   PetscCallMPI(MPI_Comm_rank(p->comm, &rank));
+  p->rank = rank;
   PetscCheck((PetscInt64)p->n * p->dim < PETSC_MPI_INT_MAX, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": %" PetscInt_FMT "D positions exceed the 2^31 entries of one MPI message", p->n, p->dim);
   PetscCall(PetscMalloc2(size, &p->counts, size, &p->displs));
   {
-    const PetscMPIInt reals = (PetscMPIInt)(p->nlocal * p->dim);
+    const PetscMPIInt reals = (PetscMPIInt)(p->nblock * p->dim);
     PetscCallMPI(MPI_Allgather(&reals, 1, MPI_INT, p->counts, 1, MPI_INT, p->comm));
     p->displs[0] = 0;
     for (PetscMPIInt r = 1; r < size; r++) p->displs[r] = p->displs[r - 1] + p->counts[r - 1];
   }
-  PetscCall(PetscMalloc5(p->nlocal * p->dim, &p->x, p->nlocal * p->dim, &p->x_stage, p->nlocal * p->dim, &p->v, p->nlocal * p->dim, &p->v_stage, p->nlocal, &p->spare));
+  /* owned by position, the counts drift by the particles that cross the subdomains' faces: a little room saves most regrowths (and their copies' peak) */
+  PetscCall(GFParticlesReserve(p, p->interaction == GF_PARTICLE_INTERACTION_MESH && size > 1 ? p->nblock + p->nblock / 32 + 16 : p->nblock, PETSC_FALSE));
+  p->nlocal = p->nblock;
+  for (PetscInt i = 0; i < p->nlocal; i++) p->id[i] = p->start + i;
   p->spare_index = -1;
-  if (p->interaction == GF_PARTICLE_INTERACTION_MESH) {
-    const PetscInt cells = p->grid->cells[0] * p->grid->cells[1] * p->grid->cells[2];
-    PetscCall(DMCreateGlobalVector(p->grid->da, &p->mesh_density));
-    PetscCall(VecDuplicate(p->mesh_density, &p->mesh_field));
-    PetscCall(DMDACreateNaturalVector(p->grid->da, &p->mesh_natural));
-    PetscCall(VecScatterCreateToAll(p->mesh_natural, &p->mesh_to_all, &p->mesh_all));
-    PetscCall(PetscMalloc1(cells * p->dim, &p->mesh_gradient));
+  p->by_position = (PetscBool)(p->interaction == GF_PARTICLE_INTERACTION_MESH);
+  if (p->by_position) {
+    PetscCall(GFParticlesMeshSetUp(p));
   } else if (p->dynamics.coupling != GF_PARTICLE_COUPLING_NONE) {
     PetscCall(PetscMalloc2(p->n * p->dim, &p->all, p->n * p->dim, &p->all_extra));
   }
-  PetscCall(GFParticlesSample(p));
+  if (x_file)
+    PetscCall(GFParticlesSetInitialPositions(p, x_file));
+  else
+    PetscCall(GFParticlesSample(p));
+  PetscCall(PetscFree(x_file));
   if (p->out.output) PetscCall(GFParticlesOpenOutput(p));
-  p->rank   = rank;
   p->is_tty = (PetscBool)isatty(fileno(stdout));
   p->set_up = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -276,7 +306,7 @@ static void GFParticlesAddNoise(GFParticles p, PetscReal dt, PetscReal x[])
     }
     for (PetscInt i = 0; i < p->nlocal; i++) {
       PetscReal z[2];
-      GFRandomNormals(p->seed, (uint64_t)(p->start + i), j >> 1, GF_RANDOM_BLOCK_NOISE, z);
+      GFRandomNormals(p->seed, (uint64_t)p->id[i], j >> 1, GF_RANDOM_BLOCK_NOISE, z);
       x[d * i + a] += scale * z[j & 1];
       p->spare[i] = z[1];
     }
@@ -284,20 +314,30 @@ static void GFParticlesAddNoise(GFParticles p, PetscReal dt, PetscReal x[])
   }
 }
 
-/* One step of length dt: Euler-Maruyama with noise, Heun without. */
+/* One step of length dt: Euler-Maruyama with noise, Heun without; particles owned by position first go to the ranks of their positions (and of their stage positions for Heun's second stage). */
 static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
 {
-  const PetscInt    m = p->nlocal * p->dim;
+  PetscInt          m = p->nlocal * p->dim;
   struct _p_GFGrid *g = p->grid;
 
   PetscFunctionBeginUser;
+  if (p->by_position) {
+    PetscCall(GFParticlesMigrate(p, PETSC_FALSE));
+    m = p->nlocal * p->dim;
+  }
   PetscCall(GFParticlesComputeVelocity(p, p->x, p->v));
   if (p->scheme == GF_PARTICLE_SCHEME_EULER_MARUYAMA) {
     for (PetscInt k = 0; k < m; k++) p->x[k] += dt * p->v[k];
+    PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_NOISE, 0, 0, 0, 0));
     GFParticlesAddNoise(p, dt, p->x);
+    PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_NOISE, 0, 0, 0, 0));
   } else {
     for (PetscInt k = 0; k < m; k++) p->x_stage[k] = p->x[k] + dt * p->v[k];
     GFParticlesApplyWalls(g, m, p->x_stage);
+    if (p->by_position) {
+      PetscCall(GFParticlesMigrate(p, PETSC_TRUE));
+      m = p->nlocal * p->dim;
+    }
     PetscCall(GFParticlesComputeVelocity(p, p->x_stage, p->v_stage));
     for (PetscInt k = 0; k < m; k++) p->x[k] += 0.5 * dt * (p->v[k] + p->v_stage[k]);
   }
@@ -307,6 +347,7 @@ static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
     if (!(reach <= p->largest_reach[k % p->dim])) p->largest_reach[k % p->dim] = PetscIsInfOrNanReal(reach) ? PETSC_INFINITY : reach;
   }
   GFParticlesApplyWalls(g, m, p->x);
+  p->mesh_owned = NULL;
   p->step++;
   p->steps_taken++;
   p->dt = dt;
@@ -380,13 +421,15 @@ static PetscErrorCode GFParticlesWrite(GFParticles p, PetscInt index)
   char                     name[32], tmp[PETSC_MAX_PATH_LEN + 64], *options;
   PetscReal                mean[3], covariance[3][3], risk = 0;
   GFParticleFileAttributes attributes;
+  const PetscReal         *blocks;
 
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(name, sizeof(name), "particles_%05d.h5", (int)index));
   PetscCall(GFRunDirectoryPaths(p->rundir, name, NULL, tmp, sizeof(tmp)));
   PetscCall(PetscOptionsGetAll(NULL, &options));
   attributes = (GFParticleFileAttributes){p->problem->model->type, options, (PetscInt64)p->seed, p->t, (PetscInt)p->step, p->grid};
-  PetscCall(GFParticleFileWriteAs(p->comm, tmp, p->n, p->dim, p->start, p->nlocal, p->x, &attributes));
+  PetscCall(GFParticlesToBlocks(p, p->x, &blocks));
+  PetscCall(GFParticleFileWriteAs(p->comm, tmp, p->n, p->dim, p->start, p->nblock, blocks, &attributes));
   PetscCall(PetscFree(options));
   PetscCall(GFRunDirectoryFinish(p->rundir, name));
   PetscCall(GFPointMoments(p->comm, p->dim, p->nlocal, p->x, mean, covariance));
@@ -466,7 +509,7 @@ PetscErrorCode GFParticlesRun(GFParticles p)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* This rank's particles: nlocal rows of dim coordinates, of n in all. */
+/* This rank's particles: nlocal rows of dim coordinates, of n in all (a block of ids, or under particle-mesh the particles in this rank's subdomain, in no particular order). */
 PetscErrorCode GFParticlesGetPositions(GFParticles p, PetscInt *nlocal, PetscInt *n, const PetscReal **x)
 {
   PetscFunctionBeginUser;
@@ -501,15 +544,10 @@ PetscErrorCode GFParticlesDestroy(GFParticles *particles)
   if (!p) PetscFunctionReturn(PETSC_SUCCESS);
   if (p->csv) fclose(p->csv);
   PetscCall(GFRunDirectoryDestroy(&p->rundir));
-  PetscCall(PetscFree5(p->x, p->x_stage, p->v, p->v_stage, p->spare));
+  PetscCall(PetscFree6(p->x, p->x_stage, p->v, p->v_stage, p->spare, p->id));
   PetscCall(PetscFree2(p->all, p->all_extra));
   PetscCall(PetscFree2(p->counts, p->displs));
-  PetscCall(VecDestroy(&p->mesh_density));
-  PetscCall(VecDestroy(&p->mesh_field));
-  PetscCall(VecDestroy(&p->mesh_natural));
-  PetscCall(VecDestroy(&p->mesh_all));
-  PetscCall(VecScatterDestroy(&p->mesh_to_all));
-  PetscCall(PetscFree(p->mesh_gradient));
+  PetscCall(GFParticlesMeshDestroy(p));
   PetscCall(GFProblemDestroy(&p->problem));
   PetscCall(PetscFree(p));
   *particles = NULL;

@@ -48,9 +48,15 @@ static PetscErrorCode LangevinVelocity(GFParticles p, const PetscReal x[], Petsc
   PotentialDrift(p, x, v);
   if (dy->coupling == GF_PARTICLE_COUPLING_NONE) PetscFunctionReturn(PETSC_SUCCESS);
   if (p->interaction == GF_PARTICLE_INTERACTION_MESH) {
+    PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_DEPOSIT, 0, 0, 0, 0));
     PetscCall(GFParticlesMeshDeposit(p, x, p->mesh_density));
+    PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_DEPOSIT, 0, 0, 0, 0));
+    PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_CONVOLVE, 0, 0, 0, 0));
     PetscCall(GFConvolutionApply(dy->convolution, dy->convolution_kernel, p->mesh_density, p->mesh_field));
+    PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_CONVOLVE, 0, 0, 0, 0));
+    PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_GRADIENT, 0, 0, 0, 0));
     PetscCall(GFParticlesMeshAddGradient(p, p->mesh_field, -1, x, v));
+    PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_GRADIENT, 0, 0, 0, 0));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(GFParticlesGather(p, x, p->all));

@@ -8,6 +8,10 @@
 #             Euler-Maruyama value 1/(2(1 - dt)) (1 - 1/N) + 1/(N (1 - dt/2)) -> 1/2 + 1/(2N)
 #   svgd      bilinear SVGD particles against the PDE: the sample's moment errors contract as both flows approach the target
 #   bad       every bad particle file and comparison fails with exit status 2 and a clear message
+#   mesh      particle-mesh with the particles owned by position: 2D Morse (no-flux, Euler-Maruyama), periodic
+#             Gaussian, and deterministic Heun runs give the same particles on 1, 2 and 4 ranks to 1e-12 by
+#             id; -particles_init_file continues a run from its file (direct sums bit for bit, particle-mesh
+#             to 1e-12, on another rank count), and refuses a file that does not fit with status 2
 source "$(dirname "$0")/common.sh"
 case=$1
 problems=$GF_SRC/problems
@@ -167,6 +171,55 @@ svgd)
     check "$metric at t = 2 over $metric at t = 0 ($first)" "$(awk -v a="$(value svgd/compare.csv $metric)" -v b="$first" 'BEGIN { print a / b }')" 0 0.2
   done
   head -n 1 svgd/compare.csv | grep -q '^time,n_particles,sliced_w2,l1,mean_error,cov_error,mmd$'
+  ;;
+mesh)
+  # the same particles by id on 1, 2 and 4 ranks, every particle file
+  systems=("-model mckean_vlasov -dim 2 -da_grid_x 64 -da_grid_y 64 -potential quadratic -interaction morse -particles_n 20000 -ts_max_time 0.05 -output_interval 0.025 -particles_dt 0.005"
+    "-model mckean_vlasov -dim 2 -bc periodic -da_grid_x 32 -da_grid_y 48 -potential quadratic -interaction gaussian -particles_n 5000 -ts_max_time 0.1 -output_interval 0.05 -particles_dt 0.005"
+    "-model mckean_vlasov -dim 2 -diffusion 0 -da_grid_x 32 -da_grid_y 32 -potential quadratic -interaction morse -particles_n 5000 -ts_max_time 0.1 -output_interval 0.05 -particles_dt 0.005")
+  for s in "${!systems[@]}"; do
+    for n in 1 2 4; do
+      # shellcheck disable=SC2086
+      gf_run "$n" particles ${systems[$s]} -particles_interaction mesh -output_dir "m$s.np$n" > "m$s.np$n.log"
+    done
+    grep -q "(particle-mesh), 4 ranks" "m$s.np4.log" || { echo "FAIL: the run was not particle-mesh on 4 ranks"; cat "m$s.np4.log"; exit 1; }
+    for file in "m$s.np1"/particles_*.h5; do
+      for n in 2 4; do
+        "$GF_H5DIFF" -d 1e-12 "$file" "m$s.np$n/$(basename "$file")" /particles /particles > /dev/null || { echo "FAIL: ${systems[$s]}: $(basename "$file") on $n ranks differs from 1 rank by more than 1e-12"; exit 1; }
+      done
+    done
+    echo "ok: ${systems[$s]}: particle-mesh gives the same particles by id on 1, 2 and 4 ranks (1e-12)"
+  done
+  # restarts: from the middle file, on other rank counts, to the same final particles
+  for n in 2 4; do
+    # shellcheck disable=SC2086
+    gf_run "$n" particles ${systems[0]} -particles_interaction mesh -particles_init_file m0.np1/particles_00001.h5 -output_dir "r0.np$n" > /dev/null
+    "$GF_H5DIFF" -d 1e-12 m0.np1/particles_00002.h5 "r0.np$n/particles_00002.h5" /particles /particles > /dev/null || { echo "FAIL: a particle-mesh run restarted on $n ranks differs from the run that went on"; exit 1; }
+  done
+  echo "ok: a particle-mesh run restarted from its file on 2 and 4 ranks ends where the run on 1 rank did (1e-12)"
+  gf_run 1 particles -options_file "$problems/particles_ou_1d.yaml" -particles_n 3000 -output_dir ou > /dev/null
+  gf_run 2 particles -options_file "$problems/particles_ou_1d.yaml" -particles_n 3000 -particles_init_file ou/particles_00005.h5 -output_dir ou.restart > /dev/null
+  if [ -e ou.restart/particles_00004.h5 ] || [ ! -f ou.restart/particles_00005.h5 ]; then
+    echo "FAIL: the restart's files do not start at the file's time"
+    exit 1
+  fi
+  identical ou/particles_00010.h5 ou.restart/particles_00010.h5
+  test "$(sed -n 2p ou.restart/particles.csv | cut -d, -f1,2)" = "500,0.5" || { echo "FAIL: the restart does not continue at step 500, t = 0.5"; exit 1; }
+  echo "ok: Langevin particles restarted on 2 ranks from the 1-rank file at t = 0.5 end bit for bit where the run that went on did"
+  printf 'x\n0.5\n9\n' > outside.csv
+  for args in "-particles_n 100 -particles_init_file ou/particles_00005.h5:holds 3000 particles" "-particles_n 2 -particles_init_file outside.csv:row 1 (counting from 0) lies outside the box" "-particles_init_file missing.h5:missing.h5"; do
+    set +e
+    # shellcheck disable=SC2086
+    gf_run 2 particles -options_file "$problems/particles_ou_1d.yaml" ${args%%:*} -output_dir bad > bad.log 2>&1
+    status=$?
+    set -e
+    if [ $status -ne 2 ] || ! grep -qF -- "${args#*:}" bad.log; then
+      echo "FAIL: $args -> status $status (want 2):"
+      cat bad.log
+      exit 1
+    fi
+    echo "ok: ${args%%:*} -> 2: $(grep -m 1 'gradflow: error' bad.log)"
+  done
   ;;
 bad)
   gf_run 1 run -options_file "$problems/particles_ou_1d.yaml" -da_grid_x 64 -output_dir pde > /dev/null
