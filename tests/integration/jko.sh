@@ -51,10 +51,10 @@ e1=$(awk '/error_mean/ { print $2 }' bfm2_0.1.log)
 e2=$(awk '/error_mean/ { print $2 }' bfm2_0.05.log)
 check "bfm order 2: observed order of the mean error, tau 0.1 -> 0.05" "$(awk -v a="$e1" -v b="$e2" 'BEGIN { print log(a / b) / log(2) }')" 1.8 2.2
 
-# bfm in 2D (h = 1/8, two steps of tau 0.1) on 1 and 2 ranks: the second rank reads the pushforward's
-# field across the ranks' boundary (its window); the recursion's variance (0.466450) to 1e-3, the mean
+# bfm in 2D (h = 1/8, two steps of tau 0.1) on 1, 2 and 4 ranks: ranks read the pushforward's field
+# across their boundaries (their windows); the recursion's variance (0.466450) to 1e-3, the mean
 # (1/1.21) to 1e-4, and the ranks agree to 2e-4 of the maximum (the steps end at the mismatch floor, 4e-4)
-for n in 1 2; do
+for n in 1 2 4; do
   gf_run "$n" run -model fokker_planck -diffusion 1 -potential quadratic -dim 2 -da_grid_x 96 -da_grid_y 96 -domain_lower -6 -domain_upper 6 -init gaussian -init_mean 1 -init_variance 0.25 \
     -ts_type jko -jko_method bfm -ts_dt 0.1 -ts_max_time 0.2 -output_interval 0.1 -output_dir "bfm2d_np$n" > "bfm2d_np$n.log"
   "$GF_TOOL" check "bfm2d_np$n"
@@ -65,6 +65,7 @@ for n in 1 2; do
   check "bfm 2D np$n: mean x - recursion" "$(awk -v a="$(value "bfm2d_np$n" mean_x)" 'BEGIN { print a - 1 / 1.21 }')" -1e-4 1e-4
 done
 same_density bfm2d_np1/snap_00002.h5 bfm2d_np2/snap_00002.h5 2e-4 relative
+same_density bfm2d_np1/snap_00002.h5 bfm2d_np4/snap_00002.h5 2e-4 relative
 
 # the primal-dual method on the same 1D steps (tau 0.1): the recursion to 2e-3, its inequality to its tolerance
 export GF_JKO_TOL=1e-5
