@@ -1,6 +1,7 @@
 /*
   Internals of the back-and-forth JKO method (jko_bfm.c): whole grid lines for the separable
-  c-transform, and the H^1 preconditioner (jko_bfm_lines.c).
+  c-transform, the windows the pushforwards interpolate in, and the H^1 preconditioner
+  (jko_bfm_lines.c).
 */
 #ifndef GRADFLOW_JKO_BFM_H
 #define GRADFLOW_JKO_BFM_H
@@ -27,6 +28,26 @@ PETSC_INTERN PetscErrorCode GFBFMLinesCreate(GFGrid, GFBFMLines *);
 PETSC_INTERN PetscErrorCode GFBFMLinesDestroy(GFBFMLines *);
 PETSC_INTERN PetscErrorCode GFBFMCTransform(GFBFMLines *, PetscReal, Vec, Vec);
 PETSC_INTERN void           GFBFMLowerEnvelope(PetscInt, PetscReal, const PetscReal[], PetscReal[], PetscReal[], PetscInt[]);
+
+/*
+  A window onto a field: the box of cells (natural indices lo .. lo + size - 1) that the
+  pushforward's interpolation at this rank's points reads, held on this rank by a VecScatter
+  from the grid's global vector: O(cells near the owned box) per rank, not the whole grid.
+  The box covers what was asked plus a margin; it is rebuilt (all ranks together) only when a
+  rank's points leave it or it is four times larger than they need.
+*/
+typedef struct {
+  GFGrid     grid;
+  PetscInt   lo[3], size[3];
+  VecScatter scatter; /* NULL: no box yet */
+  Vec        values;  /* the box's values, x fastest */
+  PetscInt   rebuilds;
+} GFBFMWindow;
+
+PETSC_INTERN PetscInt       GFBFMWindowBase(GFGrid, PetscInt, PetscReal);
+PETSC_INTERN PetscErrorCode GFBFMWindowFill(GFBFMWindow *, Vec, const PetscInt[], const PetscInt[]);
+PETSC_INTERN PetscReal      GFBFMWindowInterpolate(const GFBFMWindow *, const PetscScalar *, const PetscReal[]);
+PETSC_INTERN PetscErrorCode GFBFMWindowDestroy(GFBFMWindow *);
 
 /* The preconditioner (a I - b Laplace)^{-1}, Neumann walls, by conjugate gradients and the grid's multigrid. */
 typedef struct {

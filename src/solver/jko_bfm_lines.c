@@ -23,6 +23,12 @@
   grid minimum alone is off by up to k / 4, i.e. h^2 / (8 tau), whose second differences
   make the pushforward's Jacobian O(1) noise.
 
+  Windows. The pushforward at a cell reads a field at the cell's preimage, up to tau |grad phi|
+  away, by a Catmull-Rom cubic (4 points per axis). Each rank gathers only the box of cells
+  its own preimages' stencils touch (GFBFMWindow), by a VecScatter from the global vector
+  that is kept while the box still covers them: data O(owned cells + displacement x face)
+  per rank and half step, where gathering the whole field to every rank was O(cells).
+
   Preconditioner. The gradient steps are preconditioned by (a I - div(b grad))^{-1} with
   cell coefficients a, b (the dual's Hessian, jko_bfm.c; a face's b the mean of its two
   cells'), Neumann walls, 5-point. It is solved by CG with the grid's geometric multigrid
@@ -302,5 +308,103 @@ PETSC_INTERN PetscErrorCode GFBFMPreconditionerDestroy(GFBFMPreconditioner *P)
   PetscFunctionBeginUser;
   PetscCall(MatDestroy(&P->A));
   PetscCall(KSPDestroy(&P->ksp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The first of the 4 Catmull-Rom points along axis a about coordinate x, plus 1 (clamped into the grid as GFBFMWindowInterpolate does). */
+PETSC_INTERN PetscInt GFBFMWindowBase(GFGrid g, PetscInt a, PetscReal x)
+{
+  const PetscReal t = PetscMin(PetscMax((x - g->lower[a]) / g->h[a] - 0.5, 0), g->cells[a] - 1);
+  return PetscMin((PetscInt)t, g->cells[a] - 2 >= 0 ? g->cells[a] - 2 : 0);
+}
+
+/*
+  Make the window hold the values of the global vector q on at least the cells need_lo ..
+  need_hi (natural indices, inclusive; GFBFMWindowBase - 1 .. + 2 of this rank's points).
+  Collective: the box is rebuilt on every rank when one rank needs it.
+*/
+PETSC_INTERN PetscErrorCode GFBFMWindowFill(GFBFMWindow *W, Vec q, const PetscInt need_lo[], const PetscInt need_hi[])
+{
+  GFGrid      g     = W->grid;
+  PetscInt    lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  PetscMPIInt rebuild = W->scatter ? 0 : 1;
+  PetscReal   held = 1, needed = 1;
+
+  PetscFunctionBeginUser;
+  for (PetscInt a = 0; a < g->dim; a++) {
+    const PetscInt margin = 2 + (need_hi[a] - need_lo[a]) / 8;
+    lo[a]                 = PetscMax(PetscMin(need_lo[a], need_hi[a]) - margin, 0);
+    hi[a]                 = PetscMin(need_hi[a] + margin, g->cells[a] - 1);
+    if (need_lo[a] < W->lo[a] || need_hi[a] > W->lo[a] + W->size[a] - 1) rebuild = 1;
+    held *= W->size[a];
+    needed *= hi[a] - lo[a] + 1;
+  }
+  if (held > 4 * needed) rebuild = 1;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &rebuild, 1, MPI_INT, MPI_MAX, g->comm));
+  if (rebuild) {
+    PetscInt count = 1, *idx;
+    IS       is;
+    AO       ao;
+    PetscInt n = 0;
+
+    PetscCall(VecScatterDestroy(&W->scatter));
+    PetscCall(VecDestroy(&W->values));
+    for (PetscInt a = 0; a < 3; a++) {
+      W->lo[a]   = a < g->dim ? lo[a] : 0;
+      W->size[a] = a < g->dim ? hi[a] - lo[a] + 1 : 1;
+      count *= W->size[a];
+    }
+    PetscCall(PetscMalloc1(count, &idx));
+    for (PetscInt k = 0; k < W->size[2]; k++)
+      for (PetscInt j = 0; j < W->size[1]; j++)
+        for (PetscInt i = 0; i < W->size[0]; i++) idx[n++] = (W->lo[0] + i) + g->cells[0] * ((W->lo[1] + j) + (g->dim > 1 ? g->cells[1] : 1) * (W->lo[2] + k));
+    PetscCall(DMDAGetAO(g->da, &ao));
+    PetscCall(AOApplicationToPetsc(ao, count, idx));
+    PetscCall(ISCreateGeneral(PETSC_COMM_SELF, count, idx, PETSC_OWN_POINTER, &is));
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, count, &W->values));
+    PetscCall(VecScatterCreate(q, is, W->values, NULL, &W->scatter));
+    PetscCall(ISDestroy(&is));
+    W->rebuilds++;
+  }
+  PetscCall(VecScatterBegin(W->scatter, q, W->values, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(W->scatter, q, W->values, INSERT_VALUES, SCATTER_FORWARD));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Catmull-Rom cubic through the window's values f (its array) at cell centres, along every axis, at the point x (clamped into the box). */
+PETSC_INTERN PetscReal GFBFMWindowInterpolate(const GFBFMWindow *W, const PetscScalar *f, const PetscReal x[])
+{
+  GFGrid    g       = W->grid;
+  PetscInt  base[3] = {0, 0, 0}, off[3] = {1, 1, 1};
+  PetscReal w[3][4] = {{0, 1, 0, 0}, {0, 1, 0, 0}, {0, 1, 0, 0}}, value = 0;
+
+  for (PetscInt a = 0; a < g->dim; a++) {
+    const PetscReal t = PetscMin(PetscMax((x[a] - g->lower[a]) / g->h[a] - 0.5, 0), g->cells[a] - 1);
+    const PetscInt  i = GFBFMWindowBase(g, a, x[a]);
+    const PetscReal s = t - i;
+    base[a]           = i;
+    w[a][0]           = 0.5 * (-s + 2 * s * s - s * s * s);
+    w[a][1]           = 0.5 * (2 - 5 * s * s + 3 * s * s * s);
+    w[a][2]           = 0.5 * (s + 4 * s * s - 3 * s * s * s);
+    w[a][3]           = 0.5 * (-s * s + s * s * s);
+    off[a]            = 4;
+  }
+  for (PetscInt c = 0; c < off[2]; c++)
+    for (PetscInt b = 0; b < off[1]; b++)
+      for (PetscInt a = 0; a < off[0]; a++) {
+        const PetscInt  di[3] = {a - 1, b - 1, c - 1}, d0 = g->dim > 0, d1 = g->dim > 1, d2 = g->dim > 2;
+        PetscInt        idx[3];
+        const PetscReal wt = w[0][d0 ? a : 1] * w[1][d1 ? b : 1] * w[2][d2 ? c : 1];
+        for (PetscInt e = 0; e < 3; e++) idx[e] = e < g->dim ? PetscMin(PetscMax(base[e] + di[e], 0), g->cells[e] - 1) - W->lo[e] : 0;
+        value += wt * PetscRealPart(f[idx[0] + W->size[0] * (idx[1] + W->size[1] * idx[2])]);
+      }
+  return value;
+}
+
+PETSC_INTERN PetscErrorCode GFBFMWindowDestroy(GFBFMWindow *W)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecScatterDestroy(&W->scatter));
+  PetscCall(VecDestroy(&W->values));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
