@@ -135,7 +135,16 @@ PetscErrorCode GFBenchJKO(void)
   PetscFunctionBeginUser;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "gradflow bench jko", NULL);
   PetscCall(PetscOptionsString("-bench_cases", "Tables to run: gaussian, barenblatt, iterations", NULL, cases, cases, sizeof(cases), NULL));
-  PetscCall(PetscOptionsString("-bench_options", "Options added to every run", NULL, extra, extra, sizeof(extra), NULL));
+  PetscCall(PetscOptionsString("-bench_options", "Options added to every run", NULL, extra, extra, sizeof(extra), &set));
+  if (set && !extra[0]) {
+    /* PETSc takes a value that starts with '-' ("-jko_method bfm") for the next option: the argument after -bench_options, verbatim */
+    int    argc;
+    char **args;
+    PetscCall(PetscGetArgs(&argc, &args));
+    for (int i = 1; i + 1 < argc; i++)
+      if (!strcmp(args[i], "-bench_options")) PetscCall(PetscStrncpy(extra, args[i + 1], sizeof(extra)));
+    PetscCheck(extra[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "-bench_options needs the options to add, quoted as one argument: -bench_options \"-jko_method bfm\"");
+  }
   PetscCall(PetscOptionsInt("-bench_gaussian_2d", "Cells per axis of the 2D Gaussian cases (0: none)", NULL, grid_2d, &grid_2d, NULL));
   PetscCall(PetscOptionsInt("-bench_gaussian_3d", "Cells per axis of the 3D Gaussian case (bfm; 0: none)", NULL, grid_3d, &grid_3d, NULL));
   PetscCall(PetscOptionsIntArray("-bench_sizes", "Cells per axis of the Barenblatt table", NULL, sizes, &nsizes, &set));
