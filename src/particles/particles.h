@@ -134,8 +134,6 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshDeposit(GFParticles, const PetscReal[
 PETSC_INTERN PetscErrorCode GFParticlesMeshAddGradient(GFParticles, Vec, PetscReal, const PetscReal[], PetscReal[]);
 /* The risk of the network whose neurons are the particles x (mean_field_nn; velocity.c). Collective. */
 PETSC_INTERN PetscErrorCode GFParticlesComputeRisk(GFParticles, const PetscReal[], PetscReal *);
-/* The risk of a density (whole on this rank) as the network of its cells' centres, of the particles' total mass (mean_field_nn; velocity.c). */
-PETSC_INTERN PetscErrorCode GFParticlesComputeDensityRisk(GFParticles, const GFCompareDensity *, PetscReal *);
 /* The risk gap R(network of x) - R(density) and the output gap 1/2 E (f_N - f_density)^2 (mean_field_nn; velocity.c). Collective. */
 PETSC_INTERN PetscErrorCode GFParticlesComputeRiskGaps(GFParticles, const PetscReal[], const GFCompareDensity *, PetscReal *, PetscReal *);
 /* The model's particle system, checked (velocity.c). */

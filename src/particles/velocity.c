@@ -139,7 +139,7 @@ PETSC_INTERN PetscErrorCode GFParticlesComputeRisk(GFParticles p, const PetscRea
 }
 
 /* The risk of the density q (all of it on this rank) of mass M = n w, its cells point masses at their centres: the PDE's quadrature. Not collective. */
-PETSC_INTERN PetscErrorCode GFParticlesComputeDensityRisk(GFParticles p, const GFCompareDensity *q, PetscReal *risk)
+static PetscErrorCode GFParticlesComputeDensityRisk(GFParticles p, const GFCompareDensity *q, PetscReal *risk)
 {
   PetscReal *centres;
 

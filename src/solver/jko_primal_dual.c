@@ -165,7 +165,7 @@ static PetscErrorCode SetUpSteps(GFJKOPrimalDual *pd, PetscReal tau, Vec rho_old
   const GFLocalBox  *b = &pd->grid->box;
   const PetscInt     d = pd->dim, nt = pd->nt;
   const PetscReal    c_rho = nt == 1 ? 0.5 * d + 1 : PetscMax(d, 0.5 * d + 1), q = pd->safety;
-  PetscReal          sums[8] = {0}, local[8] = {0}, typical, sigma = pd->sigma, m = pd->m, hmin = pd->grid->h[0];
+  PetscReal          sums[2] = {0, 0}, local[2] = {0, 0}, typical, sigma = pd->sigma, m = pd->m, hmin = pd->grid->h[0];
   const PetscScalar *r, *w;
   PetscScalar       *tr, *tm, *st, *sm, *se;
   Vec                weight;
@@ -174,18 +174,12 @@ static PetscErrorCode SetUpSteps(GFJKOPrimalDual *pd, PetscReal tau, Vec rho_old
   PetscCall(VecGetArrayRead(rho_old, &r));
   GF_FOR_OWNED(b, i, j, k)
   {
-    const PetscInt  idx[3] = {i, j, k};
-    const PetscReal x      = PetscMax(PetscRealPart(r[GFOwnedIndex(b, i, j, k)]), 0);
+    const PetscReal x = PetscMax(PetscRealPart(r[GFOwnedIndex(b, i, j, k)]), 0);
     local[0] += x * x;
     local[1] += x;
-    for (PetscInt a = 0; a < d; a++) {
-      const PetscReal c = pd->grid->lower[a] + (idx[a] + 0.5) * pd->grid->h[a];
-      local[2 + a] += x * c;
-      local[5 + a] += x * c * c;
-    }
   }
   PetscCall(VecRestoreArrayRead(rho_old, &r));
-  PetscCall(MPIU_Allreduce(local, sums, 8, MPIU_REAL, MPIU_SUM, pd->grid->comm));
+  PetscCall(MPIU_Allreduce(local, sums, 2, MPIU_REAL, MPIU_SUM, pd->grid->comm));
   PetscCheck(sums[1] > 0, pd->grid->comm, PETSC_ERR_ARG_WRONG, "the primal-dual JKO step needs a density of positive mass, got %g", (double)(sums[1] * pd->grid->cell_volume));
   typical = sums[0] / sums[1];
   /*
@@ -198,8 +192,21 @@ static PetscErrorCode SetUpSteps(GFJKOPrimalDual *pd, PetscReal tau, Vec rho_old
   */
   for (PetscInt a = 1; a < d; a++) hmin = PetscMin(hmin, pd->grid->h[a]);
   if (sigma == 0) {
-    PetscReal variance = 0, length;
-    for (PetscInt a = 0; a < d; a++) variance += PetscMax(sums[5 + a] / sums[1] - PetscSqr(sums[2 + a] / sums[1]), 0) / d;
+    GFMoments moments;
+    PetscReal mean[3], covariance[3][3], variance = 0, length;
+
+    GFMomentsInit(&moments, d, NULL);
+    PetscCall(VecGetArrayRead(rho_old, &r));
+    GF_FOR_OWNED(b, i, j, k)
+    {
+      const PetscInt idx[3] = {i, j, k};
+      PetscReal      x[3]   = {0, 0, 0};
+      GFGridCellCenter(pd->grid, idx, x);
+      GFMomentsAdd(&moments, PetscMax(PetscRealPart(r[GFOwnedIndex(b, i, j, k)]), 0), x);
+    }
+    PetscCall(VecRestoreArrayRead(rho_old, &r));
+    PetscCall(GFMomentsFinish(&moments, pd->grid->comm, NULL, NULL, mean, covariance));
+    for (PetscInt a = 0; a < d; a++) variance += PetscMax(covariance[a][a], 0) / d;
     length = PetscMax(hmin, 0.15 * PetscSqrtReal(variance));
     sigma  = length * length / (nt * tau);
     m      = 1;
