@@ -68,7 +68,8 @@ static inline void GFGridDisplacement(const struct _p_GFGrid *g, const PetscReal
     for (PetscInt j = (box)->start[1]; j < (box)->start[1] + (box)->size[1]; j++) \
       for (PetscInt i = (box)->start[0]; i < (box)->start[0] + (box)->size[0]; i++)
 
-typedef struct _p_GFHalo *GFHalo;
+typedef struct _p_GFHalo           *GFHalo;
+typedef struct _p_GFStageChainHalo *GFStageChainHalo;
 
 struct _p_GFTransport {
   GFGrid           grid;
@@ -78,11 +79,13 @@ struct _p_GFTransport {
   PetscBool        sg_curvature; /* ... with the curvature factor */
   /* caches valid until GFTransportDriftChanged(): Scharfetter-Gummel face coefficients
      B(d), B(-d) per axis, and the last rate bound with its diffusivity */
-  PetscReal *sg_coefficients[3]; /* per axis: B(d) of every face, then B(-d) of every face */
-  PetscInt   sg_faces[3];        /* faces per axis */
-  PetscBool  sg_valid, rate_valid;
-  PetscReal  rate_diffusivity, rate;
-  PetscReal *stage_work; /* GFTransportStage's face buffers (stage.c) */
+  PetscReal       *sg_coefficients[3]; /* per axis: B(d) of every face, then B(-d) of every face */
+  PetscInt         sg_faces[3];        /* faces per axis */
+  PetscBool        sg_valid, rate_valid;
+  PetscReal        rate_diffusivity, rate;
+  PetscInt         sg_generation; /* counts the sets of face coefficients computed */
+  PetscReal       *stage_work;    /* GFTransportStage's face buffers (stage.c) */
+  GFStageChainHalo chain_halo;    /* GFTransportStageChain's rows of the neighbours (stage.c) */
 };
 
 /*
@@ -109,6 +112,9 @@ PETSC_INTERN PetscErrorCode GFHaloExchange(GFHalo, Vec);
 PETSC_INTERN PetscErrorCode GFHaloGetBuffers(GFHalo, PetscInt, PetscInt, PetscReal **, const PetscReal **);
 PETSC_INTERN PetscErrorCode GFHaloExchangeBuffers(GFHalo);
 PETSC_INTERN PetscErrorCode GFTransportStagePair(GFTransport, GFHalo, Vec, Vec, Vec, PetscReal, PetscReal, PetscReal, Vec, PetscReal[3]);
+PETSC_INTERN PetscErrorCode GFTransportStageChainApplies(GFTransport, PetscInt, PetscBool *);
+PETSC_INTERN PetscErrorCode GFTransportStageChain(GFTransport, Vec, Vec, PetscInt, const PetscReal[], const PetscReal[], Vec, PetscReal[3]);
+PETSC_INTERN PetscErrorCode GFStageChainHaloDestroy(GFStageChainHalo *);
 PETSC_INTERN PetscErrorCode GFHaloDestroy(GFHalo *);
 PETSC_INTERN PetscErrorCode GFGridGatherNatural(GFGrid, Vec, Vec *);
 PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);

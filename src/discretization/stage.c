@@ -27,12 +27,14 @@
 #include <string.h>
 
 /*
-  The face buffers of a stage, carved from the transport's stage_work: two rows of y faces,
-  two planes of z faces, a row of zeros (the faces of absent axes); for a pair of stages, two
-  more rows of y faces and a ring of three first-stage rows with a ghost cell at each end.
+  The face buffers of a stage, carved from the transport's stage_work: two rows of y faces per
+  stage of a chain of up to GF_STAGE_CHAIN stages in one pass (the first pair serves a single
+  stage), two planes of z faces, a row of zeros (the faces of absent axes), a row of x faces and,
+  per chained stage, a ring of three rows with a ghost cell at each end.
 */
+#define GF_STAGE_CHAIN 4
 typedef struct {
-  PetscReal *gy[2], *gz[2], *zero, *gy2[2], *ring[3], *gx;
+  PetscReal *gy[GF_STAGE_CHAIN][2], *gz[2], *zero, *ring[GF_STAGE_CHAIN][3], *gx;
 } GFStageWork;
 
 /* The buffers, allocated on the transport at the first stage (and freed with it). */
@@ -40,18 +42,19 @@ static PetscErrorCode GFStageWorkGet(GFTransport tr, GFStageWork *w)
 {
   const GFLocalBox *b = &tr->grid->box;
   const PetscInt    n = b->size[0], plane = tr->grid->dim > 2 ? b->size[0] * b->size[1] : 1;
+  PetscReal        *at;
 
   PetscFunctionBeginUser;
-  if (!tr->stage_work) PetscCall(PetscCalloc1(5 * n + 2 * plane + 3 * (n + 2) + n + 1, &tr->stage_work));
-  w->gy[0]  = tr->stage_work;
-  w->gy[1]  = w->gy[0] + n;
-  w->zero   = w->gy[1] + n;
-  w->gy2[0] = w->zero + n;
-  w->gy2[1] = w->gy2[0] + n;
-  w->gz[0]  = w->gy2[1] + n;
-  w->gz[1]  = w->gz[0] + plane;
-  for (PetscInt r = 0; r < 3; r++) w->ring[r] = w->gz[1] + plane + r * (n + 2) + 1;
-  w->gx = w->ring[2] + n + 1;
+  if (!tr->stage_work) PetscCall(PetscCalloc1((2 * GF_STAGE_CHAIN + 1) * n + 2 * plane + 3 * GF_STAGE_CHAIN * (n + 2) + n + 1, &tr->stage_work));
+  at = tr->stage_work;
+  for (PetscInt s = 0; s < GF_STAGE_CHAIN; s++)
+    for (PetscInt r = 0; r < 2; r++, at += n) w->gy[s][r] = at;
+  w->zero = at;
+  at += n;
+  for (PetscInt r = 0; r < 2; r++, at += plane) w->gz[r] = at;
+  for (PetscInt s = 0; s < GF_STAGE_CHAIN; s++)
+    for (PetscInt r = 0; r < 3; r++, at += n + 2) w->ring[s][r] = at + 1;
+  w->gx = at;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -197,24 +200,28 @@ static void GFStageExtremes(GFStagePass *p, const PetscScalar *restrict v, Petsc
   p->sum += (sum[0] + sum[1]) + (sum[2] + sum[3]);
 }
 
+/* The coefficients of a row's faces: x faces B(d), B(-d) from the row's first face; y faces above it (d0, d1 NULL at a wall). */
+typedef struct {
+  const PetscReal *c0, *c1, *d0, *d1;
+} GFStageRowFaces;
+
 /*
-  Row (j, z) of y (the row's first owned cell, its x ghosts at y[-1] and y[n] where there is no
+  A row of y (the row's first owned cell, its x ghosts at y[-1] and y[n] where there is no
   wall), next the row above (NULL at a wall), u and copy (or NULL), into out, given the y faces
   below it (gb) and the z faces below and above it (gzb, gza): its update, and the y faces above
   it into gt. The first and last cells, whose outer x face may be a wall, are done apart from the
   loop over the others, which has no test in it.
 */
-GF_STAGE_CLONES static void GFStageRow(GFStagePass *p, PetscInt j, PetscInt z, const PetscScalar *y, const PetscScalar *next, const PetscScalar *u, PetscScalar *out, PetscScalar *copy, const PetscReal *gb, PetscReal *gt, const PetscReal *gzb,
-                                       const PetscReal *gza)
+GF_STAGE_CLONES static void GFStageRowFacesUpdate(GFStagePass *p, const GFStageRowFaces *rf, const PetscScalar *y, const PetscScalar *next, const PetscScalar *u, PetscScalar *out, PetscScalar *copy, const PetscReal *gb, PetscReal *gt,
+                                                  const PetscReal *gzb, const PetscReal *gza)
 {
   const struct _p_GFGrid *g        = p->g;
   const GFLocalBox       *b        = &g->box;
   const PetscBool         periodic = (PetscBool)(g->bc == GF_BC_PERIODIC), with_u = (PetscBool)(u != NULL);
-  const PetscInt          n     = b->size[0];
-  const PetscInt          xface = ((z - b->start[2]) * b->size[1] + (j - b->start[1])) * (n + 1), yface = ((z - b->start[2]) * (b->size[1] + 1) + (j + 1 - b->start[1])) * n;
+  const PetscInt          n         = b->size[0];
   const PetscBool         left_wall = (PetscBool)(!periodic && b->start[0] == 0), right_wall = (PetscBool)(!periodic && b->start[0] + n == g->cells[0]);
-  const PetscReal        *c0 = p->c0[0] + xface, *c1 = p->c1[0] + xface;
-  const PetscReal        *d0 = next ? p->c0[1] + yface : p->zero, *d1 = next ? p->c1[1] + yface : p->zero;
+  const PetscReal        *c0 = rf->c0, *c1 = rf->c1;
+  const PetscReal        *d0 = next && rf->d0 ? rf->d0 : p->zero, *d1 = next && rf->d1 ? rf->d1 : p->zero;
 
   if (!next) next = y;
   if (!u) u = y;
@@ -241,6 +248,21 @@ GF_STAGE_CLONES static void GFStageRow(GFStagePass *p, PetscInt j, PetscInt z, c
   if (copy) memcpy(copy, out, (size_t)n * sizeof(*out));
 }
 
+/* Row (j, z) of the owned rows, as GFStageRowFacesUpdate with the transport's coefficients of its faces (next NULL at a wall). */
+static void GFStageRow(GFStagePass *p, PetscInt j, PetscInt z, const PetscScalar *y, const PetscScalar *next, const PetscScalar *u, PetscScalar *out, PetscScalar *copy, const PetscReal *gb, PetscReal *gt, const PetscReal *gzb, const PetscReal *gza)
+{
+  const GFLocalBox *b     = &p->g->box;
+  const PetscInt    n     = b->size[0];
+  const PetscInt    xface = ((z - b->start[2]) * b->size[1] + (j - b->start[1])) * (n + 1), yface = ((z - b->start[2]) * (b->size[1] + 1) + (j + 1 - b->start[1])) * n;
+  GFStageRowFaces   rf = {p->c0[0] + xface, p->c1[0] + xface, NULL, NULL};
+
+  if (p->g->dim > 1) {
+    rf.d0 = p->c0[1] + yface;
+    rf.d1 = p->c1[1] + yface;
+  }
+  GFStageRowFacesUpdate(p, &rf, y, next, u, out, copy, gb, gt, gzb, gza);
+}
+
 /* The planes of the stage, in order, with their face buffers. */
 static void GFStagePlanes(GFStagePass *p, const GFStageWork *wk)
 {
@@ -250,7 +272,7 @@ static void GFStagePlanes(GFStagePass *p, const GFStageWork *wk)
 
   if (g->dim > 2) GFStageZFaces(p, b->start[2] - 1, gz[0]);
   for (PetscInt z = b->start[2]; z < b->start[2] + b->size[2]; z++) {
-    PetscReal *gy[2] = {wk->gy[0], wk->gy[1]}, *t;
+    PetscReal *gy[2] = {wk->gy[0][0], wk->gy[0][1]}, *t;
 
     if (g->dim > 2) GFStageZFaces(p, z, gz[1]);
     if (g->dim > 1) GFStageFirstYFaces(p, z, gy[0]);
@@ -260,7 +282,7 @@ static void GFStagePlanes(GFStagePass *p, const GFStageWork *wk)
       const PetscInt     L = GFLocalIndex(b, b->start[0], j, z);
       const PetscScalar *y = p->y + L, *next = g->dim > 1 && (g->bc == GF_BC_PERIODIC || j + 1 < g->cells[1]) ? y + GFLocalStride(b, 1) : NULL;
 
-      GFStageRow(p, j, z, y, next, p->u ? p->u + L : NULL, p->out + L, p->copy ? p->copy + GFOwnedIndex(b, b->start[0], j, z) : NULL, g->dim > 1 ? gy[0] : wk->zero, g->dim > 1 ? gy[1] : wk->gy[1], g->dim > 2 ? gz[0] + row : wk->zero,
+      GFStageRow(p, j, z, y, next, p->u ? p->u + L : NULL, p->out + L, p->copy ? p->copy + GFOwnedIndex(b, b->start[0], j, z) : NULL, g->dim > 1 ? gy[0] : wk->zero, g->dim > 1 ? gy[1] : wk->gy[0][1], g->dim > 2 ? gz[0] + row : wk->zero,
                  g->dim > 2 ? gz[1] + row : wk->zero);
       t     = gy[0];
       gy[0] = gy[1];
@@ -305,7 +327,7 @@ PetscErrorCode GFTransportStage(GFTransport tr, Vec y_local, Vec drift_local, Ve
 {
   const struct _p_GFGrid *g = tr->grid;
   GFStagePass             p;
-  GFStageWork             wk = {{NULL, NULL}, {NULL, NULL}, NULL, {NULL, NULL}, {NULL, NULL, NULL}, NULL};
+  GFStageWork             wk;
 
   PetscFunctionBeginUser;
   PetscCheck(tr->flux == GF_FLUX_SCHARFETTER_GUMMEL, g->comm, PETSC_ERR_SUP, "GFTransportStage: only for the Scharfetter-Gummel flux");
@@ -382,7 +404,7 @@ static void GFStagePairFirstRow(GFStagePass *p1, const GFStageWork *wk, const Pe
   const GFLocalBox       *b = &g->box;
   const PetscInt          L = GFLocalIndex(b, b->start[0], r, 0), n = b->size[0];
   const PetscScalar      *y = p1->y + L, *next = g->bc == GF_BC_PERIODIC || r + 1 < g->cells[1] ? y + GFLocalStride(b, 1) : NULL;
-  PetscReal              *row = wk->ring[(r - b->start[1]) % 3], *t;
+  PetscReal              *row = wk->ring[0][(r - b->start[1]) % 3], *t;
 
   GFStageRow(p1, r, 0, y, next, p1->u ? p1->u + L : NULL, row, NULL, gy[0], gy[1], wk->zero, wk->zero);
   row[-1] = recv[0][0] ? recv[0][0][r - b->start[1]] : 0;
@@ -411,7 +433,7 @@ PETSC_INTERN PetscErrorCode GFTransportStagePair(GFTransport tr, GFHalo halo, Ve
   const GFLocalBox       *b = &g->box;
   const PetscInt          n = b->size[0], s1 = b->start[1], e1 = b->start[1] + b->size[1];
   GFStagePass             p1, p2;
-  GFStageWork             wk = {{NULL, NULL}, {NULL, NULL}, NULL, {NULL, NULL}, {NULL, NULL, NULL}, NULL};
+  GFStageWork             wk;
   const PetscReal        *recv[2][2];
   PetscReal              *gy1[2], *gy2[2];
   PetscScalar            *out;
@@ -429,23 +451,23 @@ PETSC_INTERN PetscErrorCode GFTransportStagePair(GFTransport tr, GFHalo halo, Ve
   else if (u_local)
     PetscCall(VecGetArrayRead(u_local, &p1.u));
   PetscCall(GFStagePairStrips(&p1, halo, recv));
-  gy1[0] = wk.gy[0];
-  gy1[1] = wk.gy[1];
-  gy2[0] = wk.gy2[0];
-  gy2[1] = wk.gy2[1];
+  gy1[0] = wk.gy[0][0];
+  gy1[1] = wk.gy[0][1];
+  gy2[0] = wk.gy[1][0];
+  gy2[1] = wk.gy[1][1];
   GFStageFirstYFaces(&p1, 0, gy1[0]);
   GFStagePairFirstRow(&p1, &wk, recv, s1, gy1);
   {
     /* the second stage's faces below the first row: between the strip below (or the wall) and the first row of A */
     const PetscBool wall = (PetscBool)(g->bc != GF_BC_PERIODIC && s1 == 0);
-    for (PetscInt i = 0; i < n; i++) gy2[0][i] = wall ? 0 : p2.c0[1][i] * recv[1][0][i] - p2.c1[1][i] * wk.ring[0][i];
+    for (PetscInt i = 0; i < n; i++) gy2[0][i] = wall ? 0 : p2.c0[1][i] * recv[1][0][i] - p2.c1[1][i] * wk.ring[0][0][i];
   }
   for (PetscInt j = s1; j < e1; j++) {
-    const PetscReal *next = j + 1 < e1 ? wk.ring[(j + 1 - s1) % 3] : recv[1][1];
+    const PetscReal *next = j + 1 < e1 ? wk.ring[0][(j + 1 - s1) % 3] : recv[1][1];
     PetscReal       *t;
 
     if (j + 1 < e1) GFStagePairFirstRow(&p1, &wk, recv, j + 1, gy1);
-    GFStageRow(&p2, j, 0, wk.ring[(j - s1) % 3], next, NULL, out + GFLocalIndex(b, b->start[0], j, 0), NULL, gy2[0], gy2[1], wk.zero, wk.zero);
+    GFStageRow(&p2, j, 0, wk.ring[0][(j - s1) % 3], next, NULL, out + GFLocalIndex(b, b->start[0], j, 0), NULL, gy2[0], gy2[1], wk.zero, wk.zero);
     t      = gy2[0];
     gy2[0] = gy2[1];
     gy2[1] = t;
@@ -457,6 +479,252 @@ PETSC_INTERN PetscErrorCode GFTransportStagePair(GFTransport tr, GFHalo halo, Ve
     stats[0] = p2.min;
     stats[1] = p2.max;
     stats[2] = p2.sum;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  A chain of S <= GF_STAGE_CHAIN stages in one pass over a 2D grid inside walls whose ranks hold
+  whole rows (the grid split along y only, every rank at least S rows):
+
+      Y_0 = y,   Y_s = Y_{s-1} + w_s (y - Y_{s-1}) + k_s RHS(Y_{s-1}),   out = Y_S,
+
+  a wavefront: at sweep row r, stage s computes its row r - s from the rows r - s - 1 .. r - s + 1
+  of stage s - 1, which a ring of three rows holds (stage 1 reads y itself). So y, the
+  coefficients and out are streamed once for all the stages, and the working set is a few rows
+  (about S + 2 rows of coefficients and 3 S ring rows: a few hundred KiB at 2048^2), which stays
+  in cache; the same arithmetic, cell by cell, as S GFTransportStage calls.
+
+  Across a rank boundary the stages need the neighbour's rows of the stage before, S - 1 deep
+  for the last. Each rank computes them itself: the sweep starts S rows below its first row
+  (and ends S rows above its last) from the neighbours' S rows of y and the coefficients of
+  their faces (GFStageChainHalo), with no flux through the sweep's own ends. That false wall
+  spoils one more row per stage, S rows in all for the last stage, which are the neighbour's:
+  every owned cell gets the same doubles as on one rank. Costs: 2 S rows of y per step to
+  each neighbour (two messages) and 2 S of the 4 stages' rows computed twice.
+*/
+
+/* The neighbours' rows: S rows of y below and above this rank's, their x faces and the y faces between them. */
+struct _p_GFStageChainHalo {
+  PetscMPIInt neighbour[2]; /* the ranks below and above, -1 at a wall */
+  PetscInt    S, n;         /* rows per side, cells per row */
+  PetscInt    generation;   /* the transport's coefficients they hold (-1: none yet) */
+  PetscReal  *y[2];         /* per side, S rows of y: start - S .. start - 1, end .. end + S - 1 */
+  PetscReal  *faces[2];     /* per side: x faces of those rows B(d) then B(-d) (2 S (n + 1)), y faces above the first S - 1 of them B(d) then B(-d) (2 (S - 1) n) */
+  PetscReal  *buffer;       /* the storage of both */
+};
+
+/* Whether the chain applies to tr's grid with S stages (collective): 2D, walls, one rank across x, at least S rows on every rank. */
+PETSC_INTERN PetscErrorCode GFTransportStageChainApplies(GFTransport tr, PetscInt S, PetscBool *applies)
+{
+  const struct _p_GFGrid *g        = tr->grid;
+  PetscInt                procs[3] = {1, 1, 1};
+  PetscMPIInt             few;
+
+  PetscFunctionBeginUser;
+  *applies = PETSC_FALSE;
+  if (tr->flux != GF_FLUX_SCHARFETTER_GUMMEL || g->dim != 2 || g->bc == GF_BC_PERIODIC || S < 1 || S > GF_STAGE_CHAIN) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(DMDAGetInfo(g->da, NULL, NULL, NULL, NULL, &procs[0], &procs[1], &procs[2], NULL, NULL, NULL, NULL, NULL, NULL));
+  few = (PetscMPIInt)(procs[1] > 1 && g->box.size[1] < S);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &few, 1, MPI_INT, MPI_LOR, g->comm));
+  *applies = (PetscBool)(procs[0] == 1 && !few);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode GFStageChainHaloDestroy(GFStageChainHalo *h)
+{
+  PetscFunctionBeginUser;
+  if (!*h) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree((*h)->buffer));
+  PetscCall(PetscFree(*h));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The halo of S rows per side for tr's grid (ranks across y only), on the transport. */
+static PetscErrorCode GFStageChainHaloGet(GFTransport tr, PetscInt S, GFStageChainHalo *halo)
+{
+  const struct _p_GFGrid *g = tr->grid;
+  const PetscInt          n = g->box.size[0], faces = 2 * S * (n + 1) + 2 * (S - 1) * n;
+  PetscMPIInt             rank, size;
+  GFStageChainHalo        h = NULL;
+  PetscReal              *at;
+
+  PetscFunctionBeginUser;
+  if (tr->chain_halo && tr->chain_halo->S == S) {
+    *halo = tr->chain_halo;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(GFStageChainHaloDestroy(&tr->chain_halo));
+  PetscCallMPI(MPI_Comm_rank(g->comm, &rank));
+  PetscCallMPI(MPI_Comm_size(g->comm, &size));
+  PetscCall(PetscNew(&h));
+  h->S            = S;
+  h->n            = n;
+  h->generation   = -1;
+  h->neighbour[0] = g->box.start[1] > 0 ? rank - 1 : -1; /* one rank across x: ranks go up the rows */
+  h->neighbour[1] = g->box.start[1] + g->box.size[1] < g->cells[1] ? rank + 1 : -1;
+  PetscCheck(h->neighbour[1] < size, g->comm, PETSC_ERR_PLIB, "GFStageChainHalo: rank %d has rows above it but no rank above", (int)rank);
+  PetscCall(PetscMalloc1(2 * (S * n + faces), &h->buffer));
+  at = h->buffer;
+  for (PetscInt side = 0; side < 2; side++) {
+    h->y[side]     = at;
+    h->faces[side] = at + S * n;
+    at += S * n + faces;
+  }
+  tr->chain_halo = h;
+  *halo          = h;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Sends this rank's S rows of `rows` (n values each) next to each neighbour, from rows[side] (the
+  first S rows: below; the last S: above), and receives the neighbours' into recv[side].
+*/
+static PetscErrorCode GFStageChainHaloExchange(const struct _p_GFGrid *g, const PetscMPIInt neighbour[2], const PetscReal *send[2], PetscReal *recv[2], PetscInt count, PetscMPIInt tag)
+{
+  MPI_Request requests[4];
+  PetscInt    nreq = 0;
+
+  PetscFunctionBeginUser;
+  for (PetscInt side = 0; side < 2; side++)
+    if (neighbour[side] >= 0) PetscCallMPI(MPI_Irecv(recv[side], (PetscMPIInt)count, MPIU_REAL, neighbour[side], tag + (PetscMPIInt)(1 - side), g->comm, &requests[nreq++]));
+  for (PetscInt side = 0; side < 2; side++)
+    if (neighbour[side] >= 0) PetscCallMPI(MPI_Isend((void *)send[side], (PetscMPIInt)count, MPIU_REAL, neighbour[side], tag + (PetscMPIInt)side, g->comm, &requests[nreq++]));
+  PetscCallMPI(MPI_Waitall((PetscMPIInt)nreq, requests, MPI_STATUSES_IGNORE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The neighbours' face coefficients, once per set of coefficients: to the rank below, the x faces
+  of the first S rows and the y faces above the first S - 1; to the rank above, those of the last
+  S rows and of the y faces above the last S - 1 but one (each side's y faces between the rows it
+  sends: the receiver's order, bottom up).
+*/
+static PetscErrorCode GFStageChainHaloFaces(GFTransport tr, GFStageChainHalo h)
+{
+  const struct _p_GFGrid *g = tr->grid;
+  const PetscInt          S = h->S, n = h->n, rows = g->box.size[1], faces = 2 * S * (n + 1) + 2 * (S - 1) * n;
+  PetscReal              *send[2] = {NULL, NULL};
+  const PetscReal        *from[2];
+
+  PetscFunctionBeginUser;
+  if (h->generation == tr->sg_generation) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscMalloc2(faces, &send[0], faces, &send[1]));
+  for (PetscInt side = 0; side < 2; side++) {
+    const PetscInt x0 = side ? (rows - S) * (n + 1) : 0, y0 = side ? (rows - S + 1) * n : n; /* first x face, first y face sent */
+    PetscReal     *at = send[side];
+
+    for (PetscInt c = 0; c < 2; c++, at += S * (n + 1)) PetscCall(PetscArraycpy(at, tr->sg_coefficients[0] + c * tr->sg_faces[0] + x0, S * (n + 1)));
+    for (PetscInt c = 0; c < 2; c++, at += (S - 1) * n) PetscCall(PetscArraycpy(at, tr->sg_coefficients[1] + c * tr->sg_faces[1] + y0, (S - 1) * n));
+    from[side] = send[side];
+  }
+  PetscCall(GFStageChainHaloExchange(g, h->neighbour, from, h->faces, faces, 4801));
+  PetscCall(PetscFree2(send[0], send[1]));
+  h->generation = tr->sg_generation;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Row j (lo <= j < hi) of the chain's input: y's own rows or the halo's. */
+static inline const PetscScalar *GFStageChainRow(const GFStageChainHalo h, const GFLocalBox *b, const PetscScalar *y, PetscInt j)
+{
+  const PetscInt s = b->start[1], e = s + b->size[1];
+
+  return j < s ? h->y[0] + (j - (s - h->S)) * h->n : j >= e ? h->y[1] + (j - e) * h->n : y + (j - s) * h->n;
+}
+
+/* The faces of row j (lo <= j < hi): the transport's for owned rows (and the y faces above row start - 1), else the halo's; no y faces above the sweep's last row. */
+static void GFStageChainFaces(const GFStagePass *p, const GFStageChainHalo h, PetscInt j, PetscInt hi, GFStageRowFaces *rf)
+{
+  const GFLocalBox *b = &p->g->box;
+  const PetscInt    S = h->S, n = h->n, s = b->start[1], e = s + b->size[1];
+
+  if (j >= s && j < e) {
+    rf->c0 = p->c0[0] + (j - s) * (n + 1);
+    rf->c1 = p->c1[0] + (j - s) * (n + 1);
+  } else {
+    const PetscReal *x = h->faces[j >= e] + (j >= e ? j - e : j - (s - S)) * (n + 1);
+    rf->c0             = x;
+    rf->c1             = x + S * (n + 1);
+  }
+  if (j + 1 >= hi) {
+    rf->d0 = rf->d1 = NULL;
+  } else if (j >= s - 1 && j < e) {
+    rf->d0 = p->c0[1] + (j + 1 - s) * n;
+    rf->d1 = p->c1[1] + (j + 1 - s) * n;
+  } else {
+    const PetscReal *yf = h->faces[j >= e] + 2 * S * (n + 1) + (j >= e ? j - e : j - (s - S)) * n;
+    rf->d0              = yf;
+    rf->d1              = yf + (S - 1) * n;
+  }
+}
+
+/*
+  The chain (see above) from the global vector y into the global vector out (out may be y when
+  the last stage has w = 0: y's row j is last read by stage 1 at sweep row j and by a stage with
+  w at sweep row j + s - 1 <= j + S - 2, out's row j written at sweep row j + S - 1). With stats,
+  as GFTransportStage. GFTransportStageChainApplies must hold. Collective.
+*/
+PETSC_INTERN PetscErrorCode GFTransportStageChain(GFTransport tr, Vec y_global, Vec drift_local, PetscInt S, const PetscReal w[], const PetscReal k[], Vec out_global, PetscReal stats[3])
+{
+  const struct _p_GFGrid *g = tr->grid;
+  const GFLocalBox       *b = &g->box;
+  const PetscInt          n = b->size[0], start = b->start[1], end = start + b->size[1];
+  GFStagePass             p[GF_STAGE_CHAIN];
+  GFStageWork             wk;
+  GFStageChainHalo        h = NULL;
+  PetscReal              *gy[GF_STAGE_CHAIN][2];
+  const PetscScalar      *y;
+  PetscScalar            *out;
+  PetscInt                lo, hi;
+
+  PetscFunctionBeginUser;
+  PetscCheck(S >= 1 && S <= GF_STAGE_CHAIN, g->comm, PETSC_ERR_ARG_OUTOFRANGE, "GFTransportStageChain: %d stages, at most %d", (int)S, GF_STAGE_CHAIN);
+  PetscCheck(out_global != y_global || w[S - 1] == 0, g->comm, PETSC_ERR_ARG_INCOMP, "GFTransportStageChain: out may be y only when the last stage does not read y");
+  PetscCall(GFTransportSetUpScharfetterGummel(tr, drift_local));
+  PetscCall(GFStageWorkGet(tr, &wk));
+  PetscCall(GFStageChainHaloGet(tr, S, &h));
+  PetscCall(GFStageChainHaloFaces(tr, h));
+  PetscCall(VecGetArray(out_global, &out));
+  if (out_global == y_global)
+    y = out;
+  else
+    PetscCall(VecGetArrayRead(y_global, &y));
+  {
+    const PetscReal *send[2] = {y, y + (b->size[1] - S) * n};
+    PetscCall(GFStageChainHaloExchange(g, h->neighbour, send, h->y, S * n, 4803));
+  }
+  lo = h->neighbour[0] >= 0 ? start - S : start;
+  hi = h->neighbour[1] >= 0 ? end + S : end;
+  for (PetscInt s = 0; s < S; s++) {
+    GFStagePassInit(tr, &wk, w[s], k[s], (PetscBool)(stats != NULL), &p[s]);
+    gy[s][0] = wk.gy[s][0];
+    gy[s][1] = wk.gy[s][1];
+    for (PetscInt i = 0; i < n; i++) gy[s][0][i] = 0; /* a wall below the sweep's first row (false at a rank boundary: see above) */
+  }
+  for (PetscInt r = lo; r < hi + S - 1; r++)
+    for (PetscInt s = 0; s < S; s++) {
+      const PetscInt     j     = r - s;
+      const PetscBool    owned = (PetscBool)(j >= start && j < end), last = (PetscBool)(s == S - 1);
+      const PetscScalar *in, *next;
+      GFStageRowFaces    rf;
+      PetscReal         *t;
+
+      if (j < lo || j >= hi) continue;
+      in   = s ? wk.ring[s - 1][j % 3] : GFStageChainRow(h, b, y, j);
+      next = j + 1 == hi ? NULL : s ? wk.ring[s - 1][(j + 1) % 3] : GFStageChainRow(h, b, y, j + 1);
+      GFStageChainFaces(&p[s], h, j, hi, &rf);
+      p[s].extremes = (PetscBool)(stats && owned);
+      GFStageRowFacesUpdate(&p[s], &rf, in, next, w[s] != 0 ? GFStageChainRow(h, b, y, j) : NULL, last && owned ? out + (j - start) * n : wk.ring[s][j % 3], NULL, gy[s][0], gy[s][1], wk.zero, wk.zero);
+      t        = gy[s][0];
+      gy[s][0] = gy[s][1];
+      gy[s][1] = t;
+    }
+  if (out_global != y_global) PetscCall(VecRestoreArrayRead(y_global, &y));
+  PetscCall(VecRestoreArray(out_global, &out));
+  if (stats) {
+    stats[0] = p[S - 1].min;
+    stats[1] = p[S - 1].max;
+    stats[2] = p[S - 1].sum;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -76,6 +76,7 @@ PetscErrorCode GFTransportDestroy(GFTransport *tr)
   if (!*tr) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt a = 0; a < 3; a++) PetscCall(GFHugeFree(&(*tr)->sg_coefficients[a]));
   PetscCall(PetscFree((*tr)->stage_work));
+  PetscCall(GFStageChainHaloDestroy(&(*tr)->chain_halo));
   PetscCall(PetscFree(*tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -276,6 +277,7 @@ PETSC_INTERN PetscErrorCode GFTransportSetUpScharfetterGummel(GFTransport tr, Ve
   }
   PetscCall(VecRestoreArrayRead(drift_local, &drift));
   tr->sg_valid = PETSC_TRUE;
+  tr->sg_generation++;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
