@@ -7,9 +7,10 @@
   (24 bytes per element, STREAM's count), and a timed run of the explicit scheme as a user
   runs it (diagnostics at their default interval, no output), whose seconds per step are
   those after the first (see TimedRun). Medians. The bytes a step of the fused scheme moves
-  per cell, from the scheme's own count (src/solver/ssp.c): 48 in 2D inside walls with the
-  ranks across y only (one pass of the four stages), 120 in 2D otherwise (two passes of two
-  stages and a copy), 80 + 64 dim in 1D and 3D (four passes of one stage). Its GB/s over the
+  per cell, from the scheme's own count (src/solver/ssp.c): 16 + 16 dim (48 in 2D, 64 in 3D)
+  inside walls with the ranks along the last axis only (one pass of the four stages), 120 in
+  2D otherwise (two passes of two stages and a copy), 80 + 64 dim in 1D and 3D otherwise (four
+  passes of one stage). Its GB/s over the
   triad's is the fraction of the roofline it reaches ("of it"); "per-stage" is the fraction of
   the triad that a scheme of one fused pass per stage (80 + 64 dim bytes, 208 in 2D) would need
   to reach the same updates per second: the roofline of that algorithm, the natural reference

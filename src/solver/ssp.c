@@ -7,14 +7,15 @@
       A = B + 2/3 (U - B) + h/6 L(B)
       U_new = A + h/2 L(A)   (into the solution and the third register)
 
-  In 2D inside walls, where the ranks split the grid along y only (each at least 4 rows), the
-  four stages go in one pass (GFTransportStageChain: a wavefront, each stage a row behind the
-  one before, every rank also sweeping its neighbours' 4 nearest rows): it reads the solution
-  and writes the new state into a second storage that then becomes the solution's (Exchange),
-  about 48 bytes per cell per step. Elsewhere in 2D the stages go in pairs, each pair one pass
-  (GFTransportStagePair: the first stage's rows in a ring one row ahead of the second's),
-  stages 3 and 4 in place over U, whose start is then only in the solution vector: two
-  registers, about 120 bytes per cell per step instead of 208. All the same numbers bitwise.
+  In 2D and 3D inside walls, where the ranks split the grid along the last axis only (each at
+  least 4 layers: rows in 2D, planes in 3D), the four stages go in one pass
+  (GFTransportStageChain: a wavefront, each stage a layer behind the one before, every rank also
+  sweeping its neighbours' 4 nearest layers): it reads the solution and writes the new state
+  into a second register that the solution then shows (Exchange), about 16 + 16 dim bytes per
+  cell per step. Elsewhere in 2D (periodic, ranks across x) the stages go in pairs, each pair
+  one pass (GFTransportStagePair: the first stage's rows in a ring one row ahead of the
+  second's), stages 3 and 4 in place over U, whose start is then only in the solution vector:
+  two registers, about 120 bytes per cell per step instead of 208. All the same numbers bitwise.
 
   The default explicit scheme wherever the equation is Scharfetter-Gummel transport by a static
   drift (Fokker-Planck in a fixed potential): the same scheme as TSRK's "ssprk43", about a third
@@ -23,7 +24,7 @@
   1 - 5.6e-17: a systematic loss every step); what is left is the rounding of each cell's sum,
   which does not accumulate in one direction.
 
-  Registers (1D, 3D): three ghosted local vectors U, A, B; U holds the step's start (so a
+  Registers (1D, 3D periodic or split across other axes): three ghosted local vectors U, A, B; U holds the step's start (so a
   rejected step restarts from it and no copy of the state is kept per step), and after an
   accepted step the register holding the new state becomes U (2D: the pairs' U is rebuilt from
   the solution after a rejected step). Ghosts (one layer) are refreshed by GFHalo: only
@@ -39,62 +40,67 @@ typedef struct {
   PetscReal       *array[3]; /* ... their storage */
   GFHalo           halo;     /* their ghost layer */
   PetscBool        pairs;    /* 2D: two stages per pass (GFTransportStagePair), two registers */
-  PetscBool        chain;    /* 2D on one rank inside walls: the four stages in one pass (GFTransportStageChain), see Exchange */
+  PetscBool        chain;    /* inside walls, ranks along the last axis only: the four stages in one pass (GFTransportStageChain), see Exchange */
   PetscObjectState state;    /* the solution's state when R[0] last matched it */
-  Vec              sol;      /* chain: the solution whose storage alternates with R[0]'s (a reference) */
-  PetscBool        placed;   /* chain: sol shows R[0]'s storage (VecPlaceArray), R[1] wraps its own */
+  Vec              sol;      /* chain: the solution, which shows R[0]'s or R[1]'s storage (a reference) */
+  PetscInt         shown;    /* chain: the register sol shows (VecPlaceArray), -1 its own storage */
 } TS_FusedSSP;
 
 /*
-  The chain's registers. On one rank inside walls the ghosted layout is the global one, so the
-  pass reads the solution itself and writes the new state into the other storage: R[0] (huge
-  pages) while the solution shows its own array, which R[1] wraps, and R[1] while it shows
-  R[0]'s. An accepted step exchanges the two (VecPlaceArray, VecResetArray): no copy, and a
-  rejected one finds its start untouched in the solution. Unplace copies the state back into
-  the solution's own array, before the solution is left to others (reset, a new solution).
+  The chain's registers. The chain reads global vectors (the neighbours' rows come with it), so
+  the pass reads the solution itself and writes the new state into the other register: the
+  solution shows one of two huge-page registers R[0], R[1] (VecPlaceArray), and an accepted step
+  makes it show the other (no copy; a rejected step finds its start untouched in the solution).
+  Unplace copies the state back into the solution's own array before the solution is left to
+  others (reset, a new solution).
 */
 static PetscErrorCode Unplace(TS_FusedSSP *ssp)
 {
   PetscFunctionBeginUser;
-  if (ssp->placed) {
-    PetscCall(VecCopy(ssp->sol, ssp->R[1]));
+  if (ssp->shown >= 0) {
+    PetscScalar *own;
+    PetscInt     n;
+
     PetscCall(VecResetArray(ssp->sol));
-    ssp->placed = PETSC_FALSE;
+    PetscCall(VecGetLocalSize(ssp->sol, &n));
+    PetscCall(VecGetArray(ssp->sol, &own));
+    PetscCall(PetscArraycpy(own, ssp->array[ssp->shown], n));
+    PetscCall(VecRestoreArray(ssp->sol, &own));
+    ssp->shown = -1;
   }
-  PetscCall(VecDestroy(&ssp->R[1]));
   PetscCall(VecDestroy(&ssp->sol));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The chain's output register for the solution ts->vec_sol (taken on at its first step). */
+/* The chain's output register for the solution ts->vec_sol (which shows the other from its first step on). */
 static PetscErrorCode ChainOutput(TS ts, TS_FusedSSP *ssp, Vec *out)
 {
   PetscFunctionBeginUser;
   if (ssp->sol != ts->vec_sol) {
-    PetscScalar *own;
-    PetscInt     n;
+    const PetscScalar *own;
+    PetscInt           n;
 
     PetscCall(Unplace(ssp));
     ssp->sol = ts->vec_sol;
     PetscCall(PetscObjectReference((PetscObject)ssp->sol));
     PetscCall(VecGetLocalSize(ssp->sol, &n));
-    PetscCall(VecGetArray(ssp->sol, &own));
-    PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, n, own, &ssp->R[1]));
-    PetscCall(VecRestoreArray(ssp->sol, &own));
+    PetscCall(VecGetArrayRead(ssp->sol, &own));
+    PetscCall(PetscArraycpy(ssp->array[0], own, n));
+    PetscCall(VecRestoreArrayRead(ssp->sol, &own));
+    PetscCall(VecPlaceArray(ssp->sol, ssp->array[0]));
+    ssp->shown = 0;
   }
-  *out = ssp->placed ? ssp->R[1] : ssp->R[0];
+  *out = ssp->R[1 - ssp->shown];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The chain's accepted step: its output register's storage becomes the solution's. */
+/* The chain's accepted step: the solution shows the register that holds the new state. */
 static PetscErrorCode Exchange(TS_FusedSSP *ssp)
 {
   PetscFunctionBeginUser;
-  if (ssp->placed)
-    PetscCall(VecResetArray(ssp->sol));
-  else
-    PetscCall(VecPlaceArray(ssp->sol, ssp->array[0]));
-  ssp->placed = (PetscBool)!ssp->placed;
+  ssp->shown = 1 - ssp->shown;
+  PetscCall(VecResetArray(ssp->sol));
+  PetscCall(VecPlaceArray(ssp->sol, ssp->array[ssp->shown]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -128,7 +134,7 @@ static PetscErrorCode Attempt(TS ts, TS_FusedSSP *ssp, GFSolver s, PetscReal h, 
 
   PetscFunctionBeginUser;
   if (ssp->chain) {
-    /* 2D on one rank inside walls: the four stages in one pass, from the solution into the other storage */
+    /* the four stages in one pass, from the solution into the other storage */
     const PetscReal w[4] = {0, 0, third, 0}, k[4] = {h / 2, h / 2, h / 6, h / 2};
     Vec             out = NULL;
 
@@ -221,7 +227,7 @@ static PetscErrorCode TSSetUp_FusedSSP(TS ts)
   if (!ssp->halo) PetscCall(GFHaloCreate(s->grid, 1, &ssp->halo));
   ssp->pairs = (PetscBool)(s->grid->dim == 2);
   PetscCall(GFTransportStageChainApplies(s->transport, 4, &ssp->chain));
-  for (PetscInt i = 0; i < (ssp->chain ? 1 : ssp->pairs ? 2 : 3); i++) { /* the chain's R[1] wraps the solution's own storage */
+  for (PetscInt i = 0; i < (ssp->pairs ? 2 : 3); i++) {
     /* on huge pages where the system has them (GFHugeAlloc): the kernels' streams; the chain's register is global (owned cells), the others ghosted */
     const GFLocalBox *b = &s->grid->box;
     const PetscInt    n = ssp->chain ? b->size[0] * b->size[1] * b->size[2] : b->gsize[0] * b->gsize[1] * b->gsize[2];
@@ -258,8 +264,8 @@ static PetscErrorCode TSDestroy_FusedSSP(TS ts)
 
 /*
   The bytes per cell a step moves by the scheme's count (writes counted once, as STREAM does),
-  queried as "GFFusedSSPGetBytesPerCell_C" (gradflow bench step): the chain 48 (the state and the
-  two Scharfetter-Gummel coefficients per axis read, the new state written), the pairs 120 (the
+  queried as "GFFusedSSPGetBytesPerCell_C" (gradflow bench step): the chain 16 + 16 dim (the state
+  and the two Scharfetter-Gummel coefficients per axis read, the new state written), the pairs 120 (the
   first pass reads the state and the coefficients and writes B, the second reads B, the start
   and the coefficients and writes the new state, then the copy into the solution), one stage per
   pass 80 + 64 dim (each pass reads its state and the coefficients and writes its result, the
@@ -272,7 +278,7 @@ static PetscErrorCode TSFusedSSPGetBytesPerCell_FusedSSP(TS ts, PetscReal *bytes
 
   PetscFunctionBeginUser;
   PetscCall(TSGetApplicationContext(ts, &s));
-  *bytes = ssp->chain ? 48 : ssp->pairs ? 120 : 80 + 64 * s->grid->dim;
+  *bytes = ssp->chain ? 16 + 16 * s->grid->dim : ssp->pairs ? 120 : 80 + 64 * s->grid->dim;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -282,6 +288,7 @@ static PetscErrorCode TSCreate_FusedSSP(TS ts)
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&ssp));
+  ssp->shown             = -1;
   ts->data               = ssp;
   ts->ops->setup         = TSSetUp_FusedSSP;
   ts->ops->step          = TSStep_FusedSSP;
