@@ -68,7 +68,8 @@
   gradient but oscillates cell to cell by a quarter of rho: the dual's increase, on which the
   step rule relies, is only a guide at scales above the cell.)
   Result: rho(phi) (>= 0, mass M to round-off, then rescaled by M / its mass); W2^2 from the
-  map, h^d sum mu |tau grad psi|^2.
+  map, h^d sum mu |tau grad psi|^2. -jko_order 2 (the geodesic extended from the half step):
+  jko_bfm_order2.c, with m = 1 and m > 1.
 */
 #include "jko_bfm.h"
 
@@ -76,18 +77,6 @@
 #define BFM_DENSITY_FLOOR 1e-6 /* smallest density of the preconditioner, relative to the largest */
 #define BFM_STALL 20           /* iterations without a 1% smaller residual: the floor */
 #define BFM_STALL_ACCEPT 100   /* ... accepted as converged up to this multiple of rtol */
-#define BFM_FOLD_MASS 1e-6     /* -jko_order 2: mass that may fold (far tails, where psi is not resolved: dropped), relative to M */
-
-typedef struct {
-  GFBFMLines          lines;
-  GFBFMPreconditioner pre[2]; /* forth (phi, at rho), back (psi, at mu) */
-  DM                  da;
-  Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3], ca, cb;
-  GFBFMWindow         window[3];          /* q of the forth and back pushforwards, of the extrapolation */
-  Vec                 mu;                 /* the last step's rho_old (-jko_order 2 pushes it forward) */
-  PetscReal           step[2], c, M, tau; /* ..., and the last step's tau */
-  PetscBool           valid;
-} GFJKO_BFM;
 
 /* rho = (U*)'(p) and U*(p). */
 static inline PetscReal DualDensity(const GFJKOEnergy *e, PetscReal p, PetscReal *Ustar)
@@ -203,7 +192,7 @@ static PetscErrorCode DualValue(GFJKOMethod jko, Vec phi, Vec psi, Vec mu, Petsc
 }
 
 /* Central-difference gradient of f (global) into b->grad[] and their ghosted copies b->glocal[] (clamped at walls). */
-static PetscErrorCode Derivatives(GFJKOMethod jko, Vec f)
+PETSC_INTERN PetscErrorCode GFBFMDerivatives(GFJKOMethod jko, Vec f)
 {
   GFJKO_BFM         *b = (GFJKO_BFM *)jko->data;
   GFGrid             g = jko->grid;
@@ -236,7 +225,7 @@ static PetscErrorCode Derivatives(GFJKOMethod jko, Vec f)
 }
 
 /* det(I - tau H) at owned cell (i, j, k), H the central difference of the central gradients; grad[] the gradient there. */
-static PetscReal Jacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscScalar *gl[], PetscInt i, PetscInt j, PetscInt k, PetscReal tau, PetscReal grad[])
+PETSC_INTERN PetscReal GFBFMJacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscScalar *gl[], PetscInt i, PetscInt j, PetscInt k, PetscReal tau, PetscReal grad[])
 {
   GFGrid         g      = jko->grid;
   const PetscInt idx[3] = {i, j, k}, c = GFLocalIndex(box, i, j, k);
@@ -258,7 +247,7 @@ static PetscReal Jacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscSca
   The window w about this rank's preimages z - tau grad(z) of its owned cells (grad the owned
   gradient arrays), filled with q; *all its array (restore with VecRestoreArrayRead(w->values)).
 */
-static PetscErrorCode WindowFill(GFJKOMethod jko, GFBFMWindow *w, PetscReal tau, const PetscScalar *grad[], Vec q, const PetscScalar **all)
+PETSC_INTERN PetscErrorCode GFBFMWindowAt(GFJKOMethod jko, GFBFMWindow *w, PetscReal tau, const PetscScalar *grad[], Vec q, const PetscScalar **all)
 {
   GFGrid     g     = jko->grid;
   GFLocalBox box   = g->box;
@@ -302,23 +291,23 @@ static PetscErrorCode Gradient(GFJKOMethod jko, PetscBool forth, PetscReal tau, 
   box = g->box;
   PetscCall(DensityOf(jko, b->phi, b->rho));
   /* q = d / det(I - tau D^2 other) */
-  PetscCall(Derivatives(jko, other));
+  PetscCall(GFBFMDerivatives(jko, other));
   for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->glocal[a], &gl[a]));
   PetscCall(VecGetArrayRead(d, &dv));
   PetscCall(VecGetArray(b->u, &out));
   GF_FOR_OWNED(&box, i, j, k)
   {
     const PetscInt o       = GFOwnedIndex(&box, i, j, k);
-    PetscReal      grad[3] = {0, 0, 0}, det = Jacobian(jko, &box, gl, i, j, k, tau, grad);
+    PetscReal      grad[3] = {0, 0, 0}, det = GFBFMJacobian(jko, &box, gl, i, j, k, tau, grad);
     out[o] = PetscRealPart(dv[o]) / PetscMax(det, BFM_DET_FLOOR);
   }
   PetscCall(VecRestoreArray(b->u, &out));
   PetscCall(VecRestoreArrayRead(d, &dv));
   for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->glocal[a], &gl[a]));
   /* target - q(z - tau grad f(z)), q read in the window about the preimages */
-  PetscCall(Derivatives(jko, f));
+  PetscCall(GFBFMDerivatives(jko, f));
   for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->grad[a], &gl[a]));
-  PetscCall(WindowFill(jko, &b->window[forth ? 0 : 1], tau, gl, b->u, &all));
+  PetscCall(GFBFMWindowAt(jko, &b->window[forth ? 0 : 1], tau, gl, b->u, &all));
   PetscCall(VecGetArrayRead(target, &tv));
   PetscCall(VecGetArray(b->g, &out));
   GF_FOR_OWNED(&box, i, j, k)
@@ -441,8 +430,6 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
   }
   PetscCall(PrepareStep(jko, mu));
   PetscCall(SetPreconditioner(jko, &b->pre[1], mu, tau));
-  if (!b->mu) PetscCall(VecDuplicate(mu, &b->mu));
-  PetscCall(VecCopy(mu, b->mu));
   b->tau            = tau;
   result->converged = PETSC_FALSE;
   b->step[0] = b->step[1] = 1;
@@ -482,7 +469,7 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
     PetscCall(VecScale(rho_new, b->M / (sum * jko->grid->cell_volume)));
   }
   /* W2^2 = h^d sum mu |tau grad psi|^2, the map T(y) = y - tau grad psi(y) */
-  PetscCall(Derivatives(jko, b->psi));
+  PetscCall(GFBFMDerivatives(jko, b->psi));
   for (PetscInt a2 = 0; a2 < jko->grid->dim; a2++) {
     PetscCall(VecPointwiseMult(b->u, b->grad[a2], b->grad[a2]));
     PetscCall(VecDot(b->u, mu, &mass));
@@ -494,74 +481,10 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/*
-  -jko_order 2: the geodesic from mu through the step's density extended to twice its length,
-  E#mu with E(y) = y - 2 tau grad psi(y) (the step's map is T = id - tau grad psi). E is a map
-  where det(I - 2 tau D^2 psi) > 0 on mu's support (else *ok false; cells holding at most
-  BFM_FOLD_MASS of the mass, far tails where psi is not resolved, are dropped instead, about
-  1e-8 on the Gaussian); its inverse is
-  id - 2 tau grad psi^c' with c' the cost |x - y|^2 / (4 tau), and the pushforward is the
-  change of variables of the iteration: q = mu / det(I - 2 tau D^2 psi), E#mu(x) =
-  q(x - 2 tau grad psi^c'(x)), rescaled to the mass M. The potentials stay as the warm start
-  of the next step.
-*/
-static PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod jko, Vec rho_half, Vec rho_new, PetscBool *ok)
-{
-  GFJKO_BFM         *b    = (GFJKO_BFM *)jko->data;
-  GFGrid             g    = jko->grid;
-  const PetscReal    tau2 = 2 * b->tau;
-  GFLocalBox         box  = g->box;
-  const PetscScalar *gl[3], *mv, *all;
-  PetscScalar       *out;
-  PetscReal          fold = 0, sum;
-
-  PetscFunctionBeginUser;
-  (void)rho_half;
-  PetscCall(Derivatives(jko, b->psi));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->glocal[a], &gl[a]));
-  PetscCall(VecGetArrayRead(b->mu, &mv));
-  PetscCall(VecGetArray(b->u, &out));
-  GF_FOR_OWNED(&box, i, j, k)
-  {
-    const PetscInt o       = GFOwnedIndex(&box, i, j, k);
-    PetscReal      grad[3] = {0, 0, 0}, det = Jacobian(jko, &box, gl, i, j, k, tau2, grad);
-    if (det <= 0) fold += PetscRealPart(mv[o]);
-    out[o] = det > 0 ? PetscRealPart(mv[o]) / det : 0;
-  }
-  PetscCall(VecRestoreArray(b->u, &out));
-  PetscCall(VecRestoreArrayRead(b->mu, &mv));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->glocal[a], &gl[a]));
-  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &fold, 1, MPIU_REAL, MPIU_SUM, jko->comm));
-  PetscCall(PetscInfo(NULL, "JKO bfm extrapolation: mass on folding cells %g of %g\n", (double)(fold * g->cell_volume), (double)b->M));
-  *ok = (PetscBool)(fold * g->cell_volume <= BFM_FOLD_MASS * b->M);
-  if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(GFBFMCTransform(&b->lines, tau2, b->psi, b->push)); /* the inverse map's potential */
-  PetscCall(Derivatives(jko, b->push));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->grad[a], &gl[a]));
-  PetscCall(WindowFill(jko, &b->window[2], tau2, gl, b->u, &all));
-  PetscCall(VecGetArray(rho_new, &out));
-  GF_FOR_OWNED(&box, i, j, k)
-  {
-    const PetscInt o = GFOwnedIndex(&box, i, j, k), idx[3] = {i, j, k};
-    PetscReal      x[3];
-    GFGridCellCenter(g, idx, x);
-    for (PetscInt a = 0; a < g->dim; a++) x[a] -= tau2 * PetscRealPart(gl[a][o]);
-    out[o] = PetscMax(GFBFMWindowInterpolate(&b->window[2], all, x), 0);
-  }
-  PetscCall(VecRestoreArray(rho_new, &out));
-  PetscCall(VecRestoreArrayRead(b->window[2].values, &all));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->grad[a], &gl[a]));
-  PetscCall(VecSum(rho_new, &sum));
-  PetscCheck(sum > 0, jko->comm, PETSC_ERR_NOT_CONVERGED, "-jko_method bfm: the extrapolated density has no mass");
-  PetscCall(VecScale(rho_new, b->M / (sum * g->cell_volume)));
-  PetscCall(VecCopy(rho_new, b->last)); /* the half step's potentials: the next step's warm start */
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode GFJKODestroy_BFM(GFJKOMethod jko)
 {
   GFJKO_BFM *b      = (GFJKO_BFM *)jko->data;
-  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->ca, &b->cb, &b->mu};
+  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->ca, &b->cb};
 
   PetscFunctionBeginUser;
   if (!b) PetscFunctionReturn(PETSC_SUCCESS);
@@ -595,7 +518,7 @@ PETSC_INTERN PetscErrorCode GFJKOSetUpBFM(GFJKOMethod jko)
   PetscCall(PetscNew(&b));
   jko->data        = b;
   jko->step        = GFJKOStep_BFM;
-  jko->extrapolate = jko->energy.m == 1 ? GFJKOExtrapolate_BFM : NULL; /* m > 1: its Jacobian at the support's edge is not checked; -jko_order 2 refused */
+  jko->extrapolate = GFJKOExtrapolate_BFM;
   jko->destroy     = GFJKODestroy_BFM;
   b->da            = grid->da;
   b->step[0] = b->step[1] = 1;

@@ -61,4 +61,20 @@ PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPrecondition
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerApply(GFBFMPreconditioner *, Vec, Vec);
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerDestroy(GFBFMPreconditioner *);
 
+/* The method's state (jko_bfm.c), shared with the second-order extrapolation (jko_bfm_order2.c). */
+typedef struct {
+  GFBFMLines          lines;
+  GFBFMPreconditioner pre[2]; /* forth (phi, at rho), back (psi, at mu) */
+  DM                  da;
+  Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3], ca, cb;
+  GFBFMWindow         window[3];          /* q of the forth and back pushforwards, of the extrapolation */
+  PetscReal           step[2], c, M, tau; /* step sizes, phi's multiplier, the mass, the last step's tau */
+  PetscBool           valid;
+} GFJKO_BFM;
+
+PETSC_INTERN PetscErrorCode GFBFMDerivatives(GFJKOMethod, Vec);
+PETSC_INTERN PetscReal      GFBFMJacobian(GFJKOMethod, const GFLocalBox *, const PetscScalar *[], PetscInt, PetscInt, PetscInt, PetscReal, PetscReal[]);
+PETSC_INTERN PetscErrorCode GFBFMWindowAt(GFJKOMethod, GFBFMWindow *, PetscReal, const PetscScalar *[], Vec, const PetscScalar **);
+PETSC_INTERN PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod, Vec, Vec, PetscBool *);
+
 #endif

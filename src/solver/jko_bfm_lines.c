@@ -8,7 +8,9 @@
   The cost is a sum over axes, so the minimum is taken one axis at a time (f = -phi, then
   f <- min_p k_a (q - p)^2 + f(p) along every line of axis a, k_a = h_a^2 / (2 tau)); each
   1D pass is the lower envelope of parabolas of Felzenszwalb and Huttenlocher ("Distance
-  transforms of sampled functions", 2012), O(n) per line, exact in exact arithmetic.
+  transforms of sampled functions", 2012), O(n) per line, exact in exact arithmetic. Points
+  where phi = -infinity are excluded from the minimum (the second-order extrapolation's inverse
+  map minimises over the support only, jko_bfm_order2.c).
 
   Distribution. A pass along axis a needs whole lines. Where the DMDA does not split axis a
   (every axis on one rank, x in 1D ... ) the pass runs on the global vector itself. Where it
@@ -50,7 +52,8 @@ static inline PetscReal SubgridMinimum(PetscInt n, PetscReal k, const PetscReal 
   PetscReal       d1, d2, curv, x, lo, hi, t;
 
   if (n < 3) return grid;
-  c    = PetscMin(PetscMax(p, 1), n - 2);
+  c = PetscMin(PetscMax(p, 1), n - 2);
+  if (!(f[c - 1] < PETSC_INFINITY && f[c] < PETSC_INFINITY && f[c + 1] < PETSC_INFINITY)) return grid; /* next to an excluded point */
   d1   = 0.5 * (f[c + 1] - f[c - 1]);
   d2   = f[c + 1] - 2 * f[c] + f[c - 1];
   curv = 2 * k + d2;
@@ -70,13 +73,18 @@ static inline PetscReal SubgridMinimum(PetscInt n, PetscReal k, const PetscReal 
 */
 PETSC_INTERN void GFBFMLowerEnvelope(PetscInt n, PetscReal k, const PetscReal f[], PetscReal g[], PetscReal z[], PetscInt v[])
 {
-  PetscInt m = 0;
+  PetscInt m = -1;
 
-  v[0] = 0;
-  z[0] = -PETSC_INFINITY;
-  z[1] = PETSC_INFINITY;
-  for (PetscInt q = 1; q < n; q++) {
+  for (PetscInt q = 0; q < n; q++) {
     PetscReal s;
+    if (!(f[q] < PETSC_INFINITY)) continue; /* excluded: f = +infinity */
+    if (m < 0) {
+      m    = 0;
+      v[0] = q;
+      z[0] = -PETSC_INFINITY;
+      z[1] = PETSC_INFINITY;
+      continue;
+    }
     for (;;) {
       const PetscInt p = v[m];
       /* where parabola q overtakes parabola p */
@@ -97,6 +105,10 @@ PETSC_INTERN void GFBFMLowerEnvelope(PetscInt n, PetscReal k, const PetscReal f[
     z[m + 1] = PETSC_INFINITY;
   }
   for (PetscInt q = 0, j = 0; q < n; q++) {
+    if (m < 0) {
+      g[q] = PETSC_INFINITY; /* every point excluded */
+      continue;
+    }
     while (z[j + 1] < q) j++;
     g[q] = SubgridMinimum(n, k, f, q, v[j]);
   }
@@ -191,7 +203,8 @@ PETSC_INTERN PetscErrorCode GFBFMCTransform(GFBFMLines *L, PetscReal tau, Vec ph
   const GFLocalBox *b = &g->box;
 
   PetscFunctionBeginUser;
-  PetscCall(VecAXPBY(psi, -1, 0, phi));
+  PetscCall(VecCopy(phi, psi)); /* not VecAXPBY(psi, -1, 0, phi): 0 times an infinite psi is not 0 */
+  PetscCall(VecScale(psi, -1));
   for (PetscInt a = 0; a < g->dim; a++) {
     const PetscReal k = g->h[a] * g->h[a] / (2 * tau);
     const PetscInt  n = g->cells[a];
