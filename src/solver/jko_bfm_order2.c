@@ -147,8 +147,9 @@ PETSC_INTERN PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod jko, Vec rho_half, 
 
   PetscFunctionBeginUser;
   /* b->cb: the support's mask, b->u: rho_half on it, b->push: -phi continued off it (-infinity: excluded) */
-  PetscCall(SupportAndExtension(jko, rho_half, b->phi, b->cb, b->push));
-  PetscCall(VecPointwiseMult(b->u, rho_half, b->cb));
+  (void)rho_half; /* read as the step's point values, b->point_new (m = 1: not the cell averages) */
+  PetscCall(SupportAndExtension(jko, b->point_new, b->phi, b->cb, b->push));
+  PetscCall(VecPointwiseMult(b->u, b->point_new, b->cb));
   PetscCall(VecScale(b->push, -1));
   /* w = (-phi)^c: G^{-1} = id - tau grad w */
   PetscCall(GFBFMCTransform(&b->lines, tau, b->push, b->push));
@@ -177,8 +178,11 @@ PETSC_INTERN PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod jko, Vec rho_half, 
   PetscCall(PetscInfo(NULL, "JKO bfm extrapolation: mass %g of %g before rescaling\n", (double)(sum * g->cell_volume), (double)b->M));
   *ok = (PetscBool)(PetscAbsReal(sum * g->cell_volume - b->M) <= BFM_FOLD_MASS * b->M);
   if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(VecCopy(b->rho, rho_new));
-  PetscCall(VecScale(rho_new, b->M / (sum * g->cell_volume)));
+  PetscCall(VecScale(b->rho, b->M / (sum * g->cell_volume)));
+  if (jko->energy.m == 1)
+    PetscCall(GFBFMCellFilter(g, b->local, 1.0 / 24, b->rho, rho_new));
+  else
+    PetscCall(VecCopy(b->rho, rho_new));
   PetscCall(VecCopy(rho_new, b->last)); /* the half step's potentials: the next step's warm start (m = 1) */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
