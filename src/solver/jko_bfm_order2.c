@@ -30,7 +30,8 @@
     w(z) = min_x |x - z|^2 / (2 tau') + phi(x), the c-transform of -phi over those cells, whose
         map z - tau' grad w(z) is G^{-1} (the gradient of the convex |z|^2 / 2 - tau' w);
     rho_new(z) = rho_half(G^{-1}(z)) det(I - tau' D^2 w(z)), rho_half (0 off S) read by the
-        window's cubic, rescaled to the mass M.
+        window's cubic, rescaled to the mass M (m = 1: rho_half the step's point values, and
+        rho_new back to cell averages, as in the step, jko_bfm.c).
   A point beyond G(S) has its preimage on the rings, where rho_half = 0, and det = 0 where the
   minimum sits at the rings' outer edge. Where G folds, the change of variables loses the
   folded mass: more than BFM_FOLD_MASS of M lost or gained and *ok is false (the step is then
