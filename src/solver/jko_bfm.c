@@ -26,9 +26,12 @@
   potential on the side of the density pushed, where that potential is smooth (the other
   one has kinks at the edge of the other density's support): T#mu(x) = q(S(x)) with
   q = mu / det(I - tau D^2 psi) on the grid, S#rho(y) = q(T(y)) with q = rho / det(I - tau
-  D^2 phi); q (one field) is read by Catmull-Rom cubics (a linear interpolant would add a
-  numerical diffusion |v| h / 2) in a window: each rank gathers only the box of cells about
-  its own cells' preimages (GFBFMWindow, jko_bfm_lines.c), not the whole grid.
+  D^2 phi); q (one field) is read by the cubic Lagrange interpolant through 4 cells per axis
+  (a linear interpolant would add a numerical diffusion |v| h / 2; the Catmull-Rom cubic of
+  the first versions, exact for quadratics only, added variance at every step: 1D Gaussian at
+  h = 1/4, +7e-4 ... +5.4e-3 at t = 1 for tau 0.1 ... 0.025, against +1.6e-4 ... +7.4e-4 now)
+  in a window: each rank gathers only the box of cells about its own cells' preimages
+  (GFBFMWindow, jko_bfm_lines.c), not the whole grid.
   Gradients central differences, Hessians the "2h" differences of those, det floored at
   BFM_DET_FLOOR. The c-transform is refined below the grid (jko_bfm_lines.c): the grid
   minimum alone is off by up to h^2 / (8 tau), which in tau D^2 psi is O(1) noise (that
@@ -68,7 +71,8 @@
   gradient but oscillates cell to cell by a quarter of rho: the dual's increase, on which the
   step rule relies, is only a guide at scales above the cell.)
   Result: rho(phi) (>= 0, mass M to round-off, then rescaled by M / its mass); W2^2 from the
-  map, h^d sum mu |tau grad psi|^2.
+  map, h^d sum mu |tau grad psi|^2. -jko_order 2 (the geodesic extended from the half step):
+  jko_bfm_order2.c, with m = 1 and m > 1.
 */
 #include "jko_bfm.h"
 
@@ -76,18 +80,6 @@
 #define BFM_DENSITY_FLOOR 1e-6 /* smallest density of the preconditioner, relative to the largest */
 #define BFM_STALL 20           /* iterations without a 1% smaller residual: the floor */
 #define BFM_STALL_ACCEPT 100   /* ... accepted as converged up to this multiple of rtol */
-#define BFM_FOLD_MASS 1e-6     /* -jko_order 2: mass that may fold (far tails, where psi is not resolved: dropped), relative to M */
-
-typedef struct {
-  GFBFMLines          lines;
-  GFBFMPreconditioner pre[2]; /* forth (phi, at rho), back (psi, at mu) */
-  DM                  da;
-  Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3], ca, cb;
-  GFBFMWindow         window[3];          /* q of the forth and back pushforwards, of the extrapolation */
-  Vec                 mu;                 /* the last step's rho_old (-jko_order 2 pushes it forward) */
-  PetscReal           step[2], c, M, tau; /* ..., and the last step's tau */
-  PetscBool           valid;
-} GFJKO_BFM;
 
 /* rho = (U*)'(p) and U*(p). */
 static inline PetscReal DualDensity(const GFJKOEnergy *e, PetscReal p, PetscReal *Ustar)
@@ -203,7 +195,7 @@ static PetscErrorCode DualValue(GFJKOMethod jko, Vec phi, Vec psi, Vec mu, Petsc
 }
 
 /* Central-difference gradient of f (global) into b->grad[] and their ghosted copies b->glocal[] (clamped at walls). */
-static PetscErrorCode Derivatives(GFJKOMethod jko, Vec f)
+PETSC_INTERN PetscErrorCode GFBFMDerivatives(GFJKOMethod jko, Vec f)
 {
   GFJKO_BFM         *b = (GFJKO_BFM *)jko->data;
   GFGrid             g = jko->grid;
@@ -236,7 +228,7 @@ static PetscErrorCode Derivatives(GFJKOMethod jko, Vec f)
 }
 
 /* det(I - tau H) at owned cell (i, j, k), H the central difference of the central gradients; grad[] the gradient there. */
-static PetscReal Jacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscScalar *gl[], PetscInt i, PetscInt j, PetscInt k, PetscReal tau, PetscReal grad[])
+PETSC_INTERN PetscReal GFBFMJacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscScalar *gl[], PetscInt i, PetscInt j, PetscInt k, PetscReal tau, PetscReal grad[])
 {
   GFGrid         g      = jko->grid;
   const PetscInt idx[3] = {i, j, k}, c = GFLocalIndex(box, i, j, k);
@@ -258,7 +250,7 @@ static PetscReal Jacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscSca
   The window w about this rank's preimages z - tau grad(z) of its owned cells (grad the owned
   gradient arrays), filled with q; *all its array (restore with VecRestoreArrayRead(w->values)).
 */
-static PetscErrorCode WindowFill(GFJKOMethod jko, GFBFMWindow *w, PetscReal tau, const PetscScalar *grad[], Vec q, const PetscScalar **all)
+PETSC_INTERN PetscErrorCode GFBFMWindowAt(GFJKOMethod jko, GFBFMWindow *w, PetscReal tau, const PetscScalar *grad[], Vec q, const PetscScalar **all)
 {
   GFGrid     g     = jko->grid;
   GFLocalBox box   = g->box;
@@ -302,23 +294,23 @@ static PetscErrorCode Gradient(GFJKOMethod jko, PetscBool forth, PetscReal tau, 
   box = g->box;
   PetscCall(DensityOf(jko, b->phi, b->rho));
   /* q = d / det(I - tau D^2 other) */
-  PetscCall(Derivatives(jko, other));
+  PetscCall(GFBFMDerivatives(jko, other));
   for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->glocal[a], &gl[a]));
   PetscCall(VecGetArrayRead(d, &dv));
   PetscCall(VecGetArray(b->u, &out));
   GF_FOR_OWNED(&box, i, j, k)
   {
     const PetscInt o       = GFOwnedIndex(&box, i, j, k);
-    PetscReal      grad[3] = {0, 0, 0}, det = Jacobian(jko, &box, gl, i, j, k, tau, grad);
+    PetscReal      grad[3] = {0, 0, 0}, det = GFBFMJacobian(jko, &box, gl, i, j, k, tau, grad);
     out[o] = PetscRealPart(dv[o]) / PetscMax(det, BFM_DET_FLOOR);
   }
   PetscCall(VecRestoreArray(b->u, &out));
   PetscCall(VecRestoreArrayRead(d, &dv));
   for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->glocal[a], &gl[a]));
   /* target - q(z - tau grad f(z)), q read in the window about the preimages */
-  PetscCall(Derivatives(jko, f));
+  PetscCall(GFBFMDerivatives(jko, f));
   for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->grad[a], &gl[a]));
-  PetscCall(WindowFill(jko, &b->window[forth ? 0 : 1], tau, gl, b->u, &all));
+  PetscCall(GFBFMWindowAt(jko, &b->window[forth ? 0 : 1], tau, gl, b->u, &all));
   PetscCall(VecGetArrayRead(target, &tv));
   PetscCall(VecGetArray(b->g, &out));
   GF_FOR_OWNED(&box, i, j, k)
@@ -422,27 +414,57 @@ static PetscErrorCode PrepareStep(GFJKOMethod jko, Vec mu)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec rho_new, GFJKOResult *result)
+/*
+  The step's mu as point values (b->point). The step's energy h^d sum U(rho_i) + V_i rho_i and
+  its pushforwards (values read at preimages) are those of point values at cell centres, and
+  the state, its initial data and its moments (Sheppard's correction, -h^2/12 per axis) are
+  cell averages: read as point values the variance gained h^2/12 per axis, whose part not yet
+  forgotten at t = 1 (1 - e^{-2t} of it on the Ornstein-Uhlenbeck problem) was the bulk of the
+  bfm Gaussian's error (1D, h = 1/4: -3.5e-3 at tau 0.1; h = 1/8: -1.08e-3, of a predicted
+  -1.13e-3). m = 1: the fourth-order deconvolution of the cell averages (GFBFMCellFilter,
+  c = -1/24), kept above half the cell average (far tails, where the correction's neighbour
+  ratio exceeds 13), rescaled to the mass; the step's result goes back through c = 1/24.
+  m > 1: the cell averages themselves (the deconvolution is not positive at a free boundary).
+*/
+static PetscErrorCode PointValues(GFJKOMethod jko, Vec mu)
+{
+  GFJKO_BFM *b = (GFJKO_BFM *)jko->data;
+  PetscReal  sum;
+
+  PetscFunctionBeginUser;
+  if (jko->energy.m > 1) {
+    PetscCall(VecCopy(mu, b->point));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(GFBFMCellFilter(jko->grid, b->local, -1.0 / 24, mu, b->point));
+  PetscCall(VecAXPBY(b->u, 0.5, 0, mu));
+  PetscCall(VecPointwiseMax(b->point, b->point, b->u));
+  PetscCall(VecSum(b->point, &sum));
+  PetscCall(VecScale(b->point, b->M / (sum * jko->grid->cell_volume)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu_cells, Vec rho_new, GFJKOResult *result)
 {
   GFJKO_BFM *b = (GFJKO_BFM *)jko->data;
   PetscReal  mass, r0 = PETSC_INFINITY, r1 = PETSC_INFINITY, w2 = 0, best = PETSC_INFINITY;
   PetscBool  same = PETSC_FALSE;
   PetscInt   it, best_it = 0;
+  Vec        mu = b->point;
 
   PetscFunctionBeginUser;
   PetscCheck(tau > 0, jko->comm, PETSC_ERR_ARG_OUTOFRANGE, "-jko_method bfm: the step tau = %g must be > 0", (double)tau);
-  PetscCall(VecSum(mu, &mass));
+  PetscCall(VecSum(mu_cells, &mass));
   b->M = mass * jko->grid->cell_volume;
   PetscCheck(b->M > 0, jko->comm, PETSC_ERR_ARG_WRONG, "-jko_method bfm: the density has no positive mass (%g)", (double)b->M);
-  if (b->valid && jko->energy.m == 1) PetscCall(VecEqual(mu, b->last, &same));
+  if (b->valid && jko->energy.m == 1) PetscCall(VecEqual(mu_cells, b->last, &same));
   if (!same) {
     PetscCall(VecSet(b->phi, 0));
     PetscCall(VecSet(b->psi, 0));
   }
-  PetscCall(PrepareStep(jko, mu));
+  PetscCall(PointValues(jko, mu_cells));
+  PetscCall(PrepareStep(jko, mu_cells));
   PetscCall(SetPreconditioner(jko, &b->pre[1], mu, tau));
-  if (!b->mu) PetscCall(VecDuplicate(mu, &b->mu));
-  PetscCall(VecCopy(mu, b->mu));
   b->tau            = tau;
   result->converged = PETSC_FALSE;
   b->step[0] = b->step[1] = 1;
@@ -473,16 +495,20 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
   result->iterations  = it;
   result->residual[0] = r0;
   result->residual[1] = r1;
-  /* the density of the final phi, its mass M to the Newton/closed form's round-off, then exactly */
+  /* the density of the final phi, its mass M to the Newton/closed form's round-off, then exactly; as cell averages */
   {
     PetscReal dual, sum;
     PetscCall(Normalise(jko, b->phi, &dual));
-    PetscCall(DensityOf(jko, b->phi, rho_new));
-    PetscCall(VecSum(rho_new, &sum));
-    PetscCall(VecScale(rho_new, b->M / (sum * jko->grid->cell_volume)));
+    PetscCall(DensityOf(jko, b->phi, b->point_new));
+    PetscCall(VecSum(b->point_new, &sum));
+    PetscCall(VecScale(b->point_new, b->M / (sum * jko->grid->cell_volume)));
+    if (jko->energy.m == 1)
+      PetscCall(GFBFMCellFilter(jko->grid, b->local, 1.0 / 24, b->point_new, rho_new));
+    else
+      PetscCall(VecCopy(b->point_new, rho_new));
   }
   /* W2^2 = h^d sum mu |tau grad psi|^2, the map T(y) = y - tau grad psi(y) */
-  PetscCall(Derivatives(jko, b->psi));
+  PetscCall(GFBFMDerivatives(jko, b->psi));
   for (PetscInt a2 = 0; a2 < jko->grid->dim; a2++) {
     PetscCall(VecPointwiseMult(b->u, b->grad[a2], b->grad[a2]));
     PetscCall(VecDot(b->u, mu, &mass));
@@ -494,74 +520,10 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu, Vec 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/*
-  -jko_order 2: the geodesic from mu through the step's density extended to twice its length,
-  E#mu with E(y) = y - 2 tau grad psi(y) (the step's map is T = id - tau grad psi). E is a map
-  where det(I - 2 tau D^2 psi) > 0 on mu's support (else *ok false; cells holding at most
-  BFM_FOLD_MASS of the mass, far tails where psi is not resolved, are dropped instead, about
-  1e-8 on the Gaussian); its inverse is
-  id - 2 tau grad psi^c' with c' the cost |x - y|^2 / (4 tau), and the pushforward is the
-  change of variables of the iteration: q = mu / det(I - 2 tau D^2 psi), E#mu(x) =
-  q(x - 2 tau grad psi^c'(x)), rescaled to the mass M. The potentials stay as the warm start
-  of the next step.
-*/
-static PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod jko, Vec rho_half, Vec rho_new, PetscBool *ok)
-{
-  GFJKO_BFM         *b    = (GFJKO_BFM *)jko->data;
-  GFGrid             g    = jko->grid;
-  const PetscReal    tau2 = 2 * b->tau;
-  GFLocalBox         box  = g->box;
-  const PetscScalar *gl[3], *mv, *all;
-  PetscScalar       *out;
-  PetscReal          fold = 0, sum;
-
-  PetscFunctionBeginUser;
-  (void)rho_half;
-  PetscCall(Derivatives(jko, b->psi));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->glocal[a], &gl[a]));
-  PetscCall(VecGetArrayRead(b->mu, &mv));
-  PetscCall(VecGetArray(b->u, &out));
-  GF_FOR_OWNED(&box, i, j, k)
-  {
-    const PetscInt o       = GFOwnedIndex(&box, i, j, k);
-    PetscReal      grad[3] = {0, 0, 0}, det = Jacobian(jko, &box, gl, i, j, k, tau2, grad);
-    if (det <= 0) fold += PetscRealPart(mv[o]);
-    out[o] = det > 0 ? PetscRealPart(mv[o]) / det : 0;
-  }
-  PetscCall(VecRestoreArray(b->u, &out));
-  PetscCall(VecRestoreArrayRead(b->mu, &mv));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->glocal[a], &gl[a]));
-  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &fold, 1, MPIU_REAL, MPIU_SUM, jko->comm));
-  PetscCall(PetscInfo(NULL, "JKO bfm extrapolation: mass on folding cells %g of %g\n", (double)(fold * g->cell_volume), (double)b->M));
-  *ok = (PetscBool)(fold * g->cell_volume <= BFM_FOLD_MASS * b->M);
-  if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(GFBFMCTransform(&b->lines, tau2, b->psi, b->push)); /* the inverse map's potential */
-  PetscCall(Derivatives(jko, b->push));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecGetArrayRead(b->grad[a], &gl[a]));
-  PetscCall(WindowFill(jko, &b->window[2], tau2, gl, b->u, &all));
-  PetscCall(VecGetArray(rho_new, &out));
-  GF_FOR_OWNED(&box, i, j, k)
-  {
-    const PetscInt o = GFOwnedIndex(&box, i, j, k), idx[3] = {i, j, k};
-    PetscReal      x[3];
-    GFGridCellCenter(g, idx, x);
-    for (PetscInt a = 0; a < g->dim; a++) x[a] -= tau2 * PetscRealPart(gl[a][o]);
-    out[o] = PetscMax(GFBFMWindowInterpolate(&b->window[2], all, x), 0);
-  }
-  PetscCall(VecRestoreArray(rho_new, &out));
-  PetscCall(VecRestoreArrayRead(b->window[2].values, &all));
-  for (PetscInt a = 0; a < g->dim; a++) PetscCall(VecRestoreArrayRead(b->grad[a], &gl[a]));
-  PetscCall(VecSum(rho_new, &sum));
-  PetscCheck(sum > 0, jko->comm, PETSC_ERR_NOT_CONVERGED, "-jko_method bfm: the extrapolated density has no mass");
-  PetscCall(VecScale(rho_new, b->M / (sum * g->cell_volume)));
-  PetscCall(VecCopy(rho_new, b->last)); /* the half step's potentials: the next step's warm start */
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode GFJKODestroy_BFM(GFJKOMethod jko)
 {
   GFJKO_BFM *b      = (GFJKO_BFM *)jko->data;
-  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->ca, &b->cb, &b->mu};
+  Vec       *vecs[] = {&b->phi, &b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->ca, &b->cb, &b->point, &b->point_new};
 
   PetscFunctionBeginUser;
   if (!b) PetscFunctionReturn(PETSC_SUCCESS);
@@ -595,7 +557,7 @@ PETSC_INTERN PetscErrorCode GFJKOSetUpBFM(GFJKOMethod jko)
   PetscCall(PetscNew(&b));
   jko->data        = b;
   jko->step        = GFJKOStep_BFM;
-  jko->extrapolate = jko->energy.m == 1 ? GFJKOExtrapolate_BFM : NULL; /* m > 1: its Jacobian at the support's edge is not checked; -jko_order 2 refused */
+  jko->extrapolate = GFJKOExtrapolate_BFM;
   jko->destroy     = GFJKODestroy_BFM;
   b->da            = grid->da;
   b->step[0] = b->step[1] = 1;
@@ -604,7 +566,7 @@ PETSC_INTERN PetscErrorCode GFJKOSetUpBFM(GFJKOMethod jko)
   PetscCall(GFBFMPreconditionerCreate(grid, &b->pre[1]));
   PetscCall(DMCreateGlobalVector(grid->da, &b->phi));
   {
-    Vec *vecs[] = {&b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->ca, &b->cb};
+    Vec *vecs[] = {&b->psi, &b->rho, &b->push, &b->g, &b->u, &b->Vt, &b->last, &b->ca, &b->cb, &b->point, &b->point_new};
     for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++) PetscCall(VecDuplicate(b->phi, vecs[i]));
   }
   for (PetscInt a = 0; a < grid->dim; a++) {

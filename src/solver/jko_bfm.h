@@ -27,6 +27,7 @@ typedef struct {
 PETSC_INTERN PetscErrorCode GFBFMLinesCreate(GFGrid, GFBFMLines *);
 PETSC_INTERN PetscErrorCode GFBFMLinesDestroy(GFBFMLines *);
 PETSC_INTERN PetscErrorCode GFBFMCTransform(GFBFMLines *, PetscReal, Vec, Vec);
+PETSC_INTERN PetscErrorCode GFBFMCellFilter(GFGrid, Vec, PetscReal, Vec, Vec);
 PETSC_INTERN void           GFBFMLowerEnvelope(PetscInt, PetscReal, const PetscReal[], PetscReal[], PetscReal[], PetscInt[]);
 
 /*
@@ -60,5 +61,22 @@ PETSC_INTERN PetscErrorCode GFBFMPreconditionerCreate(GFGrid, GFBFMPreconditione
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerSetCoefficients(GFBFMPreconditioner *, Vec, Vec);
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerApply(GFBFMPreconditioner *, Vec, Vec);
 PETSC_INTERN PetscErrorCode GFBFMPreconditionerDestroy(GFBFMPreconditioner *);
+
+/* The method's state (jko_bfm.c), shared with the second-order extrapolation (jko_bfm_order2.c). */
+typedef struct {
+  GFBFMLines          lines;
+  GFBFMPreconditioner pre[2]; /* forth (phi, at rho), back (psi, at mu) */
+  DM                  da;
+  Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3], ca, cb;
+  Vec                 point, point_new;   /* the step's mu and rho_new as point values (m = 1: not the cell averages, GFBFMCellFilter) */
+  GFBFMWindow         window[3];          /* q of the forth and back pushforwards, of the extrapolation */
+  PetscReal           step[2], c, M, tau; /* step sizes, phi's multiplier, the mass, the last step's tau */
+  PetscBool           valid;
+} GFJKO_BFM;
+
+PETSC_INTERN PetscErrorCode GFBFMDerivatives(GFJKOMethod, Vec);
+PETSC_INTERN PetscReal      GFBFMJacobian(GFJKOMethod, const GFLocalBox *, const PetscScalar *[], PetscInt, PetscInt, PetscInt, PetscReal, PetscReal[]);
+PETSC_INTERN PetscErrorCode GFBFMWindowAt(GFJKOMethod, GFBFMWindow *, PetscReal, const PetscScalar *[], Vec, const PetscScalar **);
+PETSC_INTERN PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod, Vec, Vec, PetscBool *);
 
 #endif

@@ -8,7 +8,9 @@
   The cost is a sum over axes, so the minimum is taken one axis at a time (f = -phi, then
   f <- min_p k_a (q - p)^2 + f(p) along every line of axis a, k_a = h_a^2 / (2 tau)); each
   1D pass is the lower envelope of parabolas of Felzenszwalb and Huttenlocher ("Distance
-  transforms of sampled functions", 2012), O(n) per line, exact in exact arithmetic.
+  transforms of sampled functions", 2012), O(n) per line, exact in exact arithmetic. Points
+  where phi = -infinity are excluded from the minimum (the second-order extrapolation's inverse
+  map minimises over the support only, jko_bfm_order2.c).
 
   Distribution. A pass along axis a needs whole lines. Where the DMDA does not split axis a
   (every axis on one rank, x in 1D ... ) the pass runs on the global vector itself. Where it
@@ -24,7 +26,7 @@
   make the pushforward's Jacobian O(1) noise.
 
   Windows. The pushforward at a cell reads a field at the cell's preimage, up to tau |grad phi|
-  away, by a Catmull-Rom cubic (4 points per axis). Each rank gathers only the box of cells
+  away, by the cubic Lagrange interpolant (4 points per axis). Each rank gathers only the box of cells
   its own preimages' stencils touch (GFBFMWindow), by a VecScatter from the global vector
   that is kept while the box still covers them: data O(owned cells + displacement x face)
   per rank and half step, where gathering the whole field to every rank was O(cells).
@@ -50,7 +52,8 @@ static inline PetscReal SubgridMinimum(PetscInt n, PetscReal k, const PetscReal 
   PetscReal       d1, d2, curv, x, lo, hi, t;
 
   if (n < 3) return grid;
-  c    = PetscMin(PetscMax(p, 1), n - 2);
+  c = PetscMin(PetscMax(p, 1), n - 2);
+  if (!(f[c - 1] < PETSC_INFINITY && f[c] < PETSC_INFINITY && f[c + 1] < PETSC_INFINITY)) return grid; /* next to an excluded point */
   d1   = 0.5 * (f[c + 1] - f[c - 1]);
   d2   = f[c + 1] - 2 * f[c] + f[c - 1];
   curv = 2 * k + d2;
@@ -70,13 +73,18 @@ static inline PetscReal SubgridMinimum(PetscInt n, PetscReal k, const PetscReal 
 */
 PETSC_INTERN void GFBFMLowerEnvelope(PetscInt n, PetscReal k, const PetscReal f[], PetscReal g[], PetscReal z[], PetscInt v[])
 {
-  PetscInt m = 0;
+  PetscInt m = -1;
 
-  v[0] = 0;
-  z[0] = -PETSC_INFINITY;
-  z[1] = PETSC_INFINITY;
-  for (PetscInt q = 1; q < n; q++) {
+  for (PetscInt q = 0; q < n; q++) {
     PetscReal s;
+    if (!(f[q] < PETSC_INFINITY)) continue; /* excluded: f = +infinity */
+    if (m < 0) {
+      m    = 0;
+      v[0] = q;
+      z[0] = -PETSC_INFINITY;
+      z[1] = PETSC_INFINITY;
+      continue;
+    }
     for (;;) {
       const PetscInt p = v[m];
       /* where parabola q overtakes parabola p */
@@ -97,6 +105,10 @@ PETSC_INTERN void GFBFMLowerEnvelope(PetscInt n, PetscReal k, const PetscReal f[
     z[m + 1] = PETSC_INFINITY;
   }
   for (PetscInt q = 0, j = 0; q < n; q++) {
+    if (m < 0) {
+      g[q] = PETSC_INFINITY; /* every point excluded */
+      continue;
+    }
     while (z[j + 1] < q) j++;
     g[q] = SubgridMinimum(n, k, f, q, v[j]);
   }
@@ -191,7 +203,8 @@ PETSC_INTERN PetscErrorCode GFBFMCTransform(GFBFMLines *L, PetscReal tau, Vec ph
   const GFLocalBox *b = &g->box;
 
   PetscFunctionBeginUser;
-  PetscCall(VecAXPBY(psi, -1, 0, phi));
+  PetscCall(VecCopy(phi, psi)); /* not VecAXPBY(psi, -1, 0, phi): 0 times an infinite psi is not 0 */
+  PetscCall(VecScale(psi, -1));
   for (PetscInt a = 0; a < g->dim; a++) {
     const PetscReal k = g->h[a] * g->h[a] / (2 * tau);
     const PetscInt  n = g->cells[a];
@@ -311,7 +324,7 @@ PETSC_INTERN PetscErrorCode GFBFMPreconditionerDestroy(GFBFMPreconditioner *P)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The first of the 4 Catmull-Rom points along axis a about coordinate x, plus 1 (clamped into the grid as GFBFMWindowInterpolate does). */
+/* The first of the 4 interpolation points along axis a about coordinate x, plus 1 (clamped into the grid as GFBFMWindowInterpolate does). */
 PETSC_INTERN PetscInt GFBFMWindowBase(GFGrid g, PetscInt a, PetscReal x)
 {
   const PetscReal t = PetscMin(PetscMax((x - g->lower[a]) / g->h[a] - 0.5, 0), g->cells[a] - 1);
@@ -371,7 +384,7 @@ PETSC_INTERN PetscErrorCode GFBFMWindowFill(GFBFMWindow *W, Vec q, const PetscIn
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Catmull-Rom cubic through the window's values f (its array) at cell centres, along every axis, at the point x (clamped into the box). */
+/* The cubic Lagrange interpolant through the window's values f (its array) at 4 cell centres per axis, at the point x (clamped into the box): exact for cubics. */
 PETSC_INTERN PetscReal GFBFMWindowInterpolate(const GFBFMWindow *W, const PetscScalar *f, const PetscReal x[])
 {
   GFGrid    g       = W->grid;
@@ -383,10 +396,10 @@ PETSC_INTERN PetscReal GFBFMWindowInterpolate(const GFBFMWindow *W, const PetscS
     const PetscInt  i = GFBFMWindowBase(g, a, x[a]);
     const PetscReal s = t - i;
     base[a]           = i;
-    w[a][0]           = 0.5 * (-s + 2 * s * s - s * s * s);
-    w[a][1]           = 0.5 * (2 - 5 * s * s + 3 * s * s * s);
-    w[a][2]           = 0.5 * (s + 4 * s * s - 3 * s * s * s);
-    w[a][3]           = 0.5 * (-s * s + s * s * s);
+    w[a][0]           = -s * (s - 1) * (s - 2) / 6;
+    w[a][1]           = (s + 1) * (s - 1) * (s - 2) / 2;
+    w[a][2]           = -(s + 1) * s * (s - 2) / 2;
+    w[a][3]           = (s + 1) * s * (s - 1) / 6;
     off[a]            = 4;
   }
   for (PetscInt c = 0; c < off[2]; c++)
@@ -406,5 +419,38 @@ PETSC_INTERN PetscErrorCode GFBFMWindowDestroy(GFBFMWindow *W)
   PetscFunctionBeginUser;
   PetscCall(VecScatterDestroy(&W->scatter));
   PetscCall(VecDestroy(&W->values));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  out = in + c h_a^2 sum_a D_a^2 in, D_a^2 the second difference along axis a, mirrored at the
+  walls (so the sum of out is that of in). c = 1/24: cell averages of the quadratic through
+  point values (a positive filter for d <= 3); c = -1/24: point values from cell averages, to
+  fourth order (not positive). local is a ghosted work vector of the grid's DMDA.
+*/
+PETSC_INTERN PetscErrorCode GFBFMCellFilter(GFGrid g, Vec local, PetscReal c, Vec in, Vec out)
+{
+  GFLocalBox         box = g->box;
+  const PetscScalar *l;
+  PetscScalar       *o;
+
+  PetscFunctionBeginUser;
+  PetscCall(DMGlobalToLocalBegin(g->da, in, INSERT_VALUES, local));
+  PetscCall(DMGlobalToLocalEnd(g->da, in, INSERT_VALUES, local));
+  PetscCall(VecGetArrayRead(local, &l));
+  PetscCall(VecGetArray(out, &o));
+  GF_FOR_OWNED(&box, i, j, k)
+  {
+    const PetscInt idx[3] = {i, j, k}, m = GFLocalIndex(&box, i, j, k);
+    PetscReal      sum = 0;
+    for (PetscInt a = 0; a < g->dim; a++) {
+      const PetscInt stride = GFLocalStride(&box, a);
+      if (idx[a] > 0) sum += PetscRealPart(l[m - stride] - l[m]);
+      if (idx[a] + 1 < g->cells[a]) sum += PetscRealPart(l[m + stride] - l[m]);
+    }
+    o[GFOwnedIndex(&box, i, j, k)] = PetscRealPart(l[m]) + c * sum;
+  }
+  PetscCall(VecRestoreArray(out, &o));
+  PetscCall(VecRestoreArrayRead(local, &l));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -194,12 +194,13 @@ END_TEST
 /*
   The window of the pushforward: every rank interpolates a field at points displaced by up to
   12 cells along y (across the ranks' boundary when y is split), reading only its window. The
-  Catmull-Rom cubic reproduces quadratics in each variable, so away from the walls the value
-  is q(x) to round-off; the box is rebuilt only when the points leave it.
+  Lagrange cubic reproduces cubics in each variable (a Catmull-Rom cubic only quadratics), so
+  away from the walls the value is q(x) to round-off; the box is rebuilt only when the points
+  leave it.
 */
-static PetscReal Quadratic(const PetscReal x[])
+static PetscReal Cubic(const PetscReal x[])
 {
-  return 1 + 0.3 * x[0] - 0.2 * x[1] + 0.1 * x[0] * x[0] + 0.05 * x[0] * x[1] - 0.07 * x[1] * x[1];
+  return 1 + 0.3 * x[0] - 0.2 * x[1] + 0.1 * x[0] * x[0] + 0.05 * x[0] * x[1] - 0.07 * x[1] * x[1] + 0.4 * x[0] * x[0] * x[0] - 0.3 * x[0] * x[0] * x[1] * x[1] * x[1];
 }
 
 START_TEST(test_window)
@@ -224,7 +225,7 @@ START_TEST(test_window)
     const PetscInt idx[3] = {i, j, k};
     PetscReal      x[3];
     GFGridCellCenter(g, idx, x);
-    p[GFOwnedIndex(&g->box, i, j, k)] = Quadratic(x);
+    p[GFOwnedIndex(&g->box, i, j, k)] = Cubic(x);
   }
   GF_CK(VecRestoreArray(q, &p));
   for (PetscInt pass = 0; pass < 3; pass++) {
@@ -250,7 +251,7 @@ START_TEST(test_window)
             hi[a]               = PetscMax(hi[a], base + 2);
           }
         else {
-          worst = PetscMax(worst, PetscAbsReal(GFBFMWindowInterpolate(&window, values, x) - Quadratic(x)));
+          worst = PetscMax(worst, PetscAbsReal(GFBFMWindowInterpolate(&window, values, x) - Cubic(x)));
           count++;
         }
       }
