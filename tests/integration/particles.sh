@@ -9,7 +9,8 @@
 #   svgd      bilinear SVGD particles against the PDE: the sample's moment errors contract as both flows approach the target
 #   bad       every bad particle file and comparison fails with exit status 2 and a clear message
 #   mesh      particle-mesh with the particles owned by position: 2D Morse (no-flux, Euler-Maruyama), periodic
-#             Gaussian, and deterministic Heun runs give the same particles on 1, 2 and 4 ranks to 1e-12 by
+#             Gaussian, deterministic Heun and 1D Morse runs (4 slabs: ranks whose neighbours are not all the
+#             others, particles that move past them) give the same particles on 1, 2 and 4 ranks to 1e-12 by
 #             id; -particles_init_file continues a run from its file (direct sums bit for bit, particle-mesh
 #             to 1e-12, on another rank count), and refuses a file that does not fit with status 2
 source "$(dirname "$0")/common.sh"
@@ -176,7 +177,8 @@ mesh)
   # the same particles by id on 1, 2 and 4 ranks, every particle file
   systems=("-model mckean_vlasov -dim 2 -da_grid_x 64 -da_grid_y 64 -potential quadratic -interaction morse -particles_n 20000 -ts_max_time 0.05 -output_interval 0.025 -particles_dt 0.005"
     "-model mckean_vlasov -dim 2 -bc periodic -da_grid_x 32 -da_grid_y 48 -potential quadratic -interaction gaussian -particles_n 5000 -ts_max_time 0.1 -output_interval 0.05 -particles_dt 0.005"
-    "-model mckean_vlasov -dim 2 -diffusion 0 -da_grid_x 32 -da_grid_y 32 -potential quadratic -interaction morse -particles_n 5000 -ts_max_time 0.1 -output_interval 0.05 -particles_dt 0.005")
+    "-model mckean_vlasov -dim 2 -diffusion 0 -da_grid_x 32 -da_grid_y 32 -potential quadratic -interaction morse -particles_n 5000 -ts_max_time 0.1 -output_interval 0.05 -particles_dt 0.005"
+    "-model mckean_vlasov -dim 1 -da_grid_x 64 -potential quadratic -interaction morse -particles_n 5000 -ts_max_time 0.05 -output_interval 0.025 -particles_dt 0.005")
   for s in "${!systems[@]}"; do
     for n in 1 2 4; do
       # shellcheck disable=SC2086
