@@ -20,8 +20,9 @@ typedef struct {
 
 /*
   Metrics of one particle cloud (n particles of equal weight 1/n, all of them on the calling
-  rank) against a GFCompareDensity; serial functions, no MPI. Particles may lie outside the
-  box (a user's file): they are then simply where they are, the density is zero there.
+  rank) against a GFCompareDensity; serial functions (the distributed ones below). Particles
+  may lie outside the box (a user's file): they are then simply where they are, the density
+  is zero there.
 */
 
 /* The total of q's cell probabilities, checked >= 0 and positive. */
@@ -38,6 +39,18 @@ PETSC_INTERN PetscErrorCode GFMetricSlicedW2(const GFCompareDensity *q, PetscInt
 PETSC_INTERN void GFMetricSliceDirection(uint64_t seed, PetscInt s, PetscInt dim, PetscReal theta[]);
 /* W2^2 between the projections onto theta (any nonzero vector) of the particles and of q, q's projection exact at knots at most |theta| min_a h_a / refinement apart (the sliced W2 takes 16). */
 PETSC_INTERN PetscErrorCode GFMetricProjectedW2(const GFCompareDensity *q, PetscInt n, const PetscReal x[], const PetscReal theta[], PetscInt refinement, PetscReal *w2sq);
+/*
+  The same metrics for n particles spread over the ranks of comm, nlocal of them on this rank
+  (x is sorted or overwritten where it says so), every sum exact or of integers: the same bits
+  on any number of ranks. Collective; no rank holds more than its own particles and O(n / P)
+  others (the sorts), besides the density.
+*/
+/* 1D W1 and W2 (x: the local positions, sorted here in place). */
+PETSC_INTERN PetscErrorCode GFMetricWasserstein1DDistributed(MPI_Comm, const GFCompareDensity *, PetscInt, PetscInt, PetscReal[], PetscReal *, PetscReal *);
+/* The histogram L1 distance. */
+PETSC_INTERN PetscErrorCode GFMetricL1Distributed(MPI_Comm, const GFCompareDensity *, PetscInt, PetscInt, const PetscReal[], PetscReal *);
+/* values[s] = W2^2 of the projections onto theta_s, s < slices. */
+PETSC_INTERN PetscErrorCode GFMetricSlicedW2Distributed(MPI_Comm, const GFCompareDensity *, PetscInt, PetscInt, const PetscReal[], uint64_t, PetscInt, PetscReal[]);
 /* Gaussian kernel k(x, y) = exp(-|x - y|^2 / (2 l^2)): int int k q q exactly (cell integrals by erf). */
 PETSC_INTERN PetscErrorCode GFMetricMMDDensity(const GFCompareDensity *q, PetscReal bandwidth, PetscReal *qq);
 /* values[i] = int k(x_i, y) q(y) dy for the n particles x (exactly, by erf per axis). */

@@ -3,7 +3,8 @@
 #             direct sums, to 1e-12 by particle-mesh); a PDE run and a particle run share a directory
 #   ou        Ornstein-Uhlenbeck, 10^5 particles, 20 replicas: W1 at t = 1 within 3 standard errors of the
 #             sampling floor, the marginal's mean and variance within 3 standard errors of the PDE's, W1 ~ N^-1/2
-#   formats   the same particles as gradflow output, CSV, NPY and HDF5 give identical metrics
+#   formats   the same particles as gradflow output, CSV, NPY and HDF5 give identical metrics; in 2D the
+#             same bits on 1, 2 and 4 ranks
 #   chaos     V = W = x^2/2: the stationary one-particle variance for N = 10, 20, 40 against the exact
 #             Euler-Maruyama value 1/(2(1 - dt)) (1 - 1/N) + 1/(N (1 - dt/2)) -> 1/2 + 1/(2N)
 #   svgd      bilinear SVGD particles against the PDE: the sample's moment errors contract as both flows approach the target
@@ -144,6 +145,20 @@ formats)
   echo "ok: gradflow output, CSV, NPY and HDF5 of the same particles give identical metrics (on 1 and 2 ranks)"
   gf_run 1 compare -pde pde -output_dir all -compare_plot 0 > all.log
   test "$(wc -l < all/compare.csv)" -eq 12 && echo "ok: -particles defaults to the PDE run's directory: 11 times compared"
+  # 2D: sliced W2 and an MMD subsample of particles spread over the ranks, the same bits on 1, 2 and 4 ranks
+  two_d="-model fokker_planck -dim 2 -da_grid_x 32 -da_grid_y 32 -potential quadratic -ts_max_time 0.1 -output_interval 0.1"
+  # shellcheck disable=SC2086
+  gf_run 1 run $two_d -output_dir pde2 > /dev/null
+  # shellcheck disable=SC2086
+  gf_run 1 particles $two_d -particles_n 3000 -particles_dt 0.01 -output_dir pde2 > /dev/null
+  "$GF_TOOL" export pde2/particles_00001.h5 user/cloud2_t0.1.csv
+  for n in 1 2 4; do
+    gf_run "$n" compare -pde pde2 -particles user/cloud2_t0.1.csv -compare_mmd_max 700 -compare_slices 16 -output_dir cmp2.np$n -compare_plot 0 > /dev/null
+  done
+  for n in 2 4; do
+    cmp cmp2.np1/compare.csv cmp2.np$n/compare.csv || { echo "FAIL: 2D metrics on $n ranks differ from 1 rank:"; cat cmp2.np1/compare.csv cmp2.np$n/compare.csv; exit 1; }
+  done
+  echo "ok: 2D metrics (sliced W2, MMD of a subsample) of a CSV cloud are the same bits on 1, 2 and 4 ranks"
   ;;
 chaos)
   gf_run 1 run -options_file "$problems/chaos_mckean_vlasov_1d.yaml" -da_grid_x 256 -output_dir chaos > pde.log
