@@ -153,9 +153,17 @@ PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles p, PetscBool stage)
   PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_DEPOSIT, 0, 0, 0, 0));
   PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
   PetscCall(GFParticlesExchangeEnd(p, &nrecv, &recv));
+  if (p->nlocal + nrecv > p->capacity) { /* the arrays grow (the first steps): not beside the send buffer too */
+    PetscCall(PetscFree(p->send_buffer));
+    p->send_capacity = 0;
+  }
   PetscCall(GFParticlesReserve(p, p->nlocal + nrecv, stage));
   for (PetscInt i = 0; i < nrecv; i++) GFParticleUnpack(p, p->nlocal + i, recv + width * i, stage);
   p->nlocal += nrecv;
+  if (p->recv_capacity > 8 * (size_t)(nrecv * width) + 4096) { /* a migration far larger than the steady ones (the first steps): its buffer not kept */
+    PetscCall(PetscFree(p->recv_buffer));
+    p->recv_capacity = 0;
+  }
   p->mesh_owned = stage ? p->x_stage : p->x; /* Reserve may have moved the arrays */
   PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
