@@ -193,6 +193,16 @@ PETSC_INTERN PetscErrorCode GFParticlesExchangeEnd(GFParticles p, PetscInt *nrec
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The exchange's buffers freed (the next exchange allocates what it needs). */
+PETSC_INTERN PetscErrorCode GFParticlesExchangeRelease(GFParticles p)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(p->send_buffer));
+  PetscCall(PetscFree(p->recv_buffer));
+  p->send_capacity = p->recv_capacity = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* An exchange at once: GFParticlesExchangeBegin, then GFParticlesExchangeEnd. Collective. */
 PETSC_INTERN PetscErrorCode GFParticlesExchange(GFParticles p, PetscInt n, const PetscInt item[], const PetscMPIInt dest[], PetscInt width, void (*pack)(GFParticles, const void *, PetscInt, PetscReal[]), const void *ctx, PetscInt *nrecv,
                                                 const PetscReal **recv)
@@ -229,6 +239,7 @@ PETSC_INTERN PetscErrorCode GFParticlesToBlocks(GFParticles p, const PetscReal v
     PetscCall(PetscArraycpy(p->blocks + d * ((PetscInt)rec[0] - p->start), rec + 1, d));
   }
   PetscCall(PetscFree(dest));
+  PetscCall(GFParticlesExchangeRelease(p)); /* output's exchange is rare and large: not kept beside the next steps' */
   *blocks = p->blocks;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -436,8 +447,7 @@ PETSC_INTERN PetscErrorCode GFParticlesMeshDestroy(GFParticles p)
   for (PetscInt a = 0; a < 3; a++) PetscCall(PetscFree(p->mesh_cell_rank[a]));
   PetscCall(PetscFree(p->mesh_gradient));
   PetscCall(PetscFree2(p->move_index, p->move_rank));
-  PetscCall(PetscFree(p->send_buffer));
-  PetscCall(PetscFree(p->recv_buffer));
+  PetscCall(GFParticlesExchangeRelease(p));
   PetscCall(PetscFree(p->dest_count));
   PetscCall(PetscFree(p->blocks));
   PetscCall(PetscFree(p->mesh_remote));

@@ -160,11 +160,8 @@ PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles p, PetscBool stage)
   PetscCall(GFParticlesReserve(p, p->nlocal + nrecv, stage));
   for (PetscInt i = 0; i < nrecv; i++) GFParticleUnpack(p, p->nlocal + i, recv + width * i, stage);
   p->nlocal += nrecv;
-  if (p->recv_capacity > 8 * (size_t)(nrecv * width) + 4096) { /* a migration far larger than the steady ones (the first steps): its buffer not kept */
-    PetscCall(PetscFree(p->recv_buffer));
-    p->recv_capacity = 0;
-  }
-  p->mesh_owned = stage ? p->x_stage : p->x; /* Reserve may have moved the arrays */
+  if (p->recv_capacity > 8 * (size_t)(nrecv * width) + 4096) PetscCall(GFParticlesExchangeRelease(p)); /* a migration far larger than the steady ones (the first steps'): its buffers not kept */
+  p->mesh_owned = stage ? p->x_stage : p->x;                                                           /* Reserve may have moved the arrays */
   PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -205,6 +205,7 @@ PETSC_INTERN PetscErrorCode GFParticlesFindOwners(GFParticles, const PetscReal[]
 PETSC_INTERN PetscErrorCode GFParticlesExchange(GFParticles, PetscInt, const PetscInt[], const PetscMPIInt[], PetscInt, void (*)(GFParticles, const void *, PetscInt, PetscReal[]), const void *, PetscInt *, const PetscReal **);
 PETSC_INTERN PetscErrorCode GFParticlesExchangeBegin(GFParticles, PetscInt, const PetscInt[], const PetscMPIInt[], PetscInt, void (*)(GFParticles, const void *, PetscInt, PetscReal[]), const void *);
 PETSC_INTERN PetscErrorCode GFParticlesExchangeEnd(GFParticles, PetscInt *, const PetscReal **);
+PETSC_INTERN PetscErrorCode GFParticlesExchangeRelease(GFParticles);
 /* Particle-mesh: the box-stencil DMDA, the ownership bounds, the grid vectors and the migration's buffers; and their destruction (mesh.c). */
 PETSC_INTERN PetscErrorCode GFParticlesMeshSetUp(GFParticles);
 PETSC_INTERN PetscErrorCode GFParticlesMeshDestroy(GFParticles);
