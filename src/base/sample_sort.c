@@ -5,13 +5,120 @@
   numbers and draws GF_SORT_SAMPLES of them evenly spaced; every rank sorts all the samples
   (MPI_Allgatherv, at most GF_SORT_SAMPLES a rank) and takes P - 1 splitters evenly spaced
   among them; rank r gets the numbers between splitters r - 1 and r (MPI_Alltoall of the
-  counts, MPI_Alltoallv of the numbers) and sorts them; MPI_Exscan of the counts gives each rank
+  counts, MPI_Alltoallv of the numbers) and merges the P sorted runs; MPI_Exscan of the counts gives each rank
   the global rank of its first number. With P samples a rank no rank ends with more than about
   2 n / P numbers (fewer samples widen that bound; many equal numbers all go to one rank).
 */
 #include "base.h"
+#include <string.h>
 
 #define GF_SORT_SAMPLES 64
+
+#define GF_RADIX_BITS 11
+#define GF_RADIX_DIGITS 6 /* 6 x 11 >= 64 bits */
+
+/* The bits of x as an unsigned key in the order of the numbers (the sign bit flipped for x >= 0, every bit for x < 0; -0 below +0). */
+static inline uint64_t GFRealKey(PetscReal x)
+{
+  uint64_t bits;
+
+  memcpy(&bits, &x, sizeof(bits));
+  return bits >> 63 ? ~bits : bits | ((uint64_t)1 << 63);
+}
+
+static inline PetscReal GFKeyReal(uint64_t key)
+{
+  const uint64_t bits = key >> 63 ? key & ~((uint64_t)1 << 63) : ~key;
+  PetscReal      x;
+
+  memcpy(&x, &bits, sizeof(x));
+  return x;
+}
+
+/* The key (or any 64 bits) held in a double's place, and back. */
+static inline uint64_t GFLoadBits(const PetscReal *a)
+{
+  uint64_t bits;
+
+  memcpy(&bits, a, sizeof(bits));
+  return bits;
+}
+
+static inline void GFStoreBits(PetscReal *a, uint64_t bits)
+{
+  memcpy(a, &bits, sizeof(bits));
+}
+
+/*
+  n numbers sorted in place: least-significant-digit radix sort of their keys (GFRealKey, held in
+  x's own place and in one more array of n), 6 digits of 11 bits, a digit that all keys share
+  skipped: O(n) whatever the order of the numbers (PetscSortReal's quicksort is quadratic on
+  runs, e.g. two sorted halves).
+*/
+static PetscErrorCode GFSortReals(PetscInt n, PetscReal x[])
+{
+  const uint64_t mask = ((uint64_t)1 << GF_RADIX_BITS) - 1;
+  PetscReal     *buffer, *from = x, *to;
+  PetscInt      *count;
+
+  PetscFunctionBeginUser;
+  if (n < 2) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscMalloc2(n, &buffer, GF_RADIX_DIGITS << GF_RADIX_BITS, &count));
+  PetscCall(PetscArrayzero(count, GF_RADIX_DIGITS << GF_RADIX_BITS));
+  to = buffer;
+  for (PetscInt i = 0; i < n; i++) {
+    const uint64_t key = GFRealKey(x[i]);
+    GFStoreBits(&x[i], key);
+    for (int d = 0; d < GF_RADIX_DIGITS; d++) count[(d << GF_RADIX_BITS) + ((key >> (GF_RADIX_BITS * d)) & mask)]++;
+  }
+  for (int d = 0; d < GF_RADIX_DIGITS; d++) {
+    PetscInt *c = count + (d << GF_RADIX_BITS), sum = 0;
+    if (c[(GFLoadBits(&from[0]) >> (GF_RADIX_BITS * d)) & mask] == n) continue; /* every key has this digit */
+    for (uint64_t b = 0; b <= mask; b++) {
+      const PetscInt t = c[b];
+      c[b]             = sum;
+      sum += t;
+    }
+    for (PetscInt i = 0; i < n; i++) {
+      const uint64_t key = GFLoadBits(&from[i]);
+      GFStoreBits(&to[c[(key >> (GF_RADIX_BITS * d)) & mask]++], key);
+    }
+    {
+      PetscReal *swap = from;
+      from            = to;
+      to              = swap;
+    }
+  }
+  for (PetscInt i = 0; i < n; i++) x[i] = GFKeyReal(GFLoadBits(&from[i]));
+  PetscCall(PetscFree2(buffer, count));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The nruns ascending runs of x (run r from bound[r] to bound[r + 1]) merged into one, pairwise in log2(nruns) passes through work (as long as x). */
+static void GFMergeRuns(PetscMPIInt nruns, PetscInt bound[], PetscReal x[], PetscReal work[])
+{
+  PetscReal *from = x, *to = work;
+
+  while (nruns > 1) {
+    PetscMPIInt merged = 0;
+    for (PetscMPIInt r = 0; r < nruns; r += 2) {
+      const PetscInt lo = bound[r], mid = bound[PetscMin(r + 1, nruns)], hi = bound[PetscMin(r + 2, nruns)];
+      PetscInt       i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) to[k++] = from[j] < from[i] ? from[j++] : from[i++];
+      while (i < mid) to[k++] = from[i++];
+      while (j < hi) to[k++] = from[j++];
+      bound[merged++] = lo;
+    }
+    bound[merged] = bound[nruns];
+    nruns         = merged;
+    {
+      PetscReal *swap = from;
+      from            = to;
+      to              = swap;
+    }
+  }
+  if (from != x) memcpy(x, from, sizeof(PetscReal) * (size_t)(bound[1] - bound[0]));
+}
 
 /*
   The nlocal numbers x of each rank (sorted here in place) sorted over the ranks of comm: *sorted
@@ -26,7 +133,7 @@ PETSC_INTERN PetscErrorCode GFSampleSort(MPI_Comm comm, PetscInt nlocal, PetscRe
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCall(PetscSortReal(nlocal, x));
+  PetscCall(GFSortReals(nlocal, x));
   if (size == 1) {
     PetscCall(PetscMalloc1(nlocal, sorted));
     PetscCall(PetscArraycpy(*sorted, x, nlocal));
@@ -45,7 +152,7 @@ PETSC_INTERN PetscErrorCode GFSampleSort(MPI_Comm comm, PetscInt nlocal, PetscRe
   }
   PetscCall(PetscMalloc1(total, &all));
   PetscCallMPI(MPI_Allgatherv(samples, nsamples, MPIU_REAL, all, rcounts, rdispls, MPIU_REAL, comm));
-  PetscCall(PetscSortReal(total, all));
+  PetscCall(GFSortReals(total, all));
   for (PetscMPIInt r = 0; r + 1 < size; r++) splitters[r] = total ? all[(PetscInt)(((PetscInt64)(r + 1) * total) / size) - (total >= size ? 1 : 0)] : 0;
   /* rank r: the numbers above splitter r - 1, up to and including splitter r */
   for (PetscMPIInt r = 0; r < size; r++) {
@@ -65,7 +172,14 @@ PETSC_INTERN PetscErrorCode GFSampleSort(MPI_Comm comm, PetscInt nlocal, PetscRe
   }
   PetscCall(PetscMalloc1(total, sorted));
   PetscCallMPI(MPI_Alltoallv(x, scounts, sdispls, MPIU_REAL, *sorted, rcounts, rdispls, MPIU_REAL, comm));
-  PetscCall(PetscSortReal(total, *sorted));
+  {
+    PetscInt  *bound;
+    PetscReal *work;
+    PetscCall(PetscMalloc2(size + 1, &bound, total, &work));
+    for (PetscMPIInt r = 0; r <= size; r++) bound[r] = r < size ? rdispls[r] : total;
+    GFMergeRuns(size, bound, *sorted, work);
+    PetscCall(PetscFree2(bound, work));
+  }
   *count = total;
   PetscCallMPI(MPI_Exscan(count, first, 1, MPIU_INT, MPI_SUM, comm));
   if (rank == 0) *first = 0;
