@@ -143,7 +143,7 @@ PETSC_INTERN PetscErrorCode GFParticlesExchangeEnd(GFParticles p, PetscInt *nrec
   const PetscInt    width = p->exchange_width;
   PetscMPIInt       size, length[26], nfrom = 0, nto = 0, *fromranks = NULL, *fromcounts = NULL, *toranks = NULL, *tocounts = NULL, nrequests = 0;
   PetscInt          total = 0;
-  MPI_Request      *requests;
+  MPI_Request       few[26], *requests = few; /* the neighbours' receives; allocated only when some rank sends beyond its neighbours */
 
   PetscFunctionBeginUser;
   PetscCheck(p->exchange_pending, p->comm, PETSC_ERR_ORDER, "GFParticlesExchangeEnd: no exchange under way");
@@ -169,7 +169,7 @@ PETSC_INTERN PetscErrorCode GFParticlesExchangeEnd(GFParticles p, PetscInt *nrec
   for (PetscMPIInt k = 0; k < nb; k++) total += length[k];
   for (PetscMPIInt f = 0; f < nfrom; f++) total += fromcounts[f] * width;
   PetscCall(GFParticlesReserveBuffer(&p->recv_buffer, &p->recv_capacity, (size_t)total));
-  PetscCall(PetscMalloc1(nb + nfrom + nto, &requests));
+  if (nfrom + nto) PetscCall(PetscMalloc1(nb + nfrom + nto, &requests));
   total = 0;
   for (PetscMPIInt k = 0, f = 0; k < nb || f < nfrom;) { /* the neighbours and the others, by rank */
     const PetscBool   neighbour = (PetscBool)(f == nfrom || (k < nb && p->neighbours[k] < fromranks[f]));
@@ -183,7 +183,7 @@ PETSC_INTERN PetscErrorCode GFParticlesExchangeEnd(GFParticles p, PetscInt *nrec
   }
   PetscCallMPI(MPI_Waitall(nrequests, requests, MPI_STATUSES_IGNORE));
   PetscCallMPI(MPI_Waitall(nb, p->exchange_requests, MPI_STATUSES_IGNORE));
-  PetscCall(PetscFree(requests));
+  if (requests != few) PetscCall(PetscFree(requests));
   PetscCall(PetscFree(fromranks));
   PetscCall(PetscFree(fromcounts));
   PetscCall(PetscFree2(toranks, tocounts));
