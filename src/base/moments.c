@@ -42,3 +42,25 @@ PETSC_INTERN PetscErrorCode GFPointMoments(MPI_Comm comm, PetscInt dim, PetscInt
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* Mean and covariance (1/n) of the points x (nlocal x dim on each rank of comm), two passes as GFPointMoments, every sum exact: the same bits on any number of ranks and in any order of the points. Collective. */
+PETSC_INTERN PetscErrorCode GFPointMomentsExact(MPI_Comm comm, PetscInt dim, PetscInt nlocal, const PetscReal x[], PetscReal mean[], PetscReal covariance[][3])
+{
+  GFMoments  m;
+  GFExactSum sums[10];
+
+  PetscFunctionBeginUser;
+  for (PetscInt pass = 0; pass < 2; pass++) {
+    GFMomentsInit(&m, dim, pass ? mean : NULL);
+    for (PetscInt k = 0; k < 10; k++) GFExactSumInit(&sums[k]);
+    for (PetscInt i = 0; i < nlocal; i++) {
+      GFMomentsInit(&m, dim, pass ? mean : NULL);
+      GFMomentsAdd(&m, 1, x + dim * i);
+      for (PetscInt k = 0; k < 10; k++) GFExactSumAdd(&sums[k], m.sums[k]);
+    }
+    PetscCall(GFExactSumAllreduce(comm, 10, sums));
+    for (PetscInt k = 0; k < 10; k++) m.sums[k] = GFExactSumValue(&sums[k]);
+    PetscCall(GFMomentsFinish(&m, MPI_COMM_SELF, NULL, NULL, mean, covariance));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -90,15 +90,20 @@ struct _p_GFTransport {
 
 /*
   A 1D quantile function, piecewise linear in u: a CDF F[0..n] (F[0] = 0, F[n] = 1) at the knots
-  x0 + j h, or (F NULL) the empirical quantile of n sorted points x, x_(k) on (k/n, (k+1)/n].
-  h < 0 walks from the top: the knots down from x0, the points from the largest.
+  x0 + j h, or (F NULL) the empirical quantile of n sorted points, x_(k) on (k/n, (k+1)/n], of
+  which x holds x_(x_first) onwards (a rank's part of points sorted over ranks). h < 0 walks
+  from the top: the knots down from x0, the points from the largest.
 */
 typedef struct {
   PetscInt         n;
   const PetscReal *F, *x;
   PetscReal        x0, h;
+  PetscInt         x_first;
 } GFQuantile;
+/* What a piece of the walk adds: to int |Q_a - Q_b| du and to int (Q_a - Q_b)^2 du. */
+typedef void (*GFQuantileAdd)(void *ctx, PetscReal abs, PetscReal square);
 PETSC_INTERN void GFQuantileHalf(const GFQuantile *, const GFQuantile *, PetscReal *, PetscReal *);
+PETSC_INTERN void GFQuantileHalfPieces(const GFQuantile *, PetscInt, PetscInt, const GFQuantile *, GFQuantileAdd, void *);
 
 /* Distances between two densities on one grid (distances.c), in this order. */
 enum { GF_DIST_L1, GF_DIST_L2, GF_DIST_LINF, GF_DIST_MASS, GF_DIST_W1, GF_DIST_W2, GF_DIST_COUNT };

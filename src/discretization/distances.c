@@ -43,39 +43,60 @@ static inline PetscReal PieceValue(const GFQuantile *q, PetscInt k, PetscReal u)
 {
   /* a bin: x0 + h (k + (u - F_k)/mass), without the slope h/mass that overflows on denormal bins */
   if (q->F) return q->x0 + q->h * (k + (u - q->F[k]) / (q->F[k + 1] - q->F[k]));
-  return q->x[q->h < 0 ? q->n - 1 - k : k];
+  return q->x[(q->h < 0 ? q->n - 1 - k : k) - q->x_first];
 }
 
 /*
-  The half u in [0, 1/2] of int_0^1 |Q_a - Q_b| du and of int_0^1 (Q_a - Q_b)^2 du. On a
-  piece [u0, u1] of the merged breakpoints the error e = Q_a - Q_b is linear:
-  int e^2 = (u1 - u0)(e0^2 + e0 e1 + e1^2)/3, int |e| = (u1 - u0)|e0 + e1|/2, or
-  (u1 - u0)(e0^2 + e1^2)/(2(|e0| + |e1|)) when e changes sign; both summed with Neumaier's
-  compensation. Flat pieces of a CDF (empty bins) have no u-length and are stepped over
-  without a division.
+  The half u in [0, 1/2] of int_0^1 |Q_a - Q_b| du and of int_0^1 (Q_a - Q_b)^2 du over the
+  pieces i_begin .. i_end-1 of a, passed to add piece by piece. On a piece [u0, u1] of the
+  merged breakpoints the error e = Q_a - Q_b is linear: int e^2 = (u1 - u0)(e0^2 + e0 e1 +
+  e1^2)/3, int |e| = (u1 - u0)|e0 + e1|/2, or (u1 - u0)(e0^2 + e1^2)/(2(|e0| + |e1|)) when e
+  changes sign. Flat pieces of a CDF (empty bins) have no u-length and are stepped over without
+  a division. A walk that starts at piece i_begin > 0 takes up b where the walk from 0 would
+  be there (the first piece of b ending after u), so the pieces, hence their terms, are the
+  same however the pieces of a are split into walks.
 */
-PETSC_INTERN void GFQuantileHalf(const GFQuantile *a, const GFQuantile *b, PetscReal *abs_half, PetscReal *square_half)
+PETSC_INTERN void GFQuantileHalfPieces(const GFQuantile *a, PetscInt i_begin, PetscInt i_end, const GFQuantile *b, GFQuantileAdd add, void *ctx)
 {
-  PetscInt         i = 0, j = 0;
-  PetscReal        u   = 0;
-  GFCompensatedSum abs = {0, 0}, square = {0, 0};
+  PetscInt  i = i_begin, j = 0, hi = b->n;
+  PetscReal u = i_begin > 0 ? PieceEnd(a, i_begin - 1) : 0;
 
-  while (i < a->n && j < b->n && u < 0.5) {
+  while (j < hi) { /* the first piece of b that ends after u */
+    const PetscInt mid = (j + hi) / 2;
+    if (PieceEnd(b, mid) <= u)
+      j = mid + 1;
+    else
+      hi = mid;
+  }
+  while (i < i_end && j < b->n && u < 0.5) {
     const PetscReal next = PetscMin(PetscMin(PieceEnd(a, i), PieceEnd(b, j)), 0.5);
     if (next > u) {
       const PetscReal e0 = PieceValue(a, i, u) - PieceValue(b, j, u), e1 = PieceValue(a, i, next) - PieceValue(b, j, next), du = next - u;
-      GFCompensatedAdd(&square, du * (e0 * e0 + e0 * e1 + e1 * e1) / 3);
-      if (e0 * e1 >= 0)
-        GFCompensatedAdd(&abs, 0.5 * du * PetscAbsReal(e0 + e1));
-      else
-        GFCompensatedAdd(&abs, 0.5 * du * (e0 * e0 + e1 * e1) / (PetscAbsReal(e0) + PetscAbsReal(e1)));
+      add(ctx, e0 * e1 >= 0 ? 0.5 * du * PetscAbsReal(e0 + e1) : 0.5 * du * (e0 * e0 + e1 * e1) / (PetscAbsReal(e0) + PetscAbsReal(e1)), du * (e0 * e0 + e0 * e1 + e1 * e1) / 3);
       u = next;
     }
     if (PieceEnd(a, i) <= next) i++;
     if (PieceEnd(b, j) <= next) j++;
   }
-  *abs_half    = abs.sum + abs.correction;
-  *square_half = square.sum + square.correction;
+}
+
+/* Neumaier's compensation of the sums of the pieces (GFQuantileHalfPieces). */
+static void AddCompensated(void *ctx, PetscReal abs, PetscReal square)
+{
+  GFCompensatedSum *sums = (GFCompensatedSum *)ctx;
+
+  GFCompensatedAdd(&sums[0], abs);
+  GFCompensatedAdd(&sums[1], square);
+}
+
+/* The half u in [0, 1/2] of int_0^1 |Q_a - Q_b| du and of int_0^1 (Q_a - Q_b)^2 du, over all of a, summed with Neumaier's compensation. */
+PETSC_INTERN void GFQuantileHalf(const GFQuantile *a, const GFQuantile *b, PetscReal *abs_half, PetscReal *square_half)
+{
+  GFCompensatedSum sums[2] = {{0, 0}, {0, 0}};
+
+  GFQuantileHalfPieces(a, 0, a->n, b, AddCompensated, sums);
+  *abs_half    = sums[0].sum + sums[0].correction;
+  *square_half = sums[1].sum + sums[1].correction;
 }
 
 /* W1 and W2 between two 1D densities (negative values count as 0), on every rank. */
@@ -119,8 +140,8 @@ PetscErrorCode GFGridWasserstein1D(GFGrid g, Vec a, Vec b, PetscReal *w1, PetscR
       *w1 += 0.5 * h * (d0 * d0 + d1 * d1) / (PetscAbsReal(d0) + PetscAbsReal(d1));
   }
   {
-    const GFQuantile lower[2] = {{n, left[0], NULL, g->lower[0], h}, {n, left[1], NULL, g->lower[0], h}};
-    const GFQuantile upper[2] = {{n, right[0], NULL, g->upper[0], -h}, {n, right[1], NULL, g->upper[0], -h}};
+    const GFQuantile lower[2] = {{n, left[0], NULL, g->lower[0], h, 0}, {n, left[1], NULL, g->lower[0], h, 0}};
+    const GFQuantile upper[2] = {{n, right[0], NULL, g->upper[0], -h, 0}, {n, right[1], NULL, g->upper[0], -h, 0}};
     PetscReal        abs[2], square[2];
     GFQuantileHalf(&lower[0], &lower[1], &abs[0], &square[0]);
     GFQuantileHalf(&upper[0], &upper[1], &abs[1], &square[1]);

@@ -98,20 +98,6 @@ static inline PetscReal GFStageFace(const PetscScalar *restrict y, const PetscRe
 #endif
 
 /*
-  On x86-64 the row is compiled twice, for the baseline (SSE2) and for AVX2, and the loader
-  picks the one the processor runs (GCC's and Clang's function multiversioning): twice the
-  numbers per instruction, the same rounding (no contraction into fused multiply-adds).
-*/
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define GF_STAGE_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#if !defined(GF_STAGE_CLONES)
-#define GF_STAGE_CLONES
-#endif
-
-/*
   Cells lo .. hi-1 of a row: y, u and out at the row's first cell; x coefficients at the row's
   first face; the y faces above computed here from the y coefficients d0, d1 and the next row
   (zeros and the row itself where there is none: no test in the loop, which the compiler then
@@ -186,10 +172,10 @@ static void GFStageExtremes(GFStagePass *p, const PetscScalar *restrict v, Petsc
   wall), next the row above (NULL at a wall), u and copy (or NULL), into out, given the y faces
   below it (gb) and the z faces below and above it (gzb, gza): its update, and the y faces above
   it into gt. The first and last cells, whose outer x face may be a wall, are done apart from the
-  loop over the others, which has no test in it.
+  loop over the others, which has no test in it. Compiled for the baseline and for AVX2 (GF_SIMD_CLONES).
 */
-GF_STAGE_CLONES PETSC_INTERN void GFStageRowFacesUpdate(GFStagePass *p, const GFStageRowFaces *rf, const PetscScalar *y, const PetscScalar *next, const PetscScalar *u, PetscScalar *out, PetscScalar *copy, const PetscReal *gb, PetscReal *gt,
-                                                        const PetscReal *gzb, const PetscReal *gza)
+GF_SIMD_CLONES PETSC_INTERN void GFStageRowFacesUpdate(GFStagePass *p, const GFStageRowFaces *rf, const PetscScalar *y, const PetscScalar *next, const PetscScalar *u, PetscScalar *out, PetscScalar *copy, const PetscReal *gb, PetscReal *gt,
+                                                       const PetscReal *gzb, const PetscReal *gza)
 {
   const struct _p_GFGrid *g        = p->g;
   const GFLocalBox       *b        = &g->box;

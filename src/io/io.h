@@ -107,10 +107,11 @@ typedef struct {
 PETSC_INTERN void           GFFileFail(GFFileProblem *, int, const char[], ...) PETSC_ATTRIBUTE_FORMAT(3, 4);
 PETSC_INTERN PetscErrorCode GFFileCheckCollective(MPI_Comm, GFFileProblem *);
 PETSC_INTERN const char    *GFFileExtension(const char[]);
-PETSC_INTERN PetscBool      GFParticleCheckShape(const char[], size_t, size_t, PetscInt, GFFileProblem *);
+PETSC_INTERN PetscBool      GFParticleCheckShape(const char[], size_t, size_t, PetscInt, PetscMPIInt, GFFileProblem *);
 PETSC_INTERN void           GFParticleFailNotFinite(GFFileProblem *, const char[], size_t, size_t, double, const char[]);
-PETSC_INTERN PetscErrorCode GFParticleReadHDF5(const char[], const char[], PetscInt, GFParticleFileInfo *, PetscReal **, GFFileProblem *);
-PETSC_INTERN PetscErrorCode GFBcastReals(MPI_Comm, size_t, PetscReal[]);
+PETSC_INTERN PetscErrorCode GFParticleReadHDF5Header(const char[], const char[], PetscInt, PetscMPIInt, GFParticleFileInfo *, GFFileProblem *);
+PETSC_INTERN herr_t         GFParticleReadHDF5Rows(MPI_Comm, const char[], const char[], PetscInt, PetscInt, PetscInt, PetscReal[]);
+PETSC_INTERN PetscErrorCode GFBcastReals(MPI_Comm, PetscMPIInt, size_t, PetscReal[]);
 
 /* What a gradflow particle file records besides the positions. */
 typedef struct {
@@ -132,13 +133,14 @@ PETSC_INTERN PetscErrorCode GFParticleFileWriteAs(MPI_Comm comm, const char tmp[
   Read a particle file: HDF5 (.h5, .hdf5: the dataset named dataset, [n][dim] or [n]), CSV
   (.csv, .txt: one particle per row, an optional header row, '#' comments) or NumPy (.npy:
   float32/float64, either byte order, C or Fortran order, shape (n, dim) or (n,)). Rank 0
-  reads and checks it (readable, the format, at least one row, every value finite, dim ==
-  expected_dim when expected_dim > 0) and every rank gets all n x dim values in *x
-  (PetscFree it). Errors name the file and what is wrong. Collective on comm.
+  checks it (readable, the format, at least one row, dim == expected_dim when expected_dim >
+  0), the ranks read it and check every value finite, and every rank gets all n x dim values
+  in *x (PetscFree it). Errors name the file and what is wrong. Collective on comm.
 */
 PETSC_INTERN PetscErrorCode GFParticleFileRead(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x);
-/* The same file, each rank getting only its block of rows (PetscSplitOwnership's split of the n rows over the ranks, in rank order): rank 0 reads, checks and scatters. Collective on comm. */
-PETSC_INTERN PetscErrorCode GFParticleFileReadBlocks(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x);
+/* The same file, each rank getting only its block of rows (PetscSplitOwnership's split of the n rows over the ranks, in rank order: rows [*start, *start + *count)): rank 0 checks, every rank reads its rows (no rank holds more). Collective on comm.
+ */
+PETSC_INTERN PetscErrorCode GFParticleFileReadBlocks(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscInt *start, PetscInt *count, PetscReal **x);
 /* The time in a file name: the last decimal number of its base name without the extension ("cloud_t0.25.npy" -> 0.25, "t=1e-2.csv" -> 0.01); false when there is none. */
 PETSC_INTERN PetscBool GFParticleFileNameTime(const char path[], PetscReal *time);
 /*

@@ -1,10 +1,10 @@
 /*
   Particle files: a gradflow run's DIR/particles_NNNNN.h5 (written here, collectively, with
   parallel HDF5) and the clouds a user brings to compare against a PDE run: HDF5 (.h5,
-  .hdf5), text (.csv, .txt) and NumPy (.npy; both in particle_formats.c). Rank 0 reads and
-  checks a file (an HDF5 file
-  after GFHDF5Probe has read it in a child process) and broadcasts either the particles or
-  its error, so every failure is collective and reported once.
+  .hdf5), text (.csv, .txt) and NumPy (.npy; both in particle_read.c). Rank 0 checks a file
+  (an HDF5 file after GFHDF5Probe has read it in a child process) and broadcasts its shape or
+  its error, so every failure is collective and reported once; then every rank reads its own
+  rows (HDF5: collectively, through MPI-IO).
 */
 #include "io.h"
 #include <hdf5.h>
@@ -41,13 +41,13 @@ PETSC_INTERN PetscErrorCode GFFileCheckCollective(MPI_Comm comm, GFFileProblem *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* MPI_Bcast of count reals from rank 0, in pieces that fit MPI's int counts. */
-PETSC_INTERN PetscErrorCode GFBcastReals(MPI_Comm comm, size_t count, PetscReal x[])
+/* MPI_Bcast of count reals from rank root, in pieces that fit MPI's int counts. */
+PETSC_INTERN PetscErrorCode GFBcastReals(MPI_Comm comm, PetscMPIInt root, size_t count, PetscReal x[])
 {
   const size_t piece = (size_t)1 << 30;
 
   PetscFunctionBeginUser;
-  for (size_t offset = 0; offset < count; offset += piece) PetscCallMPI(MPI_Bcast(x + offset, (PetscMPIInt)PetscMin(piece, count - offset), MPIU_REAL, 0, comm));
+  for (size_t offset = 0; offset < count; offset += piece) PetscCallMPI(MPI_Bcast(x + offset, (PetscMPIInt)PetscMin(piece, count - offset), MPIU_REAL, root, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -180,9 +180,11 @@ PetscErrorCode GFParticleFileWrite(MPI_Comm comm, const char path[], PetscInt n,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* No rows, too many rows for PetscInt or for memory, the wrong dimension or more than three (expected_dim < 0: any number of columns, a data file): the shape checks every format shares. */
-PETSC_INTERN PetscBool GFParticleCheckShape(const char path[], size_t n, size_t dim, PetscInt expected_dim, GFFileProblem *p)
+/* No rows, too many rows for PetscInt or for memory (the rows shared by ranks ranks), the wrong dimension or more than three (expected_dim < 0: any number of columns, a data file): the shape checks every format shares. */
+PETSC_INTERN PetscBool GFParticleCheckShape(const char path[], size_t n, size_t dim, PetscInt expected_dim, PetscMPIInt ranks, GFFileProblem *p)
 {
+  const size_t held = (n + (size_t)ranks - 1) / (size_t)ranks;
+
   if (n == 0)
     GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: has no particles (no rows)", path);
   else if (n > (size_t)PETSC_MAX_INT)
@@ -191,8 +193,8 @@ PETSC_INTERN PetscBool GFParticleCheckShape(const char path[], size_t n, size_t 
     GFFileFail(p, PETSC_ERR_USER_INPUT, "particle file %s: has %zu columns (particles in %zuD), but the PDE run is %dD: the particles must live in the PDE's space", path, dim, dim, (int)expected_dim);
   else if (expected_dim == 0 && (dim < 1 || dim > 3))
     GFFileFail(p, PETSC_ERR_USER_INPUT, "particle file %s: has %zu columns, but particles live in 1, 2 or 3 dimensions", path, dim);
-  else if ((double)n * (double)dim * sizeof(PetscReal) > 0.8 * GFMemoryAvailableLocal())
-    GFFileFail(p, PETSC_ERR_USER_INPUT, "particle file %s: its %zu particles need %.3g GB on every rank, more than this machine has free (%.3g GB)", path, n, (double)n * (double)dim * sizeof(PetscReal) / 1e9, GFMemoryAvailableLocal() / 1e9);
+  else if ((double)held * (double)dim * sizeof(PetscReal) > 0.8 * GFMemoryAvailableLocal())
+    GFFileFail(p, PETSC_ERR_USER_INPUT, "particle file %s: its %zu particles need %.3g GB on every rank, more than this machine has free (%.3g GB)", path, n, (double)held * (double)dim * sizeof(PetscReal) / 1e9, GFMemoryAvailableLocal() / 1e9);
   return p->code ? PETSC_FALSE : PETSC_TRUE;
 }
 
@@ -236,11 +238,13 @@ static herr_t AppendDataset(hid_t group, const char name[], const H5L_info_t *in
 }
 
 /*
-  Rank 0, HDF5 errors silenced: dataset (default "particles") as n x dim doubles, with time,
-  step, model and seed when the file has them; the file read first in a child process
-  (GFHDF5Probe), so that damage that crashes or hangs the HDF5 library becomes an error.
+  Rank 0, HDF5 errors silenced: the shape of dataset (default "particles", [n] or [n][dim],
+  numeric, written whole) and the time, step, model and seed of the file when it has them, all
+  checked, its values not read yet (GFParticleReadHDF5Rows); the file read first in a child
+  process (GFHDF5Probe), so that damage that crashes or hangs the HDF5 library becomes an error.
+  ranks: how many ranks will share the rows (the memory check).
 */
-PETSC_INTERN PetscErrorCode GFParticleReadHDF5(const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x, GFFileProblem *p)
+PETSC_INTERN PetscErrorCode GFParticleReadHDF5Header(const char path[], const char dataset[], PetscInt expected_dim, PetscMPIInt ranks, GFParticleFileInfo *info, GFFileProblem *p)
 {
   const char        *name = dataset && dataset[0] ? dataset : "particles";
   hid_t              file, dset, space, type;
@@ -282,14 +286,12 @@ PETSC_INTERN PetscErrorCode GFParticleReadHDF5(const char path[], const char dat
     GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: dataset %s has %d dimensions: expected [n] or [n][dim]", path, name, rank);
   else if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
     GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: HDF5 cannot read the shape of dataset %s", path, name);
-  else if (GFParticleCheckShape(path, (size_t)dims[0], rank == 2 ? (size_t)dims[1] : 1, expected_dim, p)) {
+  else if (GFParticleCheckShape(path, (size_t)dims[0], rank == 2 ? (size_t)dims[1] : 1, expected_dim, ranks, p)) {
     if (H5Dget_space_status(dset, &allocation) < 0 || allocation != H5D_SPACE_STATUS_ALLOCATED)
       GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: dataset %s has %s of its values written (a damaged or incomplete file)", path, name, allocation == H5D_SPACE_STATUS_PART_ALLOCATED ? "only some" : "none");
     else {
       info->n   = (PetscInt)dims[0];
       info->dim = rank == 2 ? (PetscInt)dims[1] : 1;
-      PetscCall(PetscMalloc1((size_t)info->n * info->dim, x));
-      if (H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x) < 0) GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: HDF5 cannot read dataset %s (a truncated or damaged file?)", path, name);
     }
   }
   ReadTimeAttribute(dset, file, path, name, info, p);
@@ -301,4 +303,42 @@ PETSC_INTERN PetscErrorCode GFParticleReadHDF5(const char path[], const char dat
   H5Dclose(dset);
   H5Fclose(file);
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every rank of comm its rows [start, start + count) of the [n][dim] dataset (checked by GFParticleReadHDF5Header) as doubles, collectively through the MPI-IO driver; a negative status when HDF5 fails (on any rank). Collective. */
+PETSC_INTERN herr_t GFParticleReadHDF5Rows(MPI_Comm comm, const char path[], const char dataset[], PetscInt dim, PetscInt start, PetscInt count, PetscReal x[])
+{
+  const char *name = dataset && dataset[0] ? dataset : "particles";
+  hid_t       fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1, dset = -1, filespace = -1, memspace = -1, dxpl = -1;
+  hsize_t     offset[2] = {(hsize_t)start, 0}, rows[2] = {(hsize_t)count, (hsize_t)dim}, one[2] = {1, (hsize_t)dim};
+  herr_t      status = -1;
+  int         ok;
+  double      dummy;
+
+  H5E_BEGIN_TRY
+  {
+    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) >= 0) file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (file >= 0) dset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (dset >= 0) filespace = H5Dget_space(dset);
+    if (filespace >= 0) {
+      const int ndims = H5Sget_simple_extent_ndims(filespace);
+      memspace        = H5Screate_simple(ndims, count ? rows : one, NULL);
+      if (memspace >= 0) status = count ? H5Sselect_hyperslab(filespace, H5S_SELECT_SET, offset, NULL, rows, NULL) : (H5Sselect_none(filespace) < 0 || H5Sselect_none(memspace) < 0 ? -1 : 0);
+    }
+    if (status >= 0) {
+      dxpl   = H5Pcreate(H5P_DATASET_XFER);
+      status = dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0 ? -1 : 0;
+    }
+    if (status >= 0) status = H5Dread(dset, H5T_NATIVE_DOUBLE, memspace, filespace, dxpl, count ? x : &dummy);
+    if (dxpl >= 0) H5Pclose(dxpl);
+    if (memspace >= 0) H5Sclose(memspace);
+    if (filespace >= 0) H5Sclose(filespace);
+    if (dset >= 0) H5Dclose(dset);
+    if (file >= 0) H5Fclose(file);
+    if (fapl >= 0) H5Pclose(fapl);
+  }
+  H5E_END_TRY;
+  ok = status >= 0;
+  if (MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_LAND, comm) != MPI_SUCCESS) return -1;
+  return ok ? 0 : -1;
 }

@@ -1,8 +1,11 @@
 /*
   Reading a particle file, whatever its format: HDF5 (particle_io.c), and here the formats of
   other tools, text (CSV and whitespace separated, an optional header row, '#' comments) and
-  NumPy .npy (float32/float64, either byte order, C or Fortran order). Rank 0 reads and
-  checks; every rank gets the particles or the error (GFParticleFileRead).
+  NumPy .npy (float32/float64, either byte order, C or Fortran order). Rank 0 checks the file
+  (a text file: parses it whole, keeping no rows) and every rank gets its shape or the error;
+  then each rank reads its own block of rows (GFParticleFileReadBlocks): HDF5 collectively
+  through MPI-IO, .npy by seeking to them, a text file parsed again on rank 0, which sends each
+  rank its rows as soon as they are complete. No rank holds more than one block of rows.
 */
 #include "io.h"
 #include <ctype.h>
@@ -27,16 +30,46 @@ static PetscBool HasEmptyField(const char *s)
   return PETSC_FALSE;
 }
 
+/* Rank 0's second pass over a text file: the rows to their ranks' blocks (PetscSplitOwnership's), its own into own, each other rank's sent when complete. */
+typedef struct {
+  MPI_Comm    comm;
+  PetscMPIInt size, tag, rank;     /* the rank whose block is being filled */
+  PetscInt    n, dim, filled, all; /* rows of that block so far, of all blocks */
+  PetscReal  *own, *block;
+} GFTextBlocks;
+
+/* Rows of rank r's block of n rows over size ranks. */
+static inline PetscInt GFBlockRows(PetscInt n, PetscMPIInt size, PetscMPIInt r)
+{
+  return n / size + (r < n % size);
+}
+
+/* Row (dim values) to its block; a complete block of another rank sent, the ranks of empty blocks skipped. */
+static PetscErrorCode GFTextBlocksAdd(GFTextBlocks *b, const PetscReal row[])
+{
+  PetscFunctionBeginUser;
+  while (b->rank < b->size && b->filled == GFBlockRows(b->n, b->size, b->rank)) {
+    if (b->rank > 0 && b->filled) PetscCallMPI(MPI_Send(b->block, (PetscMPIInt)(b->filled * b->dim), MPIU_REAL, b->rank, b->tag, b->comm));
+    b->rank++;
+    b->filled = 0;
+  }
+  if (!row || b->rank == b->size) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscArraycpy((b->rank ? b->block : b->own) + b->dim * b->filled++, row, b->dim));
+  b->all++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /*
   Rank 0: a text file of one particle per row, values separated by commas and/or white
   space; blank lines and '#' comments skipped, a first row that is not numbers is a header.
-  A NUL byte or an empty comma-separated field is an error, not a row read short.
+  A NUL byte or an empty comma-separated field is an error, not a row read short. The first
+  pass (blocks NULL) checks every row and counts them; the second hands them to blocks.
 */
-static PetscErrorCode GFParticleReadText(const char path[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x, GFFileProblem *p)
+static PetscErrorCode GFParticleReadText(const char path[], PetscInt expected_dim, PetscMPIInt ranks, GFParticleFileInfo *info, GFTextBlocks *blocks, GFFileProblem *p)
 {
   FILE     *f    = fopen(path, "r");
   char     *line = NULL, bad_token[48] = "";
-  size_t    capacity = 0, line_number = 0, rows = 0, allocated = 0, columns = 0;
+  size_t    capacity = 0, line_number = 0, rows = 0, columns = 0;
   ssize_t   length;
   PetscBool header_possible = PETSC_TRUE;
 
@@ -87,7 +120,7 @@ static PetscErrorCode GFParticleReadText(const char path[], PetscInt expected_di
       break;
     }
     if (!rows) {
-      if (!GFParticleCheckShape(path, 1, ntokens, expected_dim, p)) break;
+      if (!GFParticleCheckShape(path, 1, ntokens, expected_dim, ranks, p)) break;
       columns = ntokens;
     }
     if (ntokens != columns) {
@@ -102,15 +135,11 @@ static PetscErrorCode GFParticleReadText(const char path[], PetscInt expected_di
       }
     }
     if (p->code) break;
-    if (rows == allocated) {
-      allocated = allocated ? 2 * allocated : 1024;
-      PetscCall(PetscRealloc(allocated * columns * sizeof(PetscReal), x));
-    }
-    for (size_t c = 0; c < columns; c++) (*x)[rows * columns + c] = row[c];
+    if (blocks) PetscCall(GFTextBlocksAdd(blocks, row));
     rows++;
   }
   if (!p->code && ferror(f)) GFFileFail(p, PETSC_ERR_FILE_READ, "particle file %s: cannot read it: %s", path, strerror(errno));
-  if (!p->code && GFParticleCheckShape(path, rows, columns, expected_dim, p)) {
+  if (!p->code && GFParticleCheckShape(path, rows, columns, expected_dim, ranks, p)) {
     info->n   = (PetscInt)rows;
     info->dim = (PetscInt)columns;
   }
@@ -221,8 +250,16 @@ static double DecodeNPYValue(const unsigned char *bytes, size_t itemsize, PetscB
   return f;
 }
 
-/* Rank 0: a NumPy .npy file (format 1.0, 2.0 or 3.0) of float32 or float64 in either byte order, C or Fortran order, shape (n,) or (n, dim). */
-static PetscErrorCode GFParticleReadNPY(const char path[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x, GFFileProblem *p)
+/* How the rows of a file are stored: its format and, for .npy, where its values start, their size, byte order and layout. */
+typedef enum { GF_PARTICLE_FORMAT_HDF5, GF_PARTICLE_FORMAT_TEXT, GF_PARTICLE_FORMAT_NPY } GFParticleFormat;
+typedef struct {
+  GFParticleFormat format;
+  size_t           data_offset, itemsize;
+  PetscBool        swap, fortran_order;
+} GFParticleLayout;
+
+/* Rank 0: the header and size of a NumPy .npy file (format 1.0, 2.0 or 3.0) of float32 or float64 in either byte order, C or Fortran order, shape (n,) or (n, dim), checked; its values not read yet. */
+static PetscErrorCode GFParticleReadNPYHeader(const char path[], PetscInt expected_dim, PetscMPIInt ranks, GFParticleFileInfo *info, GFParticleLayout *layout, GFFileProblem *p)
 {
   FILE              *f = fopen(path, "rb");
   unsigned char      preamble[12];
@@ -231,7 +268,7 @@ static PetscErrorCode GFParticleReadNPY(const char path[], PetscInt expected_dim
   size_t             header_len, data_offset, n, dim, itemsize, bytes;
   unsigned long long shape[8];
   int                ndim          = 0;
-  PetscBool          fortran_order = PETSC_FALSE, swap;
+  PetscBool          fortran_order = PETSC_FALSE;
   struct stat        st;
   const uint16_t     one = 1;
 
@@ -264,48 +301,61 @@ static PetscErrorCode GFParticleReadNPY(const char path[], PetscInt expected_dim
     if (fread(header, 1, header_len, f) != header_len) GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: bad NPY header: cannot read it", path);
     header[header_len] = 0;
   }
+  fclose(f);
   if (!p->code && (wrong = ParseNPYHeader(header, descr, sizeof(descr), &fortran_order, &ndim, shape, 8))) GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: bad NPY header: %s", path, wrong);
   PetscCall(PetscFree(header));
   if (!p->code && strcmp(descr, "<f8") && strcmp(descr, ">f8") && strcmp(descr, "<f4") && strcmp(descr, ">f4"))
     GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: NPY dtype '%s' is not supported: positions must be float64 or float32 ('<f8', '>f8', '<f4' or '>f4')", path, descr);
   if (!p->code && ndim != 1 && ndim != 2) GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: NPY shape has %d dimensions: expected (n,) or (n, dim)", path, ndim);
-  if (p->code || !GFParticleCheckShape(path, (size_t)shape[0], ndim == 2 ? (size_t)shape[1] : 1, expected_dim, p)) {
-    fclose(f);
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
+  if (p->code || !GFParticleCheckShape(path, (size_t)shape[0], ndim == 2 ? (size_t)shape[1] : 1, expected_dim, ranks, p)) PetscFunctionReturn(PETSC_SUCCESS);
   n        = (size_t)shape[0];
   dim      = ndim == 2 ? (size_t)shape[1] : 1;
   itemsize = descr[2] == '8' ? 8 : 4;
   bytes    = n * dim * itemsize;
-  swap     = (descr[0] == '<') != (*(const unsigned char *)&one == 1) ? PETSC_TRUE : PETSC_FALSE;
   if ((size_t)st.st_size - data_offset < bytes)
     GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: truncated: shape (%zu, %zu) of '%s' needs %zu bytes of data, the file has %zu", path, n, dim, descr, bytes, (size_t)st.st_size - data_offset);
   else if ((size_t)st.st_size - data_offset > bytes)
     GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: has %zu bytes of data, but shape (%zu, %zu) of '%s' needs %zu", path, (size_t)st.st_size - data_offset, n, dim, descr, bytes);
   else {
-    unsigned char *raw;
-
-    /* float64 in C order decodes in place, element by element; everything else through a copy of the bytes */
-    PetscCall(PetscMalloc1(n * dim, x));
-    if (itemsize == 8 && !fortran_order)
-      raw = (unsigned char *)*x;
-    else
-      PetscCall(PetscMalloc1(bytes, &raw));
-    if (fread(raw, 1, bytes, f) != bytes)
-      GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: truncated: cannot read its %zu bytes of data", path, bytes);
-    else
-      for (size_t i = 0; i < n; i++)
-        for (size_t d = 0; d < dim; d++) (*x)[i * dim + d] = DecodeNPYValue(raw + itemsize * (fortran_order ? d * n + i : i * dim + d), itemsize, swap);
-    if (raw != (unsigned char *)*x) PetscCall(PetscFree(raw));
-    info->n   = (PetscInt)n;
-    info->dim = (PetscInt)dim;
+    info->n               = (PetscInt)n;
+    info->dim             = (PetscInt)dim;
+    layout->data_offset   = data_offset;
+    layout->itemsize      = itemsize;
+    layout->swap          = (descr[0] == '<') != (*(const unsigned char *)&one == 1) ? PETSC_TRUE : PETSC_FALSE;
+    layout->fortran_order = fortran_order;
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* This rank's rows [start, start + count) of a .npy file (GFParticleReadNPYHeader) into x: one read in C order, one per column in Fortran order. */
+static PetscErrorCode GFParticleReadNPYRows(const char path[], const GFParticleFileInfo *info, const GFParticleLayout *layout, PetscInt start, PetscInt count, PetscReal x[], GFFileProblem *p)
+{
+  const size_t   n = (size_t)info->n, dim = (size_t)info->dim, itemsize = layout->itemsize, runs = layout->fortran_order ? dim : 1, run = layout->fortran_order ? (size_t)count : (size_t)count * dim;
+  FILE          *f;
+  unsigned char *raw;
+
+  PetscFunctionBeginUser;
+  if (!count) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!(f = fopen(path, "rb"))) {
+    GFFileFail(p, PETSC_ERR_FILE_OPEN, "particle file %s: no such readable file (%s)", path, strerror(errno));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(PetscMalloc1(run * itemsize, &raw));
+  for (size_t r = 0; r < runs && !p->code; r++) {
+    const size_t first = layout->fortran_order ? r * n + (size_t)start : (size_t)start * dim;
+    if (fseeko(f, (off_t)(layout->data_offset + first * itemsize), SEEK_SET) || fread(raw, 1, run * itemsize, f) != run * itemsize) {
+      GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: truncated: cannot read its %zu bytes of data", path, n * dim * itemsize);
+      break;
+    }
+    for (size_t k = 0; k < run; k++) x[layout->fortran_order ? k * dim + r : k] = DecodeNPYValue(raw + itemsize * k, itemsize, layout->swap);
+  }
+  PetscCall(PetscFree(raw));
   fclose(f);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Rank 0: read path by its extension and check it; on a problem *x is freed. */
-static PetscErrorCode ReadParticles(const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x, GFFileProblem *p)
+/* Rank 0: the file checked, but for its values (a text file: every row parsed and checked, none kept): its format, shape and attributes. ranks: how many ranks will share its rows. */
+static PetscErrorCode ReadHeader(const char path[], const char dataset[], PetscInt expected_dim, PetscMPIInt ranks, GFParticleFileInfo *info, GFParticleLayout *layout, GFFileProblem *p)
 {
   const char    *ext = GFFileExtension(path);
   struct stat    st;
@@ -315,77 +365,152 @@ static PetscErrorCode ReadParticles(const char path[], const char dataset[], Pet
   if (stat(path, &st) || !S_ISREG(st.st_mode) || access(path, R_OK))
     GFFileFail(p, PETSC_ERR_FILE_OPEN, "particle file %s: no such readable file%s", path, !stat(path, &st) && S_ISDIR(st.st_mode) ? " (it is a directory)" : "");
   else if (!strcasecmp(ext, ".h5") || !strcasecmp(ext, ".hdf5")) {
+    layout->format = GF_PARTICLE_FORMAT_HDF5;
     H5E_BEGIN_TRY
     {
-      ierr = GFParticleReadHDF5(path, dataset, expected_dim, info, x, p);
+      ierr = GFParticleReadHDF5Header(path, dataset, expected_dim, ranks, info, p);
     }
     H5E_END_TRY;
     PetscCall(ierr);
-  } else if (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".txt"))
-    PetscCall(GFParticleReadText(path, expected_dim, info, x, p));
-  else if (!strcasecmp(ext, ".npy"))
-    PetscCall(GFParticleReadNPY(path, expected_dim, info, x, p));
-  else
+  } else if (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".txt")) {
+    layout->format = GF_PARTICLE_FORMAT_TEXT;
+    PetscCall(GFParticleReadText(path, expected_dim, ranks, info, NULL, p));
+  } else if (!strcasecmp(ext, ".npy")) {
+    layout->format = GF_PARTICLE_FORMAT_NPY;
+    PetscCall(GFParticleReadNPYHeader(path, expected_dim, ranks, info, layout, p));
+  } else
     GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: unknown format '%s': supported are .h5 and .hdf5 (HDF5), .csv and .txt (text, one particle per row) and .npy (NumPy)", path, ext);
-  for (size_t k = 0; !p->code && k < (size_t)info->n * info->dim; k++)
-    if (!isfinite((*x)[k])) GFParticleFailNotFinite(p, path, k / info->dim, k % info->dim, (*x)[k], "");
-  if (p->code) PetscCall(PetscFree(*x));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Rank 0 reads and checks the particle file, then every rank gets info and all n x dim positions. Collective. */
-PetscErrorCode GFParticleFileRead(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x)
+/* Every rank's rows [start, start + count) of a text file: rank 0 parses it a second time and sends each rank its block (the ranks in order, each block as soon as it is complete). Collective. */
+static PetscErrorCode ReadTextRows(MPI_Comm comm, const char path[], const GFParticleFileInfo *info, PetscInt count, PetscReal x[], GFFileProblem *p)
 {
-  PetscMPIInt        rank;
-  GFFileProblem      problem = {0, ""};
-  GFParticleFileInfo found   = {"", 0, 0, NAN, -1, -1};
-  PetscReal         *values  = NULL;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) PetscCall(ReadParticles(path, dataset, expected_dim, &found, &values, &problem));
-  PetscCall(GFFileCheckCollective(comm, &problem));
-  PetscCallMPI(MPI_Bcast(&found, (PetscMPIInt)sizeof(found), MPI_BYTE, 0, comm));
-  if (rank != 0) PetscCall(PetscMalloc1((size_t)found.n * found.dim, &values));
-  PetscCall(GFBcastReals(comm, (size_t)found.n * found.dim, values));
-  *info = found;
-  *x    = values;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/*
-  As GFParticleFileRead, but each rank gets only its block of rows (PetscSplitOwnership's
-  split of info->n over the ranks, in order: *x holds that block's rows, PetscFree it): rank 0
-  reads and checks the whole file and scatters the blocks, the other ranks hold their own
-  rows only. Collective on comm.
-*/
-PetscErrorCode GFParticleFileReadBlocks(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x)
-{
-  PetscMPIInt        rank, size, *counts = NULL, *displs = NULL;
-  GFFileProblem      problem = {0, ""};
-  GFParticleFileInfo found   = {"", 0, 0, NAN, -1, -1};
-  PetscReal         *values  = NULL;
-  PetscInt           nblock  = PETSC_DECIDE;
+  PetscMPIInt rank, size, tag;
+  MPI_Comm private;
+  GFTextBlocks       blocks;
+  GFParticleFileInfo again = {"", 0, 0, NAN, -1, -1};
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  if (rank == 0) PetscCall(ReadParticles(path, dataset, expected_dim, &found, &values, &problem));
-  PetscCall(GFFileCheckCollective(comm, &problem));
-  PetscCallMPI(MPI_Bcast(&found, (PetscMPIInt)sizeof(found), MPI_BYTE, 0, comm));
-  PetscCheck((PetscInt64)found.n * found.dim < PETSC_MPI_INT_MAX, comm, PETSC_ERR_USER_INPUT, "%s: %" PetscInt_FMT " x %" PetscInt_FMT " values exceed the 2^31 entries of one MPI message", path, found.n, found.dim);
-  PetscCall(PetscSplitOwnership(comm, &nblock, &found.n));
-  PetscCall(PetscMalloc1((size_t)nblock * found.dim, x));
-  if (rank == 0) {
-    PetscCall(PetscMalloc2(size, &counts, size, &displs));
-    for (PetscMPIInt r = 0; r < size; r++) {
-      counts[r] = (PetscMPIInt)((found.n / size + (r < found.n % size)) * found.dim);
-      displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
-    }
+  PetscCall(PetscCommDuplicate(comm, &private, &tag));
+  if (rank) {
+    if (count) PetscCallMPI(MPI_Recv(x, (PetscMPIInt)(count * info->dim), MPIU_REAL, 0, tag, private, MPI_STATUS_IGNORE));
+    PetscCall(PetscCommDestroy(&private));
+    PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCallMPI(MPI_Scatterv(values, counts, displs, MPIU_REAL, *x, (PetscMPIInt)(nblock * found.dim), MPIU_REAL, 0, comm));
-  PetscCall(PetscFree2(counts, displs));
-  PetscCall(PetscFree(values));
-  *info = found;
+  blocks = (GFTextBlocks){private, size, tag, 0, info->n, info->dim, 0, 0, x, NULL};
+  PetscCall(PetscCalloc1(GFBlockRows(info->n, size, 0) * info->dim, &blocks.block));
+  PetscCall(GFParticleReadText(path, info->dim, size, &again, &blocks, p));
+  if (!p->code && (blocks.all != info->n || again.n != info->n)) GFFileFail(p, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: changed while it was read", path);
+  while (blocks.rank < size) { /* the last block, and for a file that changed the rest, so that no rank waits for ever */
+    blocks.filled = GFBlockRows(info->n, size, blocks.rank);
+    PetscCall(GFTextBlocksAdd(&blocks, NULL));
+  }
+  PetscCall(PetscFree(blocks.block));
+  PetscCall(PetscCommDestroy(&private));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Every rank's rows [start, start + count) of the file checked by ReadHeader, each value checked
+  finite (the message names the first row and column that is not, over all ranks). Collective.
+*/
+static PetscErrorCode ReadRows(MPI_Comm comm, const char path[], const char dataset[], const GFParticleFileInfo *info, const GFParticleLayout *layout, PetscInt start, PetscInt count, PetscReal x[])
+{
+  GFFileProblem problem = {0, ""};
+  PetscInt64    bad     = INT64_MAX;
+  PetscMPIInt   rank, owner;
+  PetscReal     value = 0;
+
+  PetscFunctionBeginUser;
+  if (layout->format == GF_PARTICLE_FORMAT_TEXT) {
+    PetscCall(ReadTextRows(comm, path, info, count, x, &problem));
+    PetscCall(GFFileCheckCollective(comm, &problem));
+    PetscFunctionReturn(PETSC_SUCCESS); /* the first pass checked every value */
+  }
+  if (layout->format == GF_PARTICLE_FORMAT_HDF5 && GFParticleReadHDF5Rows(comm, path, dataset, info->dim, start, count, x) < 0)
+    GFFileFail(&problem, PETSC_ERR_FILE_UNEXPECTED, "particle file %s: HDF5 cannot read dataset %s (a truncated or damaged file?)", path, dataset && dataset[0] ? dataset : "particles");
+  if (layout->format == GF_PARTICLE_FORMAT_NPY) PetscCall(GFParticleReadNPYRows(path, info, layout, start, count, x, &problem));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &problem.code, 1, MPI_INT, MPI_MAX, comm));
+  PetscCall(GFFileCheckCollective(comm, &problem));
+  for (PetscInt k = 0; k < count * info->dim && bad == INT64_MAX; k++)
+    if (!isfinite(x[k])) {
+      bad   = (PetscInt64)start * info->dim + k;
+      value = x[k];
+    }
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  {
+    PetscInt64 first = bad;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPIU_INT64, MPI_MIN, comm));
+    if (first == INT64_MAX) PetscFunctionReturn(PETSC_SUCCESS);
+    owner = bad == first ? rank : PETSC_MPI_INT_MAX;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &owner, 1, MPI_INT, MPI_MIN, comm));
+    PetscCallMPI(MPI_Bcast(&value, 1, MPIU_REAL, owner, comm));
+    GFParticleFailNotFinite(&problem, path, (size_t)(first / info->dim), (size_t)(first % info->dim), value, "");
+  }
+  PetscCall(GFFileCheckCollective(comm, &problem));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0 checks the file (ReadHeader) for ranks ranks, every rank gets its info and layout or the error. Collective. */
+static PetscErrorCode ReadInfo(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, PetscMPIInt ranks, GFParticleFileInfo *info, GFParticleLayout *layout)
+{
+  PetscMPIInt   rank;
+  GFFileProblem problem = {0, ""};
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  *info = (GFParticleFileInfo){"", 0, 0, NAN, -1, -1};
+  PetscCall(PetscMemzero(layout, sizeof(*layout)));
+  if (rank == 0) PetscCall(ReadHeader(path, dataset, expected_dim, ranks, info, layout, &problem));
+  PetscCall(GFFileCheckCollective(comm, &problem));
+  PetscCallMPI(MPI_Bcast(info, (PetscMPIInt)sizeof(*info), MPI_BYTE, 0, comm));
+  PetscCallMPI(MPI_Bcast(layout, (PetscMPIInt)sizeof(*layout), MPI_BYTE, 0, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Each rank its block of the rows of the file (PetscSplitOwnership's split of info->n over the
+  ranks, in order): *start, *count and the count x dim values in *x (PetscFree it). No rank
+  holds more than its block. Collective on comm.
+*/
+PetscErrorCode GFParticleFileReadBlocks(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscInt *start, PetscInt *count, PetscReal **x)
+{
+  GFParticleLayout layout;
+  PetscMPIInt      size, rank;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(ReadInfo(comm, path, dataset, expected_dim, size, info, &layout));
+  *count = GFBlockRows(info->n, size, rank);
+  *start = (info->n / size) * rank + PetscMin(rank, info->n % size);
+  PetscCall(PetscMalloc1(*count * info->dim, x));
+  PetscCall(ReadRows(comm, path, dataset, info, &layout, *start, *count, *x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every rank all n x dim values of the file in *x (PetscFree it): the blocks read, then each broadcast by its rank. Collective on comm. */
+PetscErrorCode GFParticleFileRead(MPI_Comm comm, const char path[], const char dataset[], PetscInt expected_dim, GFParticleFileInfo *info, PetscReal **x)
+{
+  GFParticleLayout layout;
+  PetscMPIInt      size, rank;
+  PetscInt         start;
+  PetscReal       *all;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(ReadInfo(comm, path, dataset, expected_dim, 1, info, &layout));
+  PetscCall(PetscMalloc1((size_t)info->n * info->dim, &all));
+  start = (info->n / size) * rank + PetscMin(rank, info->n % size);
+  PetscCall(ReadRows(comm, path, dataset, info, &layout, start, GFBlockRows(info->n, size, rank), all + (size_t)start * info->dim));
+  for (PetscMPIInt r = 0; r < size; r++) {
+    const PetscInt first = (info->n / size) * r + PetscMin(r, info->n % size);
+    PetscCall(GFBcastReals(comm, r, (size_t)GFBlockRows(info->n, size, r) * info->dim, all + (size_t)first * info->dim));
+  }
+  *x = all;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

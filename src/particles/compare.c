@@ -22,9 +22,10 @@
   The table goes to stdout and compare.csv (time,n_particles,w1,w2,l1,mean_error,
   cov_error,mmd in 1D, sliced_w2 in place of w1,w2 in 2D/3D, then w1_floor in 1D) into
   -output_dir, by default the PDE run's directory. With -particle_counts the particles
-  are not read but run (sweep.c). Metrics use every particle on every rank; the work of
-  the slices and of the MMD is split over the ranks and summed in a fixed order, so the
-  numbers do not depend on the rank count.
+  are not read but run (sweep.c). Each rank reads its block of a file's rows and the metrics
+  are computed where the particles are (measure.c: sorts over the ranks, exact sums, integer
+  histograms, a gathered MMD subsample), so the numbers do not depend on the rank count and
+  no rank holds more than its share of a cloud.
 */
 #include "particles.h"
 #include "comparison.h"
@@ -162,32 +163,48 @@ static PetscErrorCode GFCompareFileTime(GFCompare c, PetscInt f, const char path
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Every particle of a file inside the PDE run's box, walls included: the metrics integrate over the box only (and 1e308 overflows them). Collective (x on every rank). */
-static PetscErrorCode GFCompareCheckInBox(GFCompare c, const char path[], const GFParticleFileInfo *info, const PetscReal x[])
+/* Every particle of a file inside the PDE run's box, walls included: the metrics integrate over the box only (and 1e308 overflows them). Each rank checks its block of rows (x, from row start), the message names the first particle outside over all
+ * ranks. Collective. */
+static PetscErrorCode GFCompareCheckInBox(GFCompare c, const char path[], const GFParticleFileInfo *info, PetscInt start, PetscInt count, const PetscReal x[])
 {
-  const struct _p_GFGrid *g = c->grid;
+  const struct _p_GFGrid *g     = c->grid;
+  PetscInt64              first = INT64_MAX, mine = INT64_MAX;
+  PetscReal               value = 0;
+  PetscMPIInt             rank, owner;
 
   PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < info->n; i++) {
-    for (PetscInt a = 0; a < info->dim; a++) {
-      const PetscReal v = x[i * info->dim + a];
-      PetscCheck(v >= g->lower[a] && v <= g->upper[a], c->comm, PETSC_ERR_USER_INPUT, "particle file %s: row %" PetscInt_FMT ", column %" PetscInt_FMT " is %g, outside the PDE run's box [%g, %g] along %c: the particles must live in the PDE's domain",
-                 path, i + 1, a + 1, (double)v, (double)g->lower[a], (double)g->upper[a], (int)('x' + a));
+  for (PetscInt k = 0; k < count * info->dim && mine == INT64_MAX; k++) {
+    const PetscInt a = k % info->dim;
+    if (!(x[k] >= g->lower[a] && x[k] <= g->upper[a])) {
+      mine  = (PetscInt64)start * info->dim + k;
+      value = x[k];
     }
   }
-  PetscFunctionReturn(PETSC_SUCCESS);
+  first = mine;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPIU_INT64, MPI_MIN, c->comm));
+  if (first == INT64_MAX) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Comm_rank(c->comm, &rank));
+  owner = mine == first ? rank : PETSC_MPI_INT_MAX;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &owner, 1, MPI_INT, MPI_MIN, c->comm));
+  PetscCallMPI(MPI_Bcast(&value, 1, MPIU_REAL, owner, c->comm));
+  {
+    const PetscInt row = (PetscInt)(first / info->dim), a = (PetscInt)(first % info->dim);
+    SETERRQ(c->comm, PETSC_ERR_USER_INPUT, "particle file %s: row %" PetscInt_FMT ", column %" PetscInt_FMT " is %g, outside the PDE run's box [%g, %g] along %c: the particles must live in the PDE's domain", path, row + 1, a + 1, (double)value,
+            (double)g->lower[a], (double)g->upper[a], (int)('x' + a));
+  }
 }
 
-/* File f of the source checked before any metric: readable, of the PDE's dimension, inside its box, of a time that has a snapshot. Frees what it reads on every path. */
+/* File f of the source checked before any metric: readable, of the PDE's dimension, inside its box, of a time that has a snapshot. Each rank reads its block of rows; frees what it reads on every path. */
 static PetscErrorCode GFCompareCheckFile(GFCompare c, PetscInt f, const char path[], PetscReal *time, PetscInt *snapshot)
 {
   GFParticleFileInfo info;
   PetscReal         *x;
+  PetscInt           start, count;
   PetscErrorCode     ierr;
 
   PetscFunctionBeginUser;
-  PetscCall(GFParticleFileRead(c->comm, path, c->dataset, c->grid->dim, &info, &x));
-  ierr = GFCompareCheckInBox(c, path, &info, x);
+  PetscCall(GFParticleFileReadBlocks(c->comm, path, c->dataset, c->grid->dim, &info, &start, &count, &x));
+  ierr = GFCompareCheckInBox(c, path, &info, start, count, x);
   PetscCall(PetscFree(x));
   PetscCall(ierr);
   PetscCall(GFCompareFileTime(c, f, path, &info, time, snapshot));
@@ -202,12 +219,13 @@ static PetscErrorCode GFCompareMeasureFile(GFCompare c, const char path[], Petsc
   GFCompareDensity   q;
   GFParticleMetrics  m;
   PetscReal         *x, values[GF_METRIC_COUNT + 1];
+  PetscInt           start, count;
   PetscErrorCode     ierr;
 
   PetscFunctionBeginUser;
-  PetscCall(GFParticleFileRead(c->comm, path, c->dataset, d, &info, &x));
+  PetscCall(GFParticleFileReadBlocks(c->comm, path, c->dataset, d, &info, &start, &count, &x));
   ierr = GFCompareLoadDensity(c, snapshot, &q);
-  if (!ierr) ierr = GFCompareMeasure(c->comm, &c->settings, &q, info.n, x, PETSC_TRUE, &m);
+  if (!ierr) ierr = GFCompareMeasure(c->comm, &c->settings, &q, info.n, count, start, NULL, x, PETSC_TRUE, &m);
   PetscCall(GFCompareDensityDestroy(&q));
   PetscCall(PetscFree(x));
   PetscCall(ierr);

@@ -47,7 +47,8 @@ PETSC_INTERN PetscErrorCode GFCompareSnapshotPath(GFCompare, PetscInt, char[], s
 PETSC_INTERN PetscInt       GFCompareFindSnapshot(GFCompare, PetscReal);
 PETSC_INTERN PetscErrorCode GFCompareLoadDensity(GFCompare, PetscInt, GFCompareDensity *);
 PETSC_INTERN PetscErrorCode GFCompareDensityDestroy(GFCompareDensity *);
-PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm, const GFCompareSettings *, const GFCompareDensity *, PetscInt, const PetscReal[], PetscBool, GFParticleMetrics *);
+/* Every metric of n particles spread over the ranks: nlocal here, x, of global indices id[i] (NULL: start + i); the same bits on any number of ranks. Collective. */
+PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm, const GFCompareSettings *, const GFCompareDensity *, PetscInt, PetscInt, PetscInt, const PetscInt[], const PetscReal[], PetscBool, GFParticleMetrics *);
 PETSC_INTERN PetscInt       GFCompareColumns(PetscInt, PetscBool, const char *[], GFCompareMetric[]);
 PETSC_INTERN PetscReal      GFCompareMetricValue(const GFParticleMetrics *, GFCompareMetric);
 PETSC_INTERN PetscErrorCode GFComparePrepareOutput(GFCompare);

@@ -1,10 +1,11 @@
 /*
   What gradflow compare's file comparison (compare.c) and its N-sweep (sweep.c) share: the
-  PDE's snapshots as GFCompareDensity, the metrics of one cloud against one of them (split
-  over the ranks, summed in a fixed order so the result does not depend on their number),
+  PDE's snapshots as GFCompareDensity, the metrics of one cloud spread over the ranks against
+  one of them (no rank gathers the cloud; the result does not depend on the number of ranks),
   the columns of compare.csv, the output directory.
 */
 #include "comparison.h"
+#include <petsc/private/hashmapi.h>
 
 PETSC_INTERN PetscErrorCode GFCompareSnapshotPath(GFCompare c, PetscInt k, char path[], size_t len)
 {
@@ -140,47 +141,78 @@ static PetscErrorCode GFCompareOrderedSum(MPI_Comm comm, PetscInt n, const Petsc
 }
 
 /*
-  The MMD's particles: all of them, or the first m of a seeded random permutation (Fisher-Yates
-  with counter-based uniforms, the same on every rank), into sub (m x dim).
+  The MMD's particles on every rank (m x dim into sub): all n in global order, or the first m of
+  a seeded random permutation of the global indices (Fisher-Yates with counter-based uniforms,
+  the positions it has moved in a hash map: O(m) memory), the same particles in the same order
+  on any number of ranks. Each rank gives those it holds (the global index of its particle i is
+  id[i], or start + i without id), gathered by one MPI_Allgatherv: O(m) numbers a rank.
+  Collective.
 */
-static PetscErrorCode GFCompareSubsample(const GFCompareSettings *s, PetscInt dim, PetscInt n, const PetscReal x[], PetscInt *m, PetscReal **sub)
+static PetscErrorCode GFCompareSubsample(MPI_Comm comm, const GFCompareSettings *s, PetscInt dim, PetscInt n, PetscInt nlocal, PetscInt start, const PetscInt id[], const PetscReal x[], PetscInt *m, PetscReal **sub)
 {
-  PetscInt *order;
+  PetscHMapI   moved, position = NULL; /* Fisher-Yates' moved entries; a subsample particle's global index -> its place */
+  PetscInt     mine = 0;
+  PetscReal   *records, *all;
+  PetscMPIInt  size, reals, *counts, *displs, total = 0;
+  const size_t width = 1 + (size_t)dim;
 
   PetscFunctionBeginUser;
   *m = s->mmd_max > 0 ? PetscMin(s->mmd_max, n) : n;
+  if (*m < n) {
+    PetscCall(PetscHMapICreate(&moved));
+    PetscCall(PetscHMapICreate(&position));
+    for (PetscInt i = 0; i < *m; i++) {
+      PetscReal u[2];
+      PetscInt  j, at_i, at_j;
+      GFRandomUniforms((uint64_t)s->seed, (uint64_t)i, 0, GF_RANDOM_BLOCK_SUBSAMPLE, u);
+      j = i + PetscMin((PetscInt)(u[0] * (n - i)), n - i - 1);
+      PetscCall(PetscHMapIGet(moved, i, &at_i));
+      PetscCall(PetscHMapIGet(moved, j, &at_j));
+      if (at_i < 0) at_i = i;
+      if (at_j < 0) at_j = j;
+      PetscCall(PetscHMapISet(moved, i, at_j));
+      PetscCall(PetscHMapISet(moved, j, at_i));
+      PetscCall(PetscHMapISet(position, at_j, i));
+    }
+    PetscCall(PetscHMapIDestroy(&moved));
+  }
+  PetscCall(PetscMalloc1(width * PetscMin(nlocal, *m), &records));
+  for (PetscInt i = 0; i < nlocal; i++) {
+    PetscInt k = id ? id[i] : start + i;
+    if (position) PetscCall(PetscHMapIGet(position, k, &k));
+    if (k < 0) continue;
+    records[width * mine] = (PetscReal)k;
+    PetscCall(PetscArraycpy(records + width * mine + 1, x + dim * i, dim));
+    mine++;
+  }
+  PetscCall(PetscHMapIDestroy(&position));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(PetscMalloc2(size, &counts, size, &displs));
+  reals = (PetscMPIInt)(width * mine);
+  PetscCallMPI(MPI_Allgather(&reals, 1, MPI_INT, counts, 1, MPI_INT, comm));
+  for (PetscMPIInt r = 0; r < size; r++) {
+    displs[r] = total;
+    total += counts[r];
+  }
+  PetscCheck((PetscInt)(total / width) == *m, comm, PETSC_ERR_PLIB, "The MMD subsample gathered %d of its %" PetscInt_FMT " particles: global indices missing or repeated", (int)(total / width), *m);
+  PetscCall(PetscMalloc1(total, &all));
+  PetscCallMPI(MPI_Allgatherv(records, reals, MPIU_REAL, all, counts, displs, MPIU_REAL, comm));
   PetscCall(PetscMalloc1(*m * dim, sub));
-  if (*m == n) {
-    PetscCall(PetscArraycpy(*sub, x, n * dim));
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  PetscCall(PetscMalloc1(n, &order));
-  for (PetscInt i = 0; i < n; i++) order[i] = i;
-  for (PetscInt i = 0; i < *m; i++) {
-    PetscReal      u[2];
-    PetscInt       j;
-    const PetscInt t = order[i];
-    GFRandomUniforms((uint64_t)s->seed, (uint64_t)i, 0, GF_RANDOM_BLOCK_SUBSAMPLE, u);
-    j        = i + PetscMin((PetscInt)(u[0] * (n - i)), n - i - 1);
-    order[i] = order[j];
-    order[j] = t;
-    PetscCall(PetscArraycpy(*sub + dim * i, x + dim * order[i], dim));
-  }
-  PetscCall(PetscFree(order));
+  for (PetscInt r = 0; r < *m; r++) PetscCall(PetscArraycpy(*sub + dim * (PetscInt)all[width * r], all + width * r + 1, dim));
+  PetscCall(PetscFree(all));
+  PetscCall(PetscFree2(counts, displs));
+  PetscCall(PetscFree(records));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static int CompareReals(const void *a, const void *b)
-{
-  const PetscReal x = *(const PetscReal *)a, y = *(const PetscReal *)b;
-  return (x > y) - (x < y);
-}
-
 /*
-  Every metric of the n particles x (all of them on every rank of comm) against q.
-  Collective on comm; the same numbers on any number of ranks.
+  Every metric of the n particles spread over the ranks of comm (nlocal on this rank, x, of
+  global indices id[i], or start + i without id) against q. Collective; the same bits on any
+  number of ranks: moments and W terms summed exactly, histograms in integers, the MMD's sums
+  in index order. No rank holds more than its particles and O(n / P) others (sorts), the
+  MMD's subsample and the density.
 */
-PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm comm, const GFCompareSettings *s, const GFCompareDensity *q, PetscInt n, const PetscReal x[], PetscBool floor, GFParticleMetrics *m)
+PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm comm, const GFCompareSettings *s, const GFCompareDensity *q, PetscInt n, PetscInt nlocal, PetscInt start, const PetscInt id[], const PetscReal x[], PetscBool floor, GFParticleMetrics *m)
 {
   const PetscInt d = q->dim;
   PetscInt       begin, end;
@@ -188,35 +220,33 @@ PETSC_INTERN PetscErrorCode GFCompareMeasure(MPI_Comm comm, const GFCompareSetti
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(m, sizeof(*m)));
   m->w1 = m->w2 = m->sliced_w2 = m->w1_floor = m->risk_gap = m->output_gap = (PetscReal)NAN;
-  PetscCall(GFPointMoments(PETSC_COMM_SELF, d, n, x, m->mean, m->covariance));
+  PetscCall(GFPointMomentsExact(comm, d, nlocal, x, m->mean, m->covariance));
   for (PetscInt a = 0; a < d; a++) {
     m->mean_error += PetscSqr(m->mean[a] - q->mean[a]);
     for (PetscInt b = 0; b < d; b++) m->cov_error += PetscSqr(m->covariance[a][b] - q->covariance[a][b]);
   }
   m->mean_error = PetscSqrtReal(m->mean_error);
   m->cov_error  = PetscSqrtReal(m->cov_error);
-  PetscCall(GFMetricL1(q, n, x, &m->l1));
+  PetscCall(GFMetricL1Distributed(comm, q, n, nlocal, x, &m->l1));
   if (d == 1) {
     PetscReal *sorted;
-    PetscCall(PetscMalloc1(n, &sorted));
-    PetscCall(PetscArraycpy(sorted, x, n));
-    qsort(sorted, (size_t)n, sizeof(PetscReal), CompareReals);
-    PetscCall(GFMetricWasserstein1D(q, n, sorted, &m->w1, &m->w2));
+    PetscCall(PetscMalloc1(nlocal, &sorted));
+    PetscCall(PetscArraycpy(sorted, x, nlocal));
+    PetscCall(GFMetricWasserstein1DDistributed(comm, q, n, nlocal, sorted, &m->w1, &m->w2));
     PetscCall(PetscFree(sorted));
     if (floor) PetscCall(GFMetricW1Floor(q, n, &m->w1_floor));
   } else {
-    PetscReal *values, sum;
-    PetscCall(GFCompareSplit(comm, s->slices, &begin, &end));
-    PetscCall(PetscMalloc1(PetscMax(end - begin, 1), &values));
-    PetscCall(GFMetricSlicedW2(q, n, x, (uint64_t)s->seed, begin, end, values));
-    PetscCall(GFCompareOrderedSum(comm, s->slices, values, &sum));
+    PetscReal *values, sum = 0;
+    PetscCall(PetscMalloc1(s->slices, &values));
+    PetscCall(GFMetricSlicedW2Distributed(comm, q, n, nlocal, x, (uint64_t)s->seed, s->slices, values));
+    for (PetscInt k = 0; k < s->slices; k++) sum += values[k];
     PetscCall(PetscFree(values));
     m->sliced_w2 = PetscSqrtReal(sum / s->slices);
   }
   {
     PetscReal *sub, *values, pairs, cross, squared;
     PetscInt   k;
-    PetscCall(GFCompareSubsample(s, d, n, x, &k, &sub));
+    PetscCall(GFCompareSubsample(comm, s, d, n, nlocal, start, id, x, &k, &sub));
     PetscCall(GFCompareSplit(comm, k, &begin, &end));
     PetscCall(PetscMalloc1(PetscMax(end - begin, 1), &values));
     PetscCall(GFMetricMMDPairs(d, s->mmd_bandwidth, k, sub, begin, end, values));

@@ -1,15 +1,18 @@
 /*
-  Metrics of a particle cloud (n points of weight 1/n, all on the calling rank) against a
-  density q given by its cell probabilities on a uniform box grid, uniform within each cell
-  (GFCompareDensity): exact 1D W1 and W2, the W1 sampling floor, the histogram L1 distance,
-  sliced W2 (the Gaussian-kernel MMD in mmd.c). Serial; the caller splits slices over its
-  ranks.
+  Metrics of a particle cloud (n points of weight 1/n) against a density q given by its cell
+  probabilities on a uniform box grid, uniform within each cell (GFCompareDensity): exact 1D
+  W1 and W2, the W1 sampling floor, the histogram L1 distance, sliced W2 (the Gaussian-kernel
+  MMD in mmd.c); for a cloud on the calling rank, and (*Distributed) for one spread over the
+  ranks, which no rank gathers.
 
   1D distances walk the quantile functions of both measures at once: Q_n is a step function,
   Q_G is linear between the knots of G, so Q_n - Q_G is linear on every merged piece and its
   square and absolute value integrate exactly. As in distances.c (GFQuantileHalf), u < 1/2 uses cumulative
   sums from the left and u > 1/2 the mirrored problem with sums from the right, so each tail
-  is as precise as its own mass.
+  is as precise as its own mass. A piece's terms need only its points' global ranks: points
+  spread over the ranks are sorted over them (GFSampleSort), each rank walks the pieces of its
+  part, and the terms are summed exactly (GFExactSum), so the distance is the same bits
+  however the points are split. Histograms are counted in integers and summed over the ranks.
 */
 #include "particles.h"
 
@@ -22,16 +25,10 @@
 /* Gauss-Legendre points per piece of the W1 floor's integral. */
 #define GF_METRIC_FLOOR_POINTS 8
 
-/*
-  W1 = int_0^1 |Q_n - Q_G| du (= int |F_n - G| dx) and W2^2 = int_0^1 (Q_n - Q_G)^2 du between the
-  empirical measure of x (ascending) and the density with bin masses mass[0..m-1] (>= 0, positive
-  sum) uniform on the bins [lower + j h, lower + (j + 1) h], upper = lower + m h: the lower half of
-  u from cumulative sums from the left, the upper half from the right (GFQuantileHalf). left,
-  right: m + 1 entries of work.
-*/
-static void GFQuantileDistances(PetscInt n, const PetscReal x[], PetscInt m, const PetscReal mass[], PetscReal lower, PetscReal upper, PetscReal h, PetscReal left[], PetscReal right[], PetscReal *w1, PetscReal *w2sq)
+/* The CDFs of the m bin masses (>= 0, positive sum) from the left and from the right, normalised: left[j] the mass of the first j bins, right[j] of the last j (m + 1 entries each, 0 to 1). */
+static void GFBinsCumulative(PetscInt m, const PetscReal mass[], PetscReal left[], PetscReal right[])
 {
-  PetscReal abs_lower, abs_upper, square_lower, square_upper, total_left, total_right;
+  PetscReal total_left, total_right;
 
   left[0] = right[0] = 0;
   for (PetscInt j = 0; j < m; j++) {
@@ -44,13 +41,31 @@ static void GFQuantileDistances(PetscInt n, const PetscReal x[], PetscInt m, con
     left[j] /= total_left;
     right[j] /= total_right;
   }
-  {
-    const GFQuantile sample[2] = {{n, NULL, x, 0, 1}, {n, NULL, x, 0, -1}}, density[2] = {{m, left, NULL, lower, h}, {m, right, NULL, upper, -h}};
-    GFQuantileHalf(&sample[0], &density[0], &abs_lower, &square_lower);
-    GFQuantileHalf(&sample[1], &density[1], &abs_upper, &square_upper);
-  }
-  *w1   = abs_lower + abs_upper;
-  *w2sq = square_lower + square_upper;
+}
+
+/* A piece's terms of W1 and W2^2 (GFQuantileHalfPieces) added exactly. */
+static void GFAddExact(void *ctx, PetscReal abs, PetscReal square)
+{
+  GFExactSum *sums = (GFExactSum *)ctx;
+
+  GFExactSumAdd(&sums[0], abs);
+  GFExactSumAdd(&sums[1], square);
+}
+
+/*
+  This rank's terms of W1 = int_0^1 |Q_n - Q_G| du (= int |F_n - G| dx) and W2^2 = int_0^1
+  (Q_n - Q_G)^2 du, added to sums[0] and sums[1], between the empirical measure of n sorted
+  points, of which xs holds x_(first) .. x_(first + count - 1), and the density with the bins
+  [lower + j h, lower + (j + 1) h] (upper = lower + m h) of the CDFs left, right
+  (GFBinsCumulative): the pieces of those points in the lower half of u from the left, in the
+  upper half from the right (GFQuantileHalfPieces), each half as precise as its own tail.
+*/
+static void GFQuantileDistancesPart(PetscInt n, PetscInt first, PetscInt count, const PetscReal xs[], PetscInt m, const PetscReal left[], const PetscReal right[], PetscReal lower, PetscReal upper, PetscReal h, GFExactSum sums[2])
+{
+  const GFQuantile sample[2] = {{n, NULL, xs, 0, 1, first}, {n, NULL, xs, 0, -1, first}}, density[2] = {{m, left, NULL, lower, h, 0}, {m, right, NULL, upper, -h, 0}};
+
+  GFQuantileHalfPieces(&sample[0], first, first + count, &density[0], GFAddExact, sums);
+  GFQuantileHalfPieces(&sample[1], n - first - count, n - first, &density[1], GFAddExact, sums);
 }
 
 /* Total of the cell probabilities, checked positive (nonnegative entries are the contract). */
@@ -68,23 +83,52 @@ PETSC_INTERN PetscErrorCode GFCompareDensityTotal(const GFCompareDensity *q, Pet
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Exact W1 and W2 of the empirical measure of x_sorted against the 1D density q, O(n + cells) (GFQuantileDistances). */
-PetscErrorCode GFMetricWasserstein1D(const GFCompareDensity *q, PetscInt n, const PetscReal x_sorted[], PetscReal *w1, PetscReal *w2)
+/* W1 and W2 of the n points sorted over the ranks of comm (this rank's part: x_(first) .. x_(first + count - 1) in xs) against the 1D density q, every term summed exactly: the same bits on any number of ranks. Collective. */
+static PetscErrorCode GFMetricWasserstein1DPart(MPI_Comm comm, const GFCompareDensity *q, PetscInt n, PetscInt first, PetscInt count, const PetscReal xs[], PetscReal *w1, PetscReal *w2)
 {
   const PetscInt m = q->cells[0];
-  PetscReal     *left, *right, total, w2sq;
+  PetscReal     *left, *right, total;
+  GFExactSum     sums[2];
 
+  PetscFunctionBeginUser;
+  PetscCheck(q->dim == 1, PETSC_COMM_SELF, PETSC_ERR_SUP, "W1 and W2 of quantile functions are for 1D densities; this one is %" PetscInt_FMT "D (use the sliced W2)", q->dim);
+  PetscCheck(n > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "W1/W2 of %" PetscInt_FMT " particles; need at least one", n);
+  PetscCall(GFCompareDensityTotal(q, &total));
+  PetscCall(PetscMalloc2(m + 1, &left, m + 1, &right));
+  GFBinsCumulative(m, q->p, left, right);
+  GFExactSumInit(&sums[0]);
+  GFExactSumInit(&sums[1]);
+  GFQuantileDistancesPart(n, first, count, xs, m, left, right, q->lower[0], q->upper[0], q->h[0], sums);
+  PetscCall(GFExactSumAllreduce(comm, 2, sums));
+  *w1 = GFExactSumValue(&sums[0]);
+  *w2 = PetscSqrtReal(GFExactSumValue(&sums[1]));
+  PetscCall(PetscFree2(left, right));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Exact W1 and W2 of the empirical measure of x_sorted against the 1D density q, O(n + cells) (GFQuantileDistancesPart). */
+PetscErrorCode GFMetricWasserstein1D(const GFCompareDensity *q, PetscInt n, const PetscReal x_sorted[], PetscReal *w1, PetscReal *w2)
+{
   PetscFunctionBeginUser;
   PetscCheck(q->dim == 1, PETSC_COMM_SELF, PETSC_ERR_SUP, "W1 and W2 of quantile functions are for 1D densities; this one is %" PetscInt_FMT "D (use the sliced W2)", q->dim);
   PetscCheck(n > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "W1/W2 of %" PetscInt_FMT " particles; need at least one", n);
   for (PetscInt i = 0; i + 1 < n; i++)
     PetscCheck(x_sorted[i] <= x_sorted[i + 1], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Particles %" PetscInt_FMT " and %" PetscInt_FMT " are not in ascending order (%g, %g): W1/W2 need sorted positions", i, i + 1, (double)x_sorted[i],
                (double)x_sorted[i + 1]);
-  PetscCall(GFCompareDensityTotal(q, &total));
-  PetscCall(PetscMalloc2(m + 1, &left, m + 1, &right));
-  GFQuantileDistances(n, x_sorted, m, q->p, q->lower[0], q->upper[0], q->h[0], left, right, w1, &w2sq);
-  *w2 = PetscSqrtReal(w2sq);
-  PetscCall(PetscFree2(left, right));
+  PetscCall(GFMetricWasserstein1DPart(PETSC_COMM_SELF, q, n, 0, n, x_sorted, w1, w2));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same for n points spread over the ranks of comm, nlocal of them in x (sorted here, in place): sorted over the ranks (GFSampleSort), then each rank walks its part. Collective. */
+PETSC_INTERN PetscErrorCode GFMetricWasserstein1DDistributed(MPI_Comm comm, const GFCompareDensity *q, PetscInt n, PetscInt nlocal, PetscReal x[], PetscReal *w1, PetscReal *w2)
+{
+  PetscReal *part;
+  PetscInt   first, count;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSampleSort(comm, nlocal, x, &count, &part, &first));
+  PetscCall(GFMetricWasserstein1DPart(comm, q, n, first, count, part, w1, w2));
+  PetscCall(PetscFree(part));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -229,32 +273,39 @@ static PetscInt GFCompareDensityCell(const GFCompareDensity *q, PetscInt a, Pets
   return i;
 }
 
-/* l1 = sum_c |count_c / n - p_c| + (particles outside the box) / n for the histogram of the particles on q's cells (GFCompareDensityCell). */
-PetscErrorCode GFMetricL1(const GFCompareDensity *q, PetscInt n, const PetscReal x[], PetscReal *l1)
+/* l1 = sum_c |count_c / n - p_c| + (particles outside the box) / n for the histogram on q's cells (GFCompareDensityCell) of the n particles spread over the ranks of comm, nlocal of them in x: the counts summed over the ranks (exact integers), then
+ * the same sum on every rank. Collective. */
+PETSC_INTERN PetscErrorCode GFMetricL1Distributed(MPI_Comm comm, const GFCompareDensity *q, PetscInt n, PetscInt nlocal, const PetscReal x[], PetscReal *l1)
 {
-  PetscInt        *counts, outside = 0;
+  PetscInt64      *counts; /* ncells cells, then the particles outside */
   PetscReal        total;
   GFCompensatedSum sum = {0, 0};
 
   PetscFunctionBeginUser;
   PetscCheck(n > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "L1 of %" PetscInt_FMT " particles; need at least one", n);
   PetscCall(GFCompareDensityTotal(q, &total));
-  PetscCall(PetscCalloc1(q->ncells, &counts));
-  for (PetscInt i = 0; i < n; i++) {
+  PetscCall(PetscCalloc1(q->ncells + 1, &counts));
+  for (PetscInt i = 0; i < nlocal; i++) {
     PetscInt c = 0, stride = 1;
     for (PetscInt a = 0; a < q->dim && c >= 0; a++) {
       const PetscInt cell = GFCompareDensityCell(q, a, x[i * q->dim + a]);
       c                   = cell < 0 ? -1 : c + stride * cell;
       stride *= q->cells[a];
     }
-    if (c < 0)
-      outside++;
-    else
-      counts[c]++;
+    counts[c < 0 ? q->ncells : c]++;
   }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, counts, (PetscMPIInt)(q->ncells + 1), MPIU_INT64, MPI_SUM, comm));
   for (PetscInt c = 0; c < q->ncells; c++) GFCompensatedAdd(&sum, PetscAbsReal((PetscReal)counts[c] / n - q->p[c] / total));
-  *l1 = sum.sum + sum.correction + (PetscReal)outside / n;
+  *l1 = sum.sum + sum.correction + (PetscReal)counts[q->ncells] / n;
   PetscCall(PetscFree(counts));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The same for the n particles x, all on the calling rank. */
+PetscErrorCode GFMetricL1(const GFCompareDensity *q, PetscInt n, const PetscReal x[], PetscReal *l1)
+{
+  PetscFunctionBeginUser;
+  PetscCall(GFMetricL1Distributed(PETSC_COMM_SELF, q, n, n, x, l1));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -374,22 +425,23 @@ static PetscErrorCode GFSliceWorkDestroy(GFSliceWork *work)
 }
 
 /*
-  W2^2 between theta # P_n and theta # q. Coordinates are taken from q's lower corner. Cell c
-  projects to t_c + U_0 + ... + U_{d-1}, U_a ~ U(0, |theta_a| h_a) (widths below
-  GF_METRIC_SLICE_POINT_WIDTH of the largest become a point at their centre); its CDF is evaluated
-  exactly (GFBoxSplineLowerCDF) at the knots T + j D that its support covers, and the differences
-  are the cell's masses in the bins between knots; D <= |theta| min_a h_a / refinement divides the
-  largest projected cell width, so along an axis the cell edges are knots and the result exact. The
-  projected density is then taken uniform within each bin and W2 is exact for it
-  (GFQuantileDistances); against the true projection this moves each quantile by at most the linear
-  interpolation error of its CDF, D^2 max|f'|/(8 f), second order in D where the projection is
-  smooth (at 16 knots per cell, 2e-5 to 5e-4 of W2^2 in the tests and benchmarks).
+  The projection theta # q as bin masses work->mass[0 .. *bins) on the bins of width *D from
+  *box_lower. Coordinates are taken from q's lower corner. Cell c projects to t_c + U_0 + ... +
+  U_{d-1}, U_a ~ U(0, |theta_a| h_a) (widths below GF_METRIC_SLICE_POINT_WIDTH of the largest
+  become a point at their centre); its CDF is evaluated exactly (GFBoxSplineLowerCDF) at the
+  knots T + j D that its support covers, and the differences are the cell's masses in the bins
+  between knots; D <= |theta| min_a h_a / refinement divides the largest projected cell width,
+  so along an axis the cell edges are knots and the result exact. The projected density is then
+  taken uniform within each bin and W2 is exact for it (GFQuantileDistancesPart); against the
+  true projection this moves each quantile by at most the linear interpolation error of its
+  CDF, D^2 max|f'|/(8 f), second order in D where the projection is smooth (at 16 knots per
+  cell, 2e-5 to 5e-4 of W2^2 in the tests and benchmarks).
 */
-static PetscErrorCode GFMetricProjectedW2_Work(const GFCompareDensity *q, PetscInt n, const PetscReal x[], const PetscReal theta[], PetscInt refinement, GFSliceWork *work, PetscReal *w2sq)
+static PetscErrorCode GFSliceDensity(const GFCompareDensity *q, const PetscReal theta[], PetscInt refinement, GFSliceWork *work, PetscInt *bins, PetscReal *box_lower, PetscReal *D)
 {
   const PetscInt dim  = q->dim;
-  PetscReal      norm = 0, h_min = PETSC_MAX_REAL, width_max = 0, width[3], active[3], cell_offset = 0, box_lower = 0, box_upper = 0, D, W, w1;
-  PetscInt       nactive = 0, bins;
+  PetscReal      norm = 0, h_min = PETSC_MAX_REAL, width_max = 0, width[3], active[3], cell_offset = 0, lower = 0, upper = 0, W;
+  PetscInt       nactive = 0;
   GFBoxSpline    spline;
 
   PetscFunctionBeginUser;
@@ -399,8 +451,8 @@ static PetscErrorCode GFMetricProjectedW2_Work(const GFCompareDensity *q, PetscI
     width[a]  = PetscAbsReal(theta[a]) * q->h[a];
     width_max = PetscMax(width_max, width[a]);
     cell_offset += PetscMin(0, theta[a] * q->h[a]);
-    box_lower += PetscMin(0, theta[a] * (q->upper[a] - q->lower[a]));
-    box_upper += PetscMax(0, theta[a] * (q->upper[a] - q->lower[a]));
+    lower += PetscMin(0, theta[a] * (q->upper[a] - q->lower[a]));
+    upper += PetscMax(0, theta[a] * (q->upper[a] - q->lower[a]));
   }
   norm = PetscSqrtReal(norm);
   PetscCheck(norm > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Projection onto the zero vector");
@@ -413,14 +465,15 @@ static PetscErrorCode GFMetricProjectedW2_Work(const GFCompareDensity *q, PetscI
   GFBoxSplineSetUp(nactive, active, &spline);
   W = spline.W;
   /* the largest spacing allowed, shrunk to divide the largest projected width: along an axis the cell edges are knots */
-  D    = norm * h_min / refinement;
-  D    = width_max / PetscCeilReal(width_max / D);
-  bins = PetscMax((PetscInt)PetscCeilReal((box_upper - box_lower) / D), 1);
-  PetscCheck(bins <= work->bins_max, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Projection needs %" PetscInt_FMT " bins, more than the %" PetscInt_FMT " allocated", bins, work->bins_max);
-  PetscCall(PetscArrayzero(work->mass, bins));
+  *D         = norm * h_min / refinement;
+  *D         = width_max / PetscCeilReal(width_max / *D);
+  *bins      = PetscMax((PetscInt)PetscCeilReal((upper - lower) / *D), 1);
+  *box_lower = lower;
+  PetscCheck(*bins <= work->bins_max, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Projection needs %" PetscInt_FMT " bins, more than the %" PetscInt_FMT " allocated", *bins, work->bins_max);
+  PetscCall(PetscArrayzero(work->mass, *bins));
   for (PetscInt c = 0; c < q->ncells; c++) {
     const PetscReal p     = q->p[c];
-    PetscReal       start = cell_offset - box_lower, v_previous = 0;
+    PetscReal       start = cell_offset - lower, v_previous = 0;
     PetscInt        rest           = c, j_first, j_last, bin;
     PetscBool       upper_previous = PETSC_FALSE;
 
@@ -430,10 +483,10 @@ static PetscErrorCode GFMetricProjectedW2_Work(const GFCompareDensity *q, PetscI
       rest /= q->cells[a];
     }
     /* knots strictly inside the support [start, start + W] of the cell's projection */
-    j_first = (PetscInt)PetscFloorReal(start / D) + 1;
-    j_last  = (PetscInt)PetscCeilReal((start + W) / D) - 1;
+    j_first = (PetscInt)PetscFloorReal(start / *D) + 1;
+    j_last  = (PetscInt)PetscCeilReal((start + W) / *D) - 1;
     for (PetscInt j = j_first; j <= j_last; j++) {
-      const PetscReal tau   = j * D - start;
+      const PetscReal tau   = j * *D - start;
       const PetscBool upper = tau > 0.5 * W ? PETSC_TRUE : PETSC_FALSE;
       const PetscReal v     = GFBoxSplineLowerCDF(&spline, upper ? W - tau : tau);
       PetscReal       increment;
@@ -445,21 +498,60 @@ static PetscErrorCode GFMetricProjectedW2_Work(const GFCompareDensity *q, PetscI
         increment = (0.5 - v_previous) + (0.5 - v);
       else
         increment = v_previous - v;
-      bin = PetscMin(PetscMax(j - 1, 0), bins - 1);
+      bin = PetscMin(PetscMax(j - 1, 0), *bins - 1);
       work->mass[bin] += p * PetscMax(increment, 0);
       v_previous     = v;
       upper_previous = upper;
     }
-    bin = PetscMin(PetscMax(j_last, 0), bins - 1);
+    bin = PetscMin(PetscMax(j_last, 0), *bins - 1);
     work->mass[bin] += p * PetscMax(upper_previous ? v_previous : 1 - v_previous, 0);
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* t_i = theta . (x_i - q's lower corner) for the n points x. */
+static void GFSliceProject(const GFCompareDensity *q, const PetscReal theta[], PetscInt n, const PetscReal x[], PetscReal t[])
+{
   for (PetscInt i = 0; i < n; i++) {
-    PetscReal t = 0;
-    for (PetscInt a = 0; a < dim; a++) t += theta[a] * (x[i * dim + a] - q->lower[a]);
-    work->t[i] = t;
+    PetscReal ti = 0;
+    for (PetscInt a = 0; a < q->dim; a++) ti += theta[a] * (x[i * q->dim + a] - q->lower[a]);
+    t[i] = ti;
   }
-  PetscCall(PetscSortReal(n, work->t));
-  GFQuantileDistances(n, work->t, bins, work->mass, box_lower, box_lower + bins * D, D, work->left, work->right, &w1, w2sq);
+}
+
+/*
+  This rank's terms of W1 and W2^2 (added to sums) between the n projected points, nlocal of
+  them in t (sorted here, in place), and the projected density of bins masses mass of width D
+  from box_lower: the points sorted over the ranks of comm (GFSampleSort), then each rank's part
+  walked (GFQuantileDistancesPart). Collective.
+*/
+static PetscErrorCode GFSliceAddTerms(MPI_Comm comm, PetscInt n, PetscInt nlocal, PetscReal t[], PetscInt bins, const PetscReal mass[], PetscReal box_lower, PetscReal D, GFSliceWork *work, GFExactSum sums[2])
+{
+  PetscReal *part;
+  PetscInt   first, count;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSampleSort(comm, nlocal, t, &count, &part, &first));
+  GFBinsCumulative(bins, mass, work->left, work->right);
+  GFQuantileDistancesPart(n, first, count, part, bins, work->left, work->right, box_lower, box_lower + bins * D, D, sums);
+  PetscCall(PetscFree(part));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W2^2 between theta # P_n and theta # q (GFSliceDensity), for the n points x on this rank. */
+static PetscErrorCode GFMetricProjectedW2_Work(const GFCompareDensity *q, PetscInt n, const PetscReal x[], const PetscReal theta[], PetscInt refinement, GFSliceWork *work, PetscReal *w2sq)
+{
+  PetscInt   bins;
+  PetscReal  box_lower, D;
+  GFExactSum sums[2];
+
+  PetscFunctionBeginUser;
+  PetscCall(GFSliceDensity(q, theta, refinement, work, &bins, &box_lower, &D));
+  GFSliceProject(q, theta, n, x, work->t);
+  GFExactSumInit(&sums[0]);
+  GFExactSumInit(&sums[1]);
+  PetscCall(GFSliceAddTerms(PETSC_COMM_SELF, n, n, work->t, bins, work->mass, box_lower, D, work, sums));
+  *w2sq = GFExactSumValue(&sums[1]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -503,6 +595,58 @@ PetscErrorCode GFMetricSlicedW2(const GFCompareDensity *q, PetscInt n, const Pet
     GFMetricSliceDirection(seed, s, q->dim, theta);
     PetscCall(GFMetricProjectedW2_Work(q, n, x, theta, GF_METRIC_SLICE_REFINEMENT, &work, &values[s - s_begin]));
   }
+  PetscCall(GFSliceWorkDestroy(&work));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  values[s] = W2^2 between the projections onto theta_s (GFMetricSliceDirection), s < slices, of
+  q and of the n points spread over the ranks of comm, nlocal of them in x. The projected
+  densities are split over the ranks by slices and gathered (a slice's bins: O(cells^(1/d) 16)
+  numbers); every slice's points are sorted over the ranks (GFSampleSort) and each rank walks
+  its part; the terms are summed exactly, so the values are the same bits on any number of
+  ranks. Collective.
+*/
+PETSC_INTERN PetscErrorCode GFMetricSlicedW2Distributed(MPI_Comm comm, const GFCompareDensity *q, PetscInt n, PetscInt nlocal, const PetscReal x[], uint64_t seed, PetscInt slices, PetscReal values[])
+{
+  GFSliceWork work;
+  PetscInt    record;
+  PetscReal  *mine, *all;
+  GFExactSum *sums;
+  PetscMPIInt size, rank, *counts, *displs;
+
+  PetscFunctionBeginUser;
+  PetscCall(GFMetricSliceCheck(q, n));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(GFSliceWorkCreate(q, nlocal, GF_METRIC_SLICE_REFINEMENT, &work));
+  record = 3 + work.bins_max; /* bins, box_lower, D, masses */
+  PetscCall(PetscMalloc5(size, &counts, size, &displs, (slices / size + 1) * record, &mine, slices * record, &all, 2 * slices, &sums));
+  for (PetscMPIInt r = 0; r < size; r++) {
+    displs[r] = (PetscMPIInt)((slices * r / size) * record);
+    counts[r] = (PetscMPIInt)((slices * (r + 1) / size) * record) - displs[r];
+  }
+  for (PetscInt s = slices * rank / size; s < slices * (rank + 1) / size; s++) {
+    PetscReal *rec = mine + (s - slices * rank / size) * record, theta[3];
+    PetscInt   bins;
+    GFMetricSliceDirection(seed, s, q->dim, theta);
+    PetscCall(GFSliceDensity(q, theta, GF_METRIC_SLICE_REFINEMENT, &work, &bins, &rec[1], &rec[2]));
+    rec[0] = (PetscReal)bins;
+    PetscCall(PetscArraycpy(rec + 3, work.mass, bins));
+  }
+  PetscCallMPI(MPI_Allgatherv(mine, counts[rank], MPIU_REAL, all, counts, displs, MPIU_REAL, comm));
+  for (PetscInt s = 0; s < slices; s++) {
+    const PetscReal *rec = all + s * record;
+    PetscReal        theta[3];
+    GFMetricSliceDirection(seed, s, q->dim, theta);
+    GFSliceProject(q, theta, nlocal, x, work.t);
+    GFExactSumInit(&sums[2 * s]);
+    GFExactSumInit(&sums[2 * s + 1]);
+    PetscCall(GFSliceAddTerms(comm, n, nlocal, work.t, (PetscInt)rec[0], rec + 3, rec[1], rec[2], &work, &sums[2 * s]));
+  }
+  PetscCall(GFExactSumAllreduce(comm, 2 * slices, sums));
+  for (PetscInt s = 0; s < slices; s++) values[s] = GFExactSumValue(&sums[2 * s + 1]);
+  PetscCall(PetscFree5(counts, displs, mine, all, sums));
   PetscCall(GFSliceWorkDestroy(&work));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

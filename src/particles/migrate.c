@@ -108,28 +108,37 @@ static inline void GFParticleMove(GFParticles p, PetscInt from, PetscInt to, Pet
 
 /*
   Every particle to the rank whose subdomain holds its position x (stage: its stage x_stage).
-  The slots of the particles that leave are filled by the last ones that stay, the arrivals
-  appended: work O(arrivals + departures) besides finding the owners, and an order that is the
-  same for the same rank count. Collective.
+  Those that leave are the list the last position update made (else they are looked up
+  here); their slots are filled by the last ones that stay, the arrivals appended: work
+  O(arrivals + departures), and an order that is the same for the same rank count. While the
+  messages travel, the particles that stay are deposited on the grid (the first part of the
+  step's particle-mesh deposit). Collective.
 */
 PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles p, PetscBool stage)
 {
   const PetscInt   width = GFParticleRecordWidth(p->dim, stage);
-  const PetscReal *key   = stage ? p->x_stage : p->x;
-  PetscInt         last, nrecv, foreign;
-  PetscReal       *recv;
+  const PetscReal *recv;
+  const PetscInt  *leave;
+  PetscInt         last, nrecv, j;
   PetscMPIInt      size;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(p->comm, &size));
   if (size == 1) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
-  PetscCall(GFParticlesFindOwners(p, key, &foreign));
-  PetscCall(GFParticlesExchange(p, p->nlocal, width, p->dest, GFParticlePack, &stage, &nrecv, &recv));
-  last = p->nlocal - 1;
-  for (PetscInt hole = 0; hole <= last; hole++) {
-    if (p->dest[hole] == p->rank) continue;
-    while (last > hole && p->dest[last] != p->rank) last--;
+  if (p->moves_of != (stage ? GF_MOVES_STAGE : GF_MOVES_X)) PetscCall(GFParticlesFindOwners(p, stage ? p->x_stage : p->x));
+  p->moves_of = GF_MOVES_NONE;
+  PetscCall(GFParticlesExchangeBegin(p, p->nmove, p->move_index, p->move_rank, width, GFParticlePack, &stage));
+  /* leave[] ascends: holes from the front, and leave[j] is the last departure at or below last */
+  leave = p->move_index;
+  last  = p->nlocal - 1;
+  j     = p->nmove - 1;
+  for (PetscInt k = 0; k < p->nmove && leave[k] <= last; k++) {
+    const PetscInt hole = leave[k];
+    while (last > hole && leave[j] == last) {
+      last--;
+      j--;
+    }
     if (last == hole) {
       last--;
       break;
@@ -138,11 +147,21 @@ PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles p, PetscBool stage)
     last--;
   }
   p->nlocal = last + 1;
+  PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_DEPOSIT, 0, 0, 0, 0));
+  PetscCall(GFParticlesMeshDepositOwned(p, stage ? p->x_stage : p->x));
+  PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_DEPOSIT, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
+  PetscCall(GFParticlesExchangeEnd(p, &nrecv, &recv));
+  if (p->nlocal + nrecv > p->capacity) { /* the arrays grow (the first steps): not beside the send buffer too */
+    PetscCall(PetscFree(p->send_buffer));
+    p->send_capacity = 0;
+  }
   PetscCall(GFParticlesReserve(p, p->nlocal + nrecv, stage));
   for (PetscInt i = 0; i < nrecv; i++) GFParticleUnpack(p, p->nlocal + i, recv + width * i, stage);
   p->nlocal += nrecv;
-  p->mesh_owned = stage ? p->x_stage : p->x; /* Reserve may have moved the arrays */
-  PetscCall(PetscFree(recv));
+  if (p->recv_capacity > 8 * (size_t)(nrecv * width) + 4096) PetscCall(GFParticlesExchangeRelease(p)); /* a migration far larger than the steady ones (the first steps'): its buffers not kept */
+  p->mesh_owned = stage ? p->x_stage : p->x;                                                           /* Reserve may have moved the arrays */
   PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_MIGRATE, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -20,8 +20,9 @@ typedef struct {
 
 /*
   Metrics of one particle cloud (n particles of equal weight 1/n, all of them on the calling
-  rank) against a GFCompareDensity; serial functions, no MPI. Particles may lie outside the
-  box (a user's file): they are then simply where they are, the density is zero there.
+  rank) against a GFCompareDensity; serial functions (the distributed ones below). Particles
+  may lie outside the box (a user's file): they are then simply where they are, the density
+  is zero there.
 */
 
 /* The total of q's cell probabilities, checked >= 0 and positive. */
@@ -38,6 +39,18 @@ PETSC_INTERN PetscErrorCode GFMetricSlicedW2(const GFCompareDensity *q, PetscInt
 PETSC_INTERN void GFMetricSliceDirection(uint64_t seed, PetscInt s, PetscInt dim, PetscReal theta[]);
 /* W2^2 between the projections onto theta (any nonzero vector) of the particles and of q, q's projection exact at knots at most |theta| min_a h_a / refinement apart (the sliced W2 takes 16). */
 PETSC_INTERN PetscErrorCode GFMetricProjectedW2(const GFCompareDensity *q, PetscInt n, const PetscReal x[], const PetscReal theta[], PetscInt refinement, PetscReal *w2sq);
+/*
+  The same metrics for n particles spread over the ranks of comm, nlocal of them on this rank
+  (x is sorted or overwritten where it says so), every sum exact or of integers: the same bits
+  on any number of ranks. Collective; no rank holds more than its own particles and O(n / P)
+  others (the sorts), besides the density.
+*/
+/* 1D W1 and W2 (x: the local positions, sorted here in place). */
+PETSC_INTERN PetscErrorCode GFMetricWasserstein1DDistributed(MPI_Comm, const GFCompareDensity *, PetscInt, PetscInt, PetscReal[], PetscReal *, PetscReal *);
+/* The histogram L1 distance. */
+PETSC_INTERN PetscErrorCode GFMetricL1Distributed(MPI_Comm, const GFCompareDensity *, PetscInt, PetscInt, const PetscReal[], PetscReal *);
+/* values[s] = W2^2 of the projections onto theta_s, s < slices. */
+PETSC_INTERN PetscErrorCode GFMetricSlicedW2Distributed(MPI_Comm, const GFCompareDensity *, PetscInt, PetscInt, const PetscReal[], uint64_t, PetscInt, PetscReal[]);
 /* Gaussian kernel k(x, y) = exp(-|x - y|^2 / (2 l^2)): int int k q q exactly (cell integrals by erf). */
 PETSC_INTERN PetscErrorCode GFMetricMMDDensity(const GFCompareDensity *q, PetscReal bandwidth, PetscReal *qq);
 /* values[i] = int k(x_i, y) q(y) dy for the n particles x (exactly, by erf per axis). */
@@ -49,6 +62,8 @@ PETSC_INTERN PetscErrorCode GFMetricMMDPairs(PetscInt dim, PetscReal bandwidth, 
 typedef enum { GF_PARTICLE_SCHEME_EULER_MARUYAMA, GF_PARTICLE_SCHEME_HEUN } GFParticleScheme;
 /* How interacting particles sum their interactions. */
 typedef enum { GF_PARTICLE_INTERACTION_AUTO, GF_PARTICLE_INTERACTION_DIRECT, GF_PARTICLE_INTERACTION_MESH } GFParticleInteraction;
+/* Which positions the list of particles leaving a rank was found for (particle-mesh). */
+typedef enum { GF_MOVES_NONE, GF_MOVES_X, GF_MOVES_STAGE } GFMovesOf;
 
 struct _p_GFParticles {
   MPI_Comm              comm;
@@ -83,12 +98,26 @@ struct _p_GFParticles {
   PetscMPIInt *mesh_cell_rank[3];                      /* per axis and cell: its slab's rank coordinate times the rank stride of the axis (the owner of a cell is their sum) */
   PetscInt     mesh_ranks[3];                          /* ranks along each axis */
   PetscReal    mesh_keep_lower[3], mesh_keep_upper[3]; /* this rank's subdomain in coordinates (infinite at the walls): a particle inside stays without a look-up */
-  /* migration: a private communicator and tag, the destination per particle, per rank a count and an offset */
+  /* migration: a private communicator and tag, per rank a count and an offset, the DMDA neighbours (the ranks of the subdomains around this one) */
   MPI_Comm     exchange_comm;
   PetscMPIInt  exchange_tag;
-  PetscMPIInt *dest, *dest_count;
-  PetscInt     dest_capacity;
-  PetscReal   *blocks; /* nblock x dim: this rank's block of ids for output */
+  PetscMPIInt *dest_count;
+  PetscMPIInt  nneighbours, neighbours[26]; /* ascending */
+  PetscBool    neighbours_all;              /* on every rank the neighbours are all the other ranks */
+  /* the particles that are not this rank's (ascending indices and their owners), found for the positions moves_of (GF_MOVES_*) */
+  PetscInt     nmove, move_capacity;
+  PetscInt    *move_index;
+  PetscMPIInt *move_rank;
+  GFMovesOf    moves_of;
+  /* the exchange's buffers, kept between steps, and an exchange under way (GFParticlesExchangeBegin, End): its record width, its sends to the neighbours, whether a rank sends beyond its neighbours (agreed by the last request) */
+  PetscReal  *send_buffer, *recv_buffer;
+  size_t      send_capacity, recv_capacity;
+  PetscInt    exchange_width;
+  MPI_Request exchange_requests[27];
+  PetscMPIInt exchange_far;
+  PetscBool   exchange_pending;
+  PetscInt    mesh_deposited; /* particle-mesh: the first mesh_deposited positions of mesh_owned are already in mesh_local (deposited while their migration's messages travelled) */
+  PetscReal  *blocks;         /* nblock x dim: this rank's block of ids for output */
   /* particle-mesh of particles outside this rank's subdomain (a caller's positions): those received by the last deposit, as (rank, index, x) */
   const PetscReal *mesh_owned; /* the positions a migration has just made this rank's (until they change) */
   PetscBool        mesh_foreign;
@@ -109,27 +138,83 @@ struct _p_GFParticles {
   void *step_hook_ctx;
 };
 
+/* The cell of coordinate y along axis a, clamped into the grid (a particle on the upper wall is in the last cell). */
+static inline PetscInt GFParticleCell(const struct _p_GFGrid *g, PetscInt a, PetscReal y)
+{
+  const PetscInt i = (PetscInt)PetscFloorReal((y - g->lower[a]) / g->h[a]);
+
+  return PetscMin(PetscMax(i, 0), g->cells[a] - 1);
+}
+
+/*
+  Particle i at x, owned by position: appended to the list of those that leave (index, owner)
+  when the cell of x is another rank's, counted in *nmove even beyond the list's capacity. A
+  position inside this rank's coordinate box [lo, hi) (its subdomain, infinite at the walls)
+  stays without the look-up; one on a face to within round-off may stay on either side of
+  it, its stencil still one cell from the face, in the ghost layers. Otherwise the owner is
+  the sum over the axes of the cells' slab offsets (ranks x fastest as in the DMDA).
+*/
+static inline void GFParticleNoteOwner(GFParticles p, const PetscReal lo[], const PetscReal hi[], PetscInt i, const PetscReal x[], PetscInt *nmove)
+{
+  PetscMPIInt owner = 0;
+  int         here  = 1;
+
+  for (PetscInt a = 0; a < p->dim; a++) here &= (x[a] >= lo[a]) & (x[a] < hi[a]);
+  if (here) return;
+  for (PetscInt a = 0; a < p->dim; a++) owner += p->mesh_cell_rank[a][GFParticleCell(p->grid, a, x[a])];
+  if (owner == p->rank) return;
+  if (*nmove < p->move_capacity) {
+    p->move_index[*nmove] = i;
+    p->move_rank[*nmove]  = owner;
+  }
+  (*nmove)++;
+}
+
+/* Coordinate x along axis a reflected (no-flux walls: folded by the period 2L of the mirrored box) or wrapped (periodic) into the box. */
+static inline PetscReal GFParticleWall(const struct _p_GFGrid *g, PetscInt a, PetscReal x)
+{
+  const PetscReal L = g->upper[a] - g->lower[a];
+  PetscReal       y = x - g->lower[a];
+
+  if (y >= 0 && y <= L) return x;
+  if (g->bc == GF_BC_PERIODIC) {
+    y = PetscFmodReal(y, L);
+    if (y < 0) y += L;
+  } else {
+    y = PetscFmodReal(y, 2 * L);
+    if (y < 0) y += 2 * L;
+    if (y > L) y = 2 * L - y;
+  }
+  return g->lower[a] + y;
+}
+
 /* -particles_init_file: this rank's block of the file's particles, its time, step and seed (restart.c). */
 PETSC_INTERN PetscErrorCode GFParticlesReadInitialFile(GFParticles, PetscReal **);
 PETSC_INTERN PetscErrorCode GFParticlesSetInitialPositions(GFParticles, const PetscReal[]);
-/* -log_view's particle phases: migration, noise, particle-mesh deposit, convolution and gradient (system.c). */
-PETSC_INTERN PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_NOISE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
+/* -log_view's particle phases: migration, the position update (drift, noise, walls, the particles that leave), particle-mesh deposit, convolution and gradient (system.c). */
+PETSC_INTERN PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_UPDATE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
 /* Room for nlocal particles in the per-particle arrays, keeping those there (migrate.c). */
 PETSC_INTERN PetscErrorCode GFParticlesReserve(GFParticles, PetscInt, PetscBool);
 /* Owned by position: every particle to the rank whose subdomain holds its position (PETSC_TRUE: its stage position). Collective. */
 PETSC_INTERN PetscErrorCode GFParticlesMigrate(GFParticles, PetscBool);
 /* The values (one row of dim per local particle) of this rank's block of ids in id order, nblock x dim (values itself unless owned by position). Collective. */
 PETSC_INTERN PetscErrorCode GFParticlesToBlocks(GFParticles, const PetscReal[], const PetscReal **);
-/* p->dest: the owner of each of this rank's particles at x, and how many are foreign; records of n items to dest[] by pack, the records received (migrate.c). */
-PETSC_INTERN PetscErrorCode GFParticlesFindOwners(GFParticles, const PetscReal[], PetscInt *);
-PETSC_INTERN PetscErrorCode GFParticlesExchange(GFParticles, PetscInt, PetscInt, const PetscMPIInt[], void (*)(GFParticles, const void *, PetscInt, PetscReal[]), const void *, PetscInt *, PetscReal **);
+/* The list of this rank's particles at x that are other ranks' (p->move_index, p->move_rank, p->nmove); records of n items (item[k], or k when item is NULL) to the ranks dest[k] by pack, the records received; the exchange in two halves, the
+ * particles' arrays free to change between them (mesh.c). */
+PETSC_INTERN PetscErrorCode GFParticlesFindOwners(GFParticles, const PetscReal[]);
+PETSC_INTERN PetscErrorCode GFParticlesExchange(GFParticles, PetscInt, const PetscInt[], const PetscMPIInt[], PetscInt, void (*)(GFParticles, const void *, PetscInt, PetscReal[]), const void *, PetscInt *, const PetscReal **);
+PETSC_INTERN PetscErrorCode GFParticlesExchangeBegin(GFParticles, PetscInt, const PetscInt[], const PetscMPIInt[], PetscInt, void (*)(GFParticles, const void *, PetscInt, PetscReal[]), const void *);
+PETSC_INTERN PetscErrorCode GFParticlesExchangeEnd(GFParticles, PetscInt *, const PetscReal **);
+PETSC_INTERN PetscErrorCode GFParticlesExchangeRelease(GFParticles);
 /* Particle-mesh: the box-stencil DMDA, the ownership bounds, the grid vectors and the migration's buffers; and their destruction (mesh.c). */
 PETSC_INTERN PetscErrorCode GFParticlesMeshSetUp(GFParticles);
 PETSC_INTERN PetscErrorCode GFParticlesMeshDestroy(GFParticles);
 /* Gather every rank's block of n x dim values (local: nlocal x dim) into all, in global order, on every rank. */
 PETSC_INTERN PetscErrorCode GFParticlesGather(GFParticles, const PetscReal[], PetscReal[]);
-/* Cloud-in-cell deposit of the particles x (nlocal x dim, each of mass weight) as a density (mass / cell volume) into the global Vec rho of the grid. */
+/* Cloud-in-cell deposit of the particles x (nlocal x dim, each of mass weight) as a density (mass / cell volume) into the global Vec rho of the grid; the first part of it, the particles [0, nlocal) of x (owned) into the ghosted box only
+ * (p->mesh_deposited), when the others are still on their way. */
 PETSC_INTERN PetscErrorCode GFParticlesMeshDeposit(GFParticles, const PetscReal[], Vec);
+PETSC_INTERN PetscErrorCode GFParticlesMeshDepositOwned(GFParticles, const PetscReal[]);
 /* v += alpha grad(field) at the particles x: centred differences at the cell centres, linear (cloud-in-cell) interpolation. */
 PETSC_INTERN PetscErrorCode GFParticlesMeshAddGradient(GFParticles, Vec, PetscReal, const PetscReal[], PetscReal[]);
 /* The risk of the network whose neurons are the particles x (mean_field_nn; velocity.c). Collective. */

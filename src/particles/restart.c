@@ -10,13 +10,14 @@
 */
 #include "particles.h"
 
-/* The file's particle count, time, step and seed into the run, and this rank's block of its rows (PetscFree it). Collective. */
+/* The file's particle count, time, step and seed into the run, and this rank's block of its rows (PetscFree it): each rank reads its own rows, which are its block of ids (PetscSplitOwnership's, as GFParticlesSetUp's). Collective. */
 PETSC_INTERN PetscErrorCode GFParticlesReadInitialFile(GFParticles p, PetscReal **x)
 {
   GFParticleFileInfo info;
+  PetscInt           start, count;
 
   PetscFunctionBeginUser;
-  PetscCall(GFParticleFileReadBlocks(p->comm, p->init_file, "particles", p->dim, &info, x));
+  PetscCall(GFParticleFileReadBlocks(p->comm, p->init_file, "particles", p->dim, &info, &start, &count, x));
   PetscCheck(!p->n_set || p->n == info.n, p->comm, PETSC_ERR_USER_INPUT, "-particles_n %" PetscInt_FMT ": the -particles_init_file %s holds %" PetscInt_FMT " particles; leave -particles_n out to take them all", p->n, p->init_file, info.n);
   p->n = info.n;
   if (!PetscIsNanReal(info.time)) p->t0 = info.time;

@@ -99,8 +99,8 @@ static PetscErrorCode GFSweepPushOptions(GFSweep *w, const char user[], PetscInt
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Advance replica r of count index ci to every compare time and measure it there (all: room for its n particles); then the stationary marginal's sums. */
-static PetscErrorCode GFSweepMeasureReplica(GFSweep *w, GFParticles p, PetscReal all[], const GFCompareDensity q[], PetscInt ci, PetscInt r)
+/* Advance replica r of count index ci to every compare time and measure it there, each rank its own particles; then the stationary marginal's sums. */
+static PetscErrorCode GFSweepMeasureReplica(GFSweep *w, GFParticles p, const GFCompareDensity q[], PetscInt ci, PetscInt r)
 {
   GFCompare          c = w->c;
   GFSweepAccumulator acc;
@@ -118,8 +118,7 @@ static PetscErrorCode GFSweepMeasureReplica(GFSweep *w, GFParticles p, PetscReal
   for (PetscInt k = 0; k < w->ntimes; k++) {
     GFParticleMetrics m;
     PetscCall(GFParticlesAdvance(p, c->snap_time[w->snapshot[k]]));
-    PetscCall(GFParticlesGather(p, p->x, all));
-    PetscCall(GFCompareMeasure(w->group_comm, &c->settings, &q[k], p->n, all, PETSC_FALSE, &m));
+    PetscCall(GFCompareMeasure(w->group_comm, &c->settings, &q[k], p->n, p->nlocal, p->start, p->id, p->x, PETSC_FALSE, &m));
     if (w->risk) PetscCall(GFParticlesComputeRiskGaps(p, p->x, &q[k], &m.risk_gap, &m.output_gap));
     w->mmd_n = m.mmd_n;
     if (grank) continue;
@@ -143,7 +142,6 @@ static PetscErrorCode GFSweepRunReplica(GFSweep *w, const char user[], const GFC
 {
   PetscOptions   db;
   GFParticles    p;
-  PetscReal     *all = NULL;
   PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
@@ -153,9 +151,7 @@ static PetscErrorCode GFSweepRunReplica(GFSweep *w, const char user[], const GFC
   if (!ierr) ierr = GFParticlesSetUp(p);
   PetscCall(PetscOptionsPop());
   PetscCall(PetscOptionsDestroy(&db));
-  if (!ierr) ierr = PetscMalloc1((size_t)p->n * p->dim, &all);
-  if (!ierr) ierr = GFSweepMeasureReplica(w, p, all, q, ci, r);
-  PetscCall(PetscFree(all));
+  if (!ierr) ierr = GFSweepMeasureReplica(w, p, q, ci, r);
   PetscCall(GFParticlesDestroy(&p));
   PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);

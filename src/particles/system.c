@@ -25,7 +25,7 @@
 
 static const char *const GFParticleInteractions[] = {"auto", "direct", "mesh"};
 
-PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_NOISE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
+PetscLogEvent GF_EVENT_PARTICLES_MIGRATE, GF_EVENT_PARTICLES_UPDATE, GF_EVENT_PARTICLES_DEPOSIT, GF_EVENT_PARTICLES_CONVOLVE, GF_EVENT_PARTICLES_GRADIENT;
 
 /* The particle phases' -log_view events, once per process. */
 static PetscErrorCode GFParticlesRegisterEvents(void)
@@ -35,7 +35,7 @@ static PetscErrorCode GFParticlesRegisterEvents(void)
   PetscFunctionBeginUser;
   if (registered) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscLogEventRegister("GFPartMigrate", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_MIGRATE));
-  PetscCall(PetscLogEventRegister("GFPartNoise", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_NOISE));
+  PetscCall(PetscLogEventRegister("GFPartUpdate", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_UPDATE));
   PetscCall(PetscLogEventRegister("GFPartDeposit", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_DEPOSIT));
   PetscCall(PetscLogEventRegister("GFPartConvolve", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_CONVOLVE));
   PetscCall(PetscLogEventRegister("GFPartGradient", PETSC_OBJECT_CLASSID, &GF_EVENT_PARTICLES_GRADIENT));
@@ -288,65 +288,80 @@ PetscErrorCode GFParticlesSetUp(GFParticles p)
 }
 
 /*
-  x += sqrt(2 sigma dt) xi. Particle i's normals form one sequence z_0, z_1, ... (step k,
-  axis a takes z_{k dim + a}), z_j the (j mod 2)-th of the two normals of the stream
-  (seed, i, j / 2): both normals of a pair are used, the second one kept for the next
-  axis or step (p->spare, valid for the index p->spare_index).
-*/
-static void GFParticlesAddNoise(GFParticles p, PetscReal dt, PetscReal x[])
-{
-  const PetscInt  d     = p->dim;
-  const PetscReal scale = PetscSqrtReal(2 * p->sigma * dt);
+  One pass over this rank's particles at the end of a step or stage: y = x + dt v (Heun's
+  second stage: w given, y = x + dt/2 (v + w)), plus with noise sqrt(2 sigma dt) z, then the
+  walls; the largest drift step dt |v| per axis (reach); and, owned by position, the list of
+  the particles that y takes to other ranks (moves: GF_MOVES_X or GF_MOVES_STAGE), for the
+  next migration. y may be x.
 
-  for (PetscInt a = 0; a < d; a++) {
-    const uint64_t j = (uint64_t)p->step * (uint64_t)d + (uint64_t)a;
-    if ((j & 1) && p->spare_index == (PetscInt64)j) {
-      for (PetscInt i = 0; i < p->nlocal; i++) x[d * i + a] += scale * p->spare[i];
-      continue;
+  The noise: particle i's normals form one sequence z_0, z_1, ... (step k, axis a takes
+  z_{k dim + a}), z_j the (j mod 2)-th of the two normals of the stream (seed, i, j / 2):
+  both normals of a pair are used, the second one kept for the next axis or step (p->spare,
+  valid for the index p->spare_index).
+*/
+static PetscErrorCode GFParticlesUpdate(GFParticles p, PetscReal dt, const PetscReal x[], const PetscReal v[], const PetscReal w[], PetscReal y[], PetscBool reach, GFMovesOf moves)
+{
+  const struct _p_GFGrid *g = p->grid;
+  const PetscInt          d = p->dim, n = p->nlocal;
+  const PetscReal         scale = p->scheme == GF_PARTICLE_SCHEME_EULER_MARUYAMA ? PetscSqrtReal(2 * p->sigma * dt) : 0, half = 0.5 * dt;
+  const uint64_t          j0    = (uint64_t)p->step * (uint64_t)d;
+  const PetscBool         noise = (PetscBool)(p->scheme == GF_PARTICLE_SCHEME_EULER_MARUYAMA), spare = (PetscBool)((j0 & 1) && p->spare_index == (PetscInt64)j0);
+  const PetscReal         lo[3] = {p->mesh_keep_lower[0], p->mesh_keep_lower[1], p->mesh_keep_lower[2]}, hi[3] = {p->mesh_keep_upper[0], p->mesh_keep_upper[1], p->mesh_keep_upper[2]};
+  PetscReal               largest[3] = {p->largest_reach[0], p->largest_reach[1], p->largest_reach[2]};
+  PetscInt                nmove      = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_UPDATE, 0, 0, 0, 0));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscReal *yi = y + d * i, z[2] = {0, p->spare[i]};
+    for (PetscInt a = 0; a < d; a++) {
+      const PetscInt k = d * i + a;
+      const uint64_t j = j0 + (uint64_t)a;
+
+      yi[a] = w ? x[k] + half * (v[k] + w[k]) : x[k] + dt * v[k];
+      if (noise) {
+        if (!(j & 1) || (a == 0 && !spare)) {
+          GFRandomNormals(p->seed, (uint64_t)p->id[i], j >> 1, GF_RANDOM_BLOCK_NOISE, z);
+          p->spare[i] = z[1];
+        }
+        yi[a] += scale * z[j & 1];
+      }
+      if (reach) {
+        const PetscReal r = dt * PetscAbsReal(v[k]);
+        if (!(r <= largest[a])) largest[a] = PetscIsInfOrNanReal(r) ? PETSC_INFINITY : r;
+      }
+      yi[a] = GFParticleWall(g, a, yi[a]);
     }
-    for (PetscInt i = 0; i < p->nlocal; i++) {
-      PetscReal z[2];
-      GFRandomNormals(p->seed, (uint64_t)p->id[i], j >> 1, GF_RANDOM_BLOCK_NOISE, z);
-      x[d * i + a] += scale * z[j & 1];
-      p->spare[i] = z[1];
-    }
-    p->spare_index = (j & 1) ? -1 : (PetscInt64)(j + 1);
+    if (moves) GFParticleNoteOwner(p, lo, hi, i, yi, &nmove);
   }
+  if (noise) p->spare_index = ((j0 + (uint64_t)d - 1) & 1) ? -1 : (PetscInt64)(j0 + (uint64_t)d);
+  for (PetscInt a = 0; a < d; a++) p->largest_reach[a] = largest[a];
+  if (moves) {
+    p->nmove    = PetscMin(nmove, p->move_capacity);
+    p->moves_of = nmove <= p->move_capacity ? moves : GF_MOVES_NONE;
+  }
+  PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_UPDATE, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* One step of length dt: Euler-Maruyama with noise, Heun without; particles owned by position first go to the ranks of their positions (and of their stage positions for Heun's second stage). */
 static PetscErrorCode GFParticlesStep(GFParticles p, PetscReal dt)
 {
-  PetscInt          m = p->nlocal * p->dim;
-  struct _p_GFGrid *g = p->grid;
+  const PetscBool heun = (PetscBool)(p->scheme == GF_PARTICLE_SCHEME_HEUN);
+  PetscMPIInt     size;
+  PetscBool       track;
 
   PetscFunctionBeginUser;
-  if (p->by_position) {
-    PetscCall(GFParticlesMigrate(p, PETSC_FALSE));
-    m = p->nlocal * p->dim;
-  }
+  PetscCallMPI(MPI_Comm_size(p->comm, &size));
+  track = (PetscBool)(p->by_position && size > 1);
+  if (p->by_position) PetscCall(GFParticlesMigrate(p, PETSC_FALSE));
   PetscCall(GFParticlesComputeVelocity(p, p->x, p->v));
-  if (p->scheme == GF_PARTICLE_SCHEME_EULER_MARUYAMA) {
-    for (PetscInt k = 0; k < m; k++) p->x[k] += dt * p->v[k];
-    PetscCall(PetscLogEventBegin(GF_EVENT_PARTICLES_NOISE, 0, 0, 0, 0));
-    GFParticlesAddNoise(p, dt, p->x);
-    PetscCall(PetscLogEventEnd(GF_EVENT_PARTICLES_NOISE, 0, 0, 0, 0));
-  } else {
-    for (PetscInt k = 0; k < m; k++) p->x_stage[k] = p->x[k] + dt * p->v[k];
-    GFParticlesApplyWalls(g, m, p->x_stage);
-    if (p->by_position) {
-      PetscCall(GFParticlesMigrate(p, PETSC_TRUE));
-      m = p->nlocal * p->dim;
-    }
+  if (heun) {
+    PetscCall(GFParticlesUpdate(p, dt, p->x, p->v, NULL, p->x_stage, PETSC_FALSE, track ? GF_MOVES_STAGE : GF_MOVES_NONE));
+    if (p->by_position) PetscCall(GFParticlesMigrate(p, PETSC_TRUE));
     PetscCall(GFParticlesComputeVelocity(p, p->x_stage, p->v_stage));
-    for (PetscInt k = 0; k < m; k++) p->x[k] += 0.5 * dt * (p->v[k] + p->v_stage[k]);
   }
-  /* a drift step across more than the box is beyond the scheme's stability bound (and walls would hide it) */
-  for (PetscInt k = 0; k < m; k++) {
-    const PetscReal reach = dt * PetscAbsReal(p->v[k]);
-    if (!(reach <= p->largest_reach[k % p->dim])) p->largest_reach[k % p->dim] = PetscIsInfOrNanReal(reach) ? PETSC_INFINITY : reach;
-  }
-  GFParticlesApplyWalls(g, m, p->x);
+  PetscCall(GFParticlesUpdate(p, dt, p->x, p->v, heun ? p->v_stage : NULL, p->x, PETSC_TRUE, track ? GF_MOVES_X : GF_MOVES_NONE));
   p->mesh_owned = NULL;
   p->step++;
   p->steps_taken++;

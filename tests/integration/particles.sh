@@ -3,13 +3,15 @@
 #             direct sums, to 1e-12 by particle-mesh); a PDE run and a particle run share a directory
 #   ou        Ornstein-Uhlenbeck, 10^5 particles, 20 replicas: W1 at t = 1 within 3 standard errors of the
 #             sampling floor, the marginal's mean and variance within 3 standard errors of the PDE's, W1 ~ N^-1/2
-#   formats   the same particles as gradflow output, CSV, NPY and HDF5 give identical metrics
+#   formats   the same particles as gradflow output, CSV, NPY and HDF5 give identical metrics; in 2D the
+#             same bits on 1, 2 and 4 ranks
 #   chaos     V = W = x^2/2: the stationary one-particle variance for N = 10, 20, 40 against the exact
 #             Euler-Maruyama value 1/(2(1 - dt)) (1 - 1/N) + 1/(N (1 - dt/2)) -> 1/2 + 1/(2N)
 #   svgd      bilinear SVGD particles against the PDE: the sample's moment errors contract as both flows approach the target
 #   bad       every bad particle file and comparison fails with exit status 2 and a clear message
 #   mesh      particle-mesh with the particles owned by position: 2D Morse (no-flux, Euler-Maruyama), periodic
-#             Gaussian, and deterministic Heun runs give the same particles on 1, 2 and 4 ranks to 1e-12 by
+#             Gaussian, deterministic Heun and 1D Morse runs (4 slabs: ranks whose neighbours are not all the
+#             others, particles that move past them) give the same particles on 1, 2 and 4 ranks to 1e-12 by
 #             id; -particles_init_file continues a run from its file (direct sums bit for bit, particle-mesh
 #             to 1e-12, on another rank count), and refuses a file that does not fit with status 2
 source "$(dirname "$0")/common.sh"
@@ -143,6 +145,20 @@ formats)
   echo "ok: gradflow output, CSV, NPY and HDF5 of the same particles give identical metrics (on 1 and 2 ranks)"
   gf_run 1 compare -pde pde -output_dir all -compare_plot 0 > all.log
   test "$(wc -l < all/compare.csv)" -eq 12 && echo "ok: -particles defaults to the PDE run's directory: 11 times compared"
+  # 2D: sliced W2 and an MMD subsample of particles spread over the ranks, the same bits on 1, 2 and 4 ranks
+  two_d="-model fokker_planck -dim 2 -da_grid_x 32 -da_grid_y 32 -potential quadratic -ts_max_time 0.1 -output_interval 0.1"
+  # shellcheck disable=SC2086
+  gf_run 1 run $two_d -output_dir pde2 > /dev/null
+  # shellcheck disable=SC2086
+  gf_run 1 particles $two_d -particles_n 3000 -particles_dt 0.01 -output_dir pde2 > /dev/null
+  "$GF_TOOL" export pde2/particles_00001.h5 user/cloud2_t0.1.csv
+  for n in 1 2 4; do
+    gf_run "$n" compare -pde pde2 -particles user/cloud2_t0.1.csv -compare_mmd_max 700 -compare_slices 16 -output_dir cmp2.np$n -compare_plot 0 > /dev/null
+  done
+  for n in 2 4; do
+    cmp cmp2.np1/compare.csv cmp2.np$n/compare.csv || { echo "FAIL: 2D metrics on $n ranks differ from 1 rank:"; cat cmp2.np1/compare.csv cmp2.np$n/compare.csv; exit 1; }
+  done
+  echo "ok: 2D metrics (sliced W2, MMD of a subsample) of a CSV cloud are the same bits on 1, 2 and 4 ranks"
   ;;
 chaos)
   gf_run 1 run -options_file "$problems/chaos_mckean_vlasov_1d.yaml" -da_grid_x 256 -output_dir chaos > pde.log
@@ -176,7 +192,8 @@ mesh)
   # the same particles by id on 1, 2 and 4 ranks, every particle file
   systems=("-model mckean_vlasov -dim 2 -da_grid_x 64 -da_grid_y 64 -potential quadratic -interaction morse -particles_n 20000 -ts_max_time 0.05 -output_interval 0.025 -particles_dt 0.005"
     "-model mckean_vlasov -dim 2 -bc periodic -da_grid_x 32 -da_grid_y 48 -potential quadratic -interaction gaussian -particles_n 5000 -ts_max_time 0.1 -output_interval 0.05 -particles_dt 0.005"
-    "-model mckean_vlasov -dim 2 -diffusion 0 -da_grid_x 32 -da_grid_y 32 -potential quadratic -interaction morse -particles_n 5000 -ts_max_time 0.1 -output_interval 0.05 -particles_dt 0.005")
+    "-model mckean_vlasov -dim 2 -diffusion 0 -da_grid_x 32 -da_grid_y 32 -potential quadratic -interaction morse -particles_n 5000 -ts_max_time 0.1 -output_interval 0.05 -particles_dt 0.005"
+    "-model mckean_vlasov -dim 1 -da_grid_x 64 -potential quadratic -interaction morse -particles_n 5000 -ts_max_time 0.05 -output_interval 0.025 -particles_dt 0.005")
   for s in "${!systems[@]}"; do
     for n in 1 2 4; do
       # shellcheck disable=SC2086
@@ -190,13 +207,16 @@ mesh)
     done
     echo "ok: ${systems[$s]}: particle-mesh gives the same particles by id on 1, 2 and 4 ranks (1e-12)"
   done
-  # restarts: from the middle file, on other rank counts, to the same final particles
-  for n in 2 4; do
+  # restarts: from the middle file (each rank reads its rows), on any rank count, to the same final particles
+  for n in 1 2 4; do
     # shellcheck disable=SC2086
     gf_run "$n" particles ${systems[0]} -particles_interaction mesh -particles_init_file m0.np1/particles_00001.h5 -output_dir "r0.np$n" > /dev/null
     "$GF_H5DIFF" -d 1e-12 m0.np1/particles_00002.h5 "r0.np$n/particles_00002.h5" /particles /particles > /dev/null || { echo "FAIL: a particle-mesh run restarted on $n ranks differs from the run that went on"; exit 1; }
   done
-  echo "ok: a particle-mesh run restarted from its file on 2 and 4 ranks ends where the run on 1 rank did (1e-12)"
+  for n in 2 4; do
+    "$GF_H5DIFF" -d 1e-12 r0.np1/particles_00002.h5 "r0.np$n/particles_00002.h5" /particles /particles > /dev/null || { echo "FAIL: a particle-mesh run restarted on $n ranks differs from the one restarted on 1 rank"; exit 1; }
+  done
+  echo "ok: a particle-mesh run restarted from its file on 1, 2 and 4 ranks ends where the run on 1 rank did, and the restarts agree (1e-12)"
   gf_run 1 particles -options_file "$problems/particles_ou_1d.yaml" -particles_n 3000 -output_dir ou > /dev/null
   gf_run 2 particles -options_file "$problems/particles_ou_1d.yaml" -particles_n 3000 -particles_init_file ou/particles_00005.h5 -output_dir ou.restart > /dev/null
   if [ -e ou.restart/particles_00004.h5 ] || [ ! -f ou.restart/particles_00005.h5 ]; then

@@ -112,14 +112,26 @@ static void WriteNPYHeader(const char path[], const char dict[], size_t count)
   ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Read path and check that it holds exactly (bit for bit) the n x dim values expected. */
+/* Read path and check that it holds exactly (bit for bit) the n x dim values expected: whole on every rank, and by blocks, each rank its rows (PetscSplitOwnership's). */
 static void CheckReadsAs(const char path[], const char dataset[], PetscInt expected_dim, PetscInt n, PetscInt dim, const PetscReal expected[], GFParticleFileInfo *info)
 {
-  PetscReal *x;
+  PetscReal         *x;
+  PetscInt           start, count, share = PETSC_DECIDE, total = n;
+  GFParticleFileInfo block_info;
 
   GF_CK(GFParticleFileRead(PETSC_COMM_WORLD, path, dataset, expected_dim, info, &x));
   ck_assert_msg(info->n == n && info->dim == dim, "%s: read %d x %d, expected %d x %d", path, (int)info->n, (int)info->dim, (int)n, (int)dim);
   for (PetscInt k = 0; k < n * dim; k++) ck_assert_msg(!memcmp(&x[k], &expected[k], sizeof(PetscReal)), "%s: value %d is %.17g, expected %.17g", path, (int)k, x[k], expected[k]);
+  GF_CK(PetscFree(x));
+  GF_CK(GFParticleFileReadBlocks(PETSC_COMM_WORLD, path, dataset, expected_dim, &block_info, &start, &count, &x));
+  GF_CK(PetscSplitOwnership(PETSC_COMM_WORLD, &share, &total));
+  ck_assert_msg(block_info.n == n && block_info.dim == dim && count == share, "%s: a block of %d rows of %d x %d, expected %d rows of %d x %d", path, (int)count, (int)block_info.n, (int)block_info.dim, (int)share, (int)n, (int)dim);
+  {
+    PetscInt end;
+    GF_CK(MPI_Scan(&count, &end, 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
+    ck_assert_msg(start == end - count, "%s: the block starts at row %d, expected %d", path, (int)start, (int)(end - count));
+  }
+  for (PetscInt k = 0; k < count * dim; k++) ck_assert_msg(!memcmp(&x[k], &expected[start * dim + k], sizeof(PetscReal)), "%s: value %d of the block from row %d is %.17g, expected %.17g", path, (int)k, (int)start, x[k], expected[start * dim + k]);
   GF_CK(PetscFree(x));
 }
 
