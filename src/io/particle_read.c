@@ -67,11 +67,12 @@ static PetscErrorCode GFTextBlocksAdd(GFTextBlocks *b, const PetscReal row[])
 */
 static PetscErrorCode GFParticleReadText(const char path[], PetscInt expected_dim, PetscMPIInt ranks, GFParticleFileInfo *info, GFTextBlocks *blocks, GFFileProblem *p)
 {
-  FILE     *f    = fopen(path, "r");
-  char     *line = NULL, bad_token[48] = "";
-  size_t    capacity = 0, line_number = 0, rows = 0, columns = 0;
-  ssize_t   length;
-  PetscBool header_possible = PETSC_TRUE;
+  FILE      *f    = fopen(path, "r");
+  char      *line = NULL, bad_token[48] = "";
+  size_t     capacity = 0, line_number = 0, rows = 0, columns = 0, row_capacity = 0;
+  ssize_t    length;
+  PetscBool  header_possible = PETSC_TRUE;
+  PetscReal *row             = NULL; /* a row's values, as many as its widest row has (data files: any number of columns) */
 
   PetscFunctionBeginUser;
   if (!f) {
@@ -79,9 +80,8 @@ static PetscErrorCode GFParticleReadText(const char path[], PetscInt expected_di
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   while (!p->code && (length = getline(&line, &capacity, f)) >= 0) {
-    char     *s       = line;
-    size_t    ntokens = 0, bad_column = 0;
-    PetscReal row[3] = {0, 0, 0};
+    char  *s       = line;
+    size_t ntokens = 0, bad_column = 0;
 
     line_number++;
     if (memchr(line, 0, (size_t)length)) {
@@ -101,7 +101,11 @@ static PetscErrorCode GFParticleReadText(const char path[], PetscInt expected_di
 
       ntokens++;
       if (end != token && !*end) {
-        if (ntokens <= 3) row[ntokens - 1] = value;
+        if (ntokens > row_capacity) {
+          row_capacity = 2 * ntokens;
+          PetscCall(PetscRealloc(row_capacity * sizeof(*row), &row));
+        }
+        row[ntokens - 1] = value;
       } else if (!bad_column) {
         bad_column = ntokens;
         snprintf(bad_token, sizeof(bad_token), "%s", token);
@@ -144,6 +148,7 @@ static PetscErrorCode GFParticleReadText(const char path[], PetscInt expected_di
     info->dim = (PetscInt)columns;
   }
   free(line);
+  PetscCall(PetscFree(row));
   fclose(f);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -361,6 +361,19 @@ START_TEST(test_text_files)
   CheckReadsAs("pio_column.TXT", NULL, 0, 4, 1, x, &info);
   CheckNoAttributes(&info);
   GF_CK(PetscFree(x));
+  {
+    /* a data file (expected dimension -1: any number of columns) of 7 columns, wider than any particle: every value read, none past a row */
+    const PetscInt wide = 7, rows = 5;
+    PetscReal     *w = Positions(rows, wide);
+
+    len = 0;
+    for (PetscInt i = 0; i < rows; i++)
+      for (PetscInt c = 0; c < wide; c++) len += (size_t)snprintf(text + len, sizeof(text) - len, "%.17g%s", w[i * wide + c], c + 1 < wide ? ", " : "\n");
+    WriteText("pio_wide.csv", text);
+    MPI_Barrier(PETSC_COMM_WORLD);
+    CheckReadsAs("pio_wide.csv", NULL, -1, rows, wide, w, &info);
+    GF_CK(PetscFree(w));
+  }
 }
 END_TEST
 
