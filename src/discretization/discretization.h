@@ -119,7 +119,6 @@ PETSC_INTERN PetscErrorCode GFHaloExchangeBuffers(GFHalo);
 PETSC_INTERN PetscErrorCode GFTransportStagePair(GFTransport, GFHalo, Vec, Vec, Vec, PetscReal, PetscReal, PetscReal, Vec, PetscReal[3]);
 PETSC_INTERN PetscErrorCode GFTransportStageChainApplies(GFTransport, PetscInt, PetscBool *);
 PETSC_INTERN PetscErrorCode GFTransportStageChain(GFTransport, Vec, Vec, PetscInt, const PetscReal[], const PetscReal[], Vec, PetscReal[3]);
-PETSC_INTERN PetscErrorCode GFStageChainHaloDestroy(GFStageChainHalo *);
 PETSC_INTERN PetscErrorCode GFHaloDestroy(GFHalo *);
 PETSC_INTERN PetscErrorCode GFGridGatherNatural(GFGrid, Vec, Vec *);
 PETSC_INTERN PetscErrorCode GFMultigridSetUp(GFGrid, KSP, PetscInt *);

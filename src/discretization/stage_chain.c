@@ -22,7 +22,7 @@
 */
 #include "stage.h"
 
-/* The neighbours' layers: S layers of y below and above this rank's and the coefficients of their faces. */
+/* The neighbours' layers: S layers of y below and above this rank's and the coefficients of their faces (one allocation, the arrays after the structure: the transport frees it with PetscFree). */
 struct _p_GFStageChainHalo {
   PetscMPIInt neighbour[2]; /* the ranks below and above, -1 at a wall */
   PetscInt    S, dim;       /* layers per side, the grid's dimension */
@@ -33,7 +33,6 @@ struct _p_GFStageChainHalo {
   PetscReal  *y[2];         /* per side, S layers of y: start - S .. start - 1, end .. end + S - 1 */
   PetscReal  *within[2][2]; /* per side and axis within a layer: B(d) of the S layers' faces, then B(-d) */
   PetscReal  *between[2];   /* per side: B(d) of the faces above the first S - 1 of its layers, then B(-d) */
-  PetscReal  *buffer;       /* the storage of all of them */
 };
 
 /* Whether the chain applies to tr's grid with S stages (collective): 2D or 3D, walls, ranks along the last axis only, at least S layers on every rank. */
@@ -53,24 +52,16 @@ PETSC_INTERN PetscErrorCode GFTransportStageChainApplies(GFTransport tr, PetscIn
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PETSC_INTERN PetscErrorCode GFStageChainHaloDestroy(GFStageChainHalo *h)
-{
-  PetscFunctionBeginUser;
-  if (!*h) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscFree((*h)->buffer));
-  PetscCall(PetscFree(*h));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The halo of S layers per side for tr's grid (ranks along the last axis only), on the transport. */
 static PetscErrorCode GFStageChainHaloGet(GFTransport tr, PetscInt S, GFStageChainHalo *halo)
 {
-  const struct _p_GFGrid *g    = tr->grid;
-  const GFLocalBox       *b    = &g->box;
-  const PetscInt          last = g->dim - 1;
+  const struct _p_GFGrid *g     = tr->grid;
+  const GFLocalBox       *b     = &g->box;
+  const PetscInt          last  = g->dim - 1;
+  const PetscInt          cells = last == 1 ? b->size[0] : b->size[0] * b->size[1];
   PetscMPIInt             rank, size;
   GFStageChainHalo        h = NULL;
-  PetscInt                side_size;
+  PetscInt                count, faces[2] = {0, 0};
   PetscReal              *at;
 
   PetscFunctionBeginUser;
@@ -78,32 +69,35 @@ static PetscErrorCode GFStageChainHaloGet(GFTransport tr, PetscInt S, GFStageCha
     *halo = tr->chain_halo;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(GFStageChainHaloDestroy(&tr->chain_halo));
+  PetscCall(PetscFree(tr->chain_halo));
   PetscCallMPI(MPI_Comm_rank(g->comm, &rank));
   PetscCallMPI(MPI_Comm_size(g->comm, &size));
-  PetscCall(PetscNew(&h));
+  count = 2 * (S - 1) * cells;
+  for (PetscInt a = 0; a < last; a++) {
+    faces[a] = tr->sg_faces[a] / b->size[last];
+    count += 2 * S * faces[a];
+  }
+  PetscCall(PetscMalloc(sizeof(*h) + 2 * (size_t)(S * cells + count) * sizeof(PetscReal), &h));
+  PetscCall(PetscMemzero(h, sizeof(*h)));
   h->S          = S;
   h->dim        = g->dim;
   h->generation = -1;
-  h->cells      = last == 1 ? b->size[0] : b->size[0] * b->size[1];
-  for (PetscInt a = 0; a < last; a++) h->faces[a] = tr->sg_faces[a] / b->size[last];
+  h->cells      = cells;
+  h->count      = count;
+  for (PetscInt a = 0; a < last; a++) h->faces[a] = faces[a];
   h->neighbour[0] = b->start[last] > 0 ? rank - 1 : -1; /* ranks only along the last axis: they go up its layers */
   h->neighbour[1] = b->start[last] + b->size[last] < g->cells[last] ? rank + 1 : -1;
   PetscCheck(h->neighbour[1] < size, g->comm, PETSC_ERR_PLIB, "GFStageChainHalo: rank %d has layers above it but no rank above", (int)rank);
-  h->count = 2 * (S - 1) * h->cells;
-  for (PetscInt a = 0; a < last; a++) h->count += 2 * S * h->faces[a];
-  side_size = S * h->cells + h->count;
-  PetscCall(PetscMalloc1(2 * side_size, &h->buffer));
-  at = h->buffer;
+  at = (PetscReal *)(h + 1);
   for (PetscInt side = 0; side < 2; side++) {
     h->y[side] = at;
-    at += S * h->cells;
+    at += S * cells;
     for (PetscInt a = 0; a < last; a++) {
       h->within[side][a] = at;
-      at += 2 * S * h->faces[a];
+      at += 2 * S * faces[a];
     }
     h->between[side] = at;
-    at += 2 * (S - 1) * h->cells;
+    at += 2 * (S - 1) * cells;
   }
   tr->chain_halo = h;
   *halo          = h;

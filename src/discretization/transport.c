@@ -76,7 +76,7 @@ PetscErrorCode GFTransportDestroy(GFTransport *tr)
   if (!*tr) PetscFunctionReturn(PETSC_SUCCESS);
   for (PetscInt a = 0; a < 3; a++) PetscCall(GFHugeFree(&(*tr)->sg_coefficients[a]));
   PetscCall(PetscFree((*tr)->stage_work));
-  PetscCall(GFStageChainHaloDestroy(&(*tr)->chain_halo));
+  PetscCall(PetscFree((*tr)->chain_halo)); /* one allocation (stage_chain.c) */
   PetscCall(PetscFree(*tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
