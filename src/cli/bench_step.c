@@ -74,11 +74,10 @@ static PetscErrorCode StepClockMonitor(TS ts, PetscInt step, PetscReal t, Vec u,
   A run of the given steps (at least 2) on n cells per axis; the seconds per step after the first
   (the first also computes the face coefficients, once per run, and the run's start and end their
   full diagnostics: costs of a run, not of its steps, which a run of 20 steps at 2048^2 would
-  otherwise spread over too few steps to compare with the smaller grids' hundreds); fused
-  tells whether it ran the fused scheme, bytes its bytes per cell per step by the scheme's own
-  count (0 when not fused).
+  otherwise spread over too few steps to compare with the smaller grids' hundreds); bytes its
+  bytes per cell per step by the scheme's own count, 0 when it is not the fused scheme.
 */
-static PetscErrorCode TimedRun(PetscInt n, PetscInt dim, PetscInt steps, PetscLogDouble *seconds, PetscBool *fused, PetscReal *bytes)
+static PetscErrorCode TimedRun(PetscInt n, PetscInt dim, PetscInt steps, PetscLogDouble *seconds, PetscReal *bytes)
 {
   GFSolver  solver;
   TS        ts;
@@ -96,12 +95,11 @@ static PetscErrorCode TimedRun(PetscInt n, PetscInt dim, PetscInt steps, PetscLo
   PetscCall(GFSolverSetFromOptions(solver));
   PetscCall(GFSolverSetUp(solver));
   PetscCall(GFSolverGetTS(solver, &ts));
-  PetscCall(PetscObjectTypeCompare((PetscObject)ts, "fusedssp", fused));
   PetscCall(TSMonitorSet(ts, StepClockMonitor, &clock, NULL));
   PetscCall(GFSolverSolve(solver));
   *bytes = 0;
-  if (*fused) {
-    PetscErrorCode (*get)(TS, PetscReal *) = NULL;
+  {
+    PetscErrorCode (*get)(TS, PetscReal *) = NULL; /* only the fused scheme has it */
     PetscCall(PetscObjectQueryFunction((PetscObject)ts, "GFFusedSSPGetBytesPerCell_C", &get));
     if (get) PetscCall(get(ts, bytes));
   }
@@ -128,19 +126,18 @@ static PetscErrorCode BenchSize(PetscInt n, PetscInt dim, PetscInt repeat, Petsc
   const PetscReal cells = PetscPowRealInt((PetscReal)n, dim);
   const PetscInt  steps = (PetscInt)PetscMax(20, PetscCeilReal(3e7 / cells));
   PetscReal       run[16], stream[16], seconds, gbs, bytes;
-  PetscBool       fused;
   PetscLogDouble  t;
 
   PetscFunctionBeginUser;
-  PetscCall(TimedRun(n, dim, 2, &t, &fused, &bytes)); /* warm-up: page faults, scatter set-up */
+  PetscCall(TimedRun(n, dim, 2, &t, &bytes)); /* warm-up: page faults, scatter set-up */
   for (PetscInt r = 0; r < repeat; r++) {
     PetscCall(Triad(triad_n, arrays[0], arrays[1], arrays[2], &stream[r]));
-    PetscCall(TimedRun(n, dim, steps, &t, &fused, &bytes));
+    PetscCall(TimedRun(n, dim, steps, &t, &bytes));
     run[r] = t;
   }
   seconds = Median(run, repeat);
   gbs     = Median(stream, repeat);
-  if (fused) {
+  if (bytes > 0) {
     const PetscReal rate = cells / seconds, per_stage = 80 + 64 * dim;
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %5" PetscInt_FMT "^%" PetscInt_FMT "  %6" PetscInt_FMT "  %9.3f  %9.2f  %10.3e  %5.0f  %7.1f  %7.1f  %5.0f%%  %8.0f%%\n", n, dim, steps, 1e3 * seconds, 1e9 * seconds / cells, rate, (double)bytes,
                           bytes * rate / 1e9, gbs, 100 * bytes * rate / 1e9 / gbs, 100 * per_stage * rate / 1e9 / gbs));

@@ -49,14 +49,14 @@ PETSC_INTERN PetscErrorCode GFStageWorkGet(GFTransport tr, GFStageWork *w)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The faces G = c0 y - c1 y' of n cells of y and of the layer stride above into g; zero on a wall, where nothing is read. */
-static void GFStageLayerFaces(const PetscScalar *restrict y, PetscInt stride, const PetscReal *restrict c0, const PetscReal *restrict c1, PetscInt n, PetscBool wall, PetscReal *restrict g)
+/* The faces G = c0 y - c1 y' of n cells of a layer y and the layer next above it into g; zero at a wall (next NULL), where nothing is read. */
+PETSC_INTERN void GFStageLayerFaces(const PetscScalar *restrict y, const PetscScalar *restrict next, const PetscReal *restrict c0, const PetscReal *restrict c1, PetscInt n, PetscReal *restrict g)
 {
-  if (wall) {
+  if (!next) {
     for (PetscInt i = 0; i < n; i++) g[i] = 0;
     return;
   }
-  for (PetscInt i = 0; i < n; i++) g[i] = c0[i] * PetscRealPart(y[i]) - c1[i] * PetscRealPart(y[i + stride]);
+  for (PetscInt i = 0; i < n; i++) g[i] = c0[i] * PetscRealPart(y[i]) - c1[i] * PetscRealPart(next[i]);
 }
 
 /* The z faces above plane z (between z and z + 1) into gz, or below the owned planes for z = start - 1. */
@@ -67,19 +67,22 @@ static void GFStageZFaces(const GFStagePass *p, PetscInt z, PetscReal *gz)
   const PetscInt    n = b->size[0], stride = GFLocalStride(b, 2);
 
   for (PetscInt j = b->start[1]; j < b->start[1] + b->size[1]; j++) {
-    const PetscInt row = (j - b->start[1]) * n, face = (z + 1 - b->start[2]) * b->size[0] * b->size[1] + row;
-    GFStageLayerFaces(wall ? NULL : p->y + GFLocalIndex(b, b->start[0], j, z), stride, p->c0[2] + face, p->c1[2] + face, n, wall, gz + row);
+    const PetscInt     row = (j - b->start[1]) * n, face = (z + 1 - b->start[2]) * b->size[0] * b->size[1] + row;
+    const PetscScalar *y = wall ? NULL : p->y + GFLocalIndex(b, b->start[0], j, z);
+
+    GFStageLayerFaces(y, wall ? NULL : y + stride, p->c0[2] + face, p->c1[2] + face, n, gz + row);
   }
 }
 
 /* The y faces of plane z below the owned rows (between start - 1 and start) into gy. */
 static void GFStageFirstYFaces(const GFStagePass *p, PetscInt z, PetscReal *gy)
 {
-  const GFLocalBox *b    = &p->g->box;
-  const PetscBool   wall = (PetscBool)(p->g->bc != GF_BC_PERIODIC && b->start[1] == 0);
-  const PetscInt    n = b->size[0], face = (z - b->start[2]) * (b->size[1] + 1) * n;
+  const GFLocalBox  *b    = &p->g->box;
+  const PetscBool    wall = (PetscBool)(p->g->bc != GF_BC_PERIODIC && b->start[1] == 0);
+  const PetscInt     n = b->size[0], face = (z - b->start[2]) * (b->size[1] + 1) * n;
+  const PetscScalar *y = wall ? NULL : p->y + GFLocalIndex(b, b->start[0], b->start[1] - 1, z);
 
-  GFStageLayerFaces(wall ? NULL : p->y + GFLocalIndex(b, b->start[0], b->start[1] - 1, z), GFLocalStride(b, 1), p->c0[1] + face, p->c1[1] + face, n, wall, gy);
+  GFStageLayerFaces(y, wall ? NULL : y + GFLocalStride(b, 1), p->c0[1] + face, p->c1[1] + face, n, gy);
 }
 
 /* The face between x-neighbours y[i-1] and y[i] with coefficients c0[i], c1[i]. */

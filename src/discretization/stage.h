@@ -37,6 +37,7 @@ typedef struct {
 } GFStageRowFaces;
 
 PETSC_INTERN PetscErrorCode GFStageWorkGet(GFTransport, GFStageWork *);
+PETSC_INTERN void           GFStageLayerFaces(const PetscScalar *, const PetscScalar *, const PetscReal *, const PetscReal *, PetscInt, PetscReal *);
 PETSC_INTERN void           GFStagePassInit(GFTransport, const GFStageWork *, PetscReal, PetscReal, PetscBool, GFStagePass *);
 PETSC_INTERN void GFStageRowFacesUpdate(GFStagePass *, const GFStageRowFaces *, const PetscScalar *, const PetscScalar *, const PetscScalar *, PetscScalar *, PetscScalar *, const PetscReal *, PetscReal *, const PetscReal *, const PetscReal *);
 

@@ -214,8 +214,8 @@ static void GFStageChainLayer(GFStagePass *p, const GFStageChainHalo h, PetscInt
   {
     const PetscInt ny = p->g->box.size[1];
 
-    for (PetscInt i = 0; i < h->cells; i++) lt[i] = next ? between[0][i] * PetscRealPart(in[i]) - between[1][i] * PetscRealPart(next[i]) : 0; /* the faces above the plane, as GFStageLayerFaces */
-    for (PetscInt i = 0; i < n; i++) rows[0][i] = 0;                                                                                          /* the wall below the first row */
+    GFStageLayerFaces(in, next, between[0], between[1], h->cells, lt); /* the faces above the plane */
+    for (PetscInt i = 0; i < n; i++) rows[0][i] = 0;                   /* the wall below the first row */
     for (PetscInt j = 0; j < ny; j++) {
       PetscReal *t;
 
