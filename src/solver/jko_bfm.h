@@ -69,9 +69,10 @@ typedef struct {
   DM                  da;
   Vec                 phi, psi, rho, push, g, u, Vt, last, local, grad[3], glocal[3], ca, cb;
   Vec                 point, point_new;   /* the step's mu and rho_new as point values (m = 1: not the cell averages, GFBFMCellFilter) */
+  Vec                 phi_best;           /* phi after the iteration of the smallest mismatch, returned when the mismatch stalls */
   GFBFMWindow         window[3];          /* q of the forth and back pushforwards, of the extrapolation */
   PetscReal           step[2], c, M, tau; /* step sizes, phi's multiplier, the mass, the last step's tau */
-  PetscBool           valid;
+  PetscBool           tight;              /* the last ascent converged within rtol (not at the floor): its pair, with last its density, a warm start */
 } GFJKO_BFM;
 
 PETSC_INTERN PetscErrorCode GFBFMDerivatives(GFJKOMethod, Vec);

@@ -189,6 +189,6 @@ PETSC_INTERN PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod jko, Vec rho_half, 
     PetscCall(GFBFMCellFilter(g, b->local, 1.0 / 24, b->rho, rho_new));
   else
     PetscCall(VecCopy(b->rho, rho_new));
-  PetscCall(VecCopy(rho_new, b->last)); /* the half step's potentials: the next step's warm start (m = 1) */
+  PetscCall(VecCopy(rho_new, b->last)); /* the half step's pair: the next step's warm start (m = 1) */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
