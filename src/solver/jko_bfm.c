@@ -51,12 +51,12 @@
   |rho - mu|_1 / M: <= rtol times it. Against M alone (the paper's, and this code's until
   issue 15's last stop) each step kept an error up to rtol M whatever tau, and small steps
   summed it: 1D Gaussian, 256 cells, tau 0.003125 (320 steps, 2.9 iterations each), variance
-  +3.1e-3 off the recursion, now +3.9e-6 (30 iterations each).
+  +3.1e-3 off the recursion, now +5.7e-6 (20 iterations each).
   The two discrete pushforwards are not exactly inverse to each other, so the mismatch has a
   floor (Gaussian: 2e-6 at h = 1/32 in 1D, 4e-4 at h = 1/8 and 4e-5 at h = 1/16 in 2D; it
   falls with tau as well, ~ tau h^2: 1D, h = 1/8, tau 0.00625, 1.5e-4, a smooth profile in
   the bulk). When the sum of the two mismatches has not fallen by 1% for BFM_STALL
-  iterations the step ends at the pair of its best iteration (past the floor the steps
+  iterations the step ends at the pair of its best iteration, m = 1 (past the floor the steps
   shrink and the mismatch drifts up: 1D, h = 1/6, tau 0.0125, 8.4e-4 at iteration 8, 3.1e-3
   at 28), converged if that pair's mismatches (the ones reported in the residual columns)
   are within BFM_STALL_ACCEPT rtol of M. (The sum, not the larger: at the floor the forth
@@ -552,8 +552,8 @@ static PetscErrorCode Ascend(GFJKOMethod jko, PetscReal tau, Vec mu, GFJKOResult
     if (r0 + r1 < 0.99 * best) { /* the sum: at the floor one residual can stall (forth, 1D h = 1/8, tau 0.00625: 1.5e-4) while the other still falls (back: 1.5e-4 -> 1e-7) */
       best    = r0 + r1;
       best_it = it;
-      PetscCall(VecCopy(b->phi, b->phi_best));
-    } else if (it - best_it >= BFM_STALL) { /* the discretisation floor: the two pushforwards disagree at this level */
+      if (jko->energy.m == 1) PetscCall(VecCopy(b->phi, b->phi_best)); /* only m = 1 goes back to it */
+    } else if (it - best_it >= BFM_STALL) {                            /* the discretisation floor: the two pushforwards disagree at this level */
       PetscCall(PetscInfo(NULL, "JKO bfm: the residual stalled at %g (best %g, rtol %g)\n", (double)r, (double)best, (double)jko->rtol));
       if (jko->energy.m == 1) PetscCall(Restore(jko, tau, mu, &r0, &r1));                /* m > 1: the last pair; the best one of its slowly falling ascent was worse (1D Barenblatt, 512 cells, -jko_order 2, tau 1.25e-4: L1 2.4e-4 against 1.6e-4) */
       result->converged = (PetscBool)(PetscMax(r0, r1) <= BFM_STALL_ACCEPT * jko->rtol); /* judged by the residuals reported, those of the pair returned */

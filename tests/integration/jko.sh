@@ -63,7 +63,7 @@ done
 
 # bfm with small steps. Each step stops on its mismatch relative to the step's own change |rho - mu|_1 (relative
 # to the mass, each step kept up to rtol M whatever tau: 256 cells, tau 0.003125, 320 steps, variance +3.1e-3 off
-# the recursion, measured +2.5e-6 now), and starts from mu's own potentials (h = 1/8, tau 0.00625: from zero
+# the recursion, measured +5.7e-6 now), and starts from mu's own potentials (h = 1/8, tau 0.00625: from zero
 # potentials the first step stalled at a mismatch of 5.6e-3 and the run stopped; measured +1.2e-4 now)
 for case in "256 0.003125 1e-4" "128 0.00625 5e-4"; do
   read -r n tau tol <<< "$case"
