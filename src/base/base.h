@@ -144,6 +144,7 @@ PETSC_INTERN void           GFExactSumInit(GFExactSum *);
 PETSC_INTERN void           GFExactSumAdd(GFExactSum *, PetscReal);
 PETSC_INTERN PetscErrorCode GFExactSumAllreduce(MPI_Comm, PetscInt, GFExactSum[]);
 PETSC_INTERN PetscReal      GFExactSumValue(const GFExactSum *);
+PETSC_INTERN PetscErrorCode GFVecSumExact(Vec, PetscReal *);
 /* GFPointMoments with exact sums: the same bits on any number of ranks, whatever the points' order. Collective. */
 PETSC_INTERN PetscErrorCode GFPointMomentsExact(MPI_Comm, PetscInt, PetscInt, const PetscReal[], PetscReal[], PetscReal[][3]);
 

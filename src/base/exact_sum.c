@@ -106,3 +106,21 @@ PETSC_INTERN PetscReal GFExactSumValue(const GFExactSum *sum)
   for (int k = top; k >= top - 2 && k >= 0; k--) value = value * (PetscReal)GF_EXACT_RADIX + (PetscReal)s.limb[k];
   return sign * ldexp(value, 32 * PetscMax(top - 2, 0) - 1074);
 }
+
+/* The sum of the entries of v (real parts), exact, rounded once: the same bits on any number of ranks. Collective. */
+PETSC_INTERN PetscErrorCode GFVecSumExact(Vec v, PetscReal *sum)
+{
+  const PetscScalar *a;
+  PetscInt           n;
+  GFExactSum         s;
+
+  PetscFunctionBeginUser;
+  GFExactSumInit(&s);
+  PetscCall(VecGetLocalSize(v, &n));
+  PetscCall(VecGetArrayRead(v, &a));
+  for (PetscInt i = 0; i < n; i++) GFExactSumAdd(&s, PetscRealPart(a[i]));
+  PetscCall(VecRestoreArrayRead(v, &a));
+  PetscCall(GFExactSumAllreduce(PetscObjectComm((PetscObject)v), 1, &s));
+  *sum = GFExactSumValue(&s);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

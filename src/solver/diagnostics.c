@@ -17,9 +17,11 @@ static PetscErrorCode GFSolverCellMoments(GFSolver s, Vec v, PetscReal *sum, Pet
   const PetscScalar      *r;
   PetscReal               local[2] = {PETSC_MAX_REAL, PETSC_MAX_REAL};
   GFMoments               m;
+  GFExactSum              mass;
 
   PetscFunctionBeginUser;
   GFMomentsInit(&m, g->dim, NULL);
+  GFExactSumInit(&mass);
   PetscCall(VecGetArrayRead(v, &r));
   GF_FOR_OWNED(b, i, j, k)
   {
@@ -29,11 +31,14 @@ static PetscErrorCode GFSolverCellMoments(GFSolver s, Vec v, PetscReal *sum, Pet
 
     GFGridCellCenter(g, idx, x);
     GFMomentsAdd(&m, value, x);
+    GFExactSumAdd(&mass, value);
     local[0] = PetscMin(local[0], value);
     local[1] = PetscMin(local[1], -value);
   }
   PetscCall(VecRestoreArrayRead(v, &r));
   PetscCall(GFMomentsFinish(&m, s->comm, g->h, sum, mean, covariance));
+  PetscCall(GFExactSumAllreduce(s->comm, 1, &mass));
+  *sum = GFExactSumValue(&mass); /* the mass exactly, rounded once: its drift is the scheme's, not the sum's */
   if (extremes) PetscCall(MPIU_Allreduce(local, extremes, 2, MPIU_REAL, MPIU_MIN, s->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -28,6 +28,7 @@ PETSC_INTERN PetscErrorCode GFBFMLinesCreate(GFGrid, GFBFMLines *);
 PETSC_INTERN PetscErrorCode GFBFMLinesDestroy(GFBFMLines *);
 PETSC_INTERN PetscErrorCode GFBFMCTransform(GFBFMLines *, PetscReal, Vec, Vec);
 PETSC_INTERN PetscErrorCode GFBFMCellFilter(GFGrid, Vec, PetscReal, Vec, Vec);
+PETSC_INTERN PetscErrorCode GFBFMScaleToMass(GFJKOMethod, Vec);
 PETSC_INTERN void           GFBFMLowerEnvelope(PetscInt, PetscReal, const PetscReal[], PetscReal[], PetscReal[], PetscInt[]);
 
 /*

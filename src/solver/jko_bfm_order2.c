@@ -189,6 +189,7 @@ PETSC_INTERN PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod jko, Vec rho_half, 
     PetscCall(GFBFMCellFilter(g, b->local, 1.0 / 24, b->rho, rho_new));
   else
     PetscCall(VecCopy(b->rho, rho_new));
+  PetscCall(GFBFMScaleToMass(jko, rho_new));
   PetscCall(VecCopy(rho_new, b->last)); /* the half step's pair: the next step's warm start (m = 1) */
   PetscFunctionReturn(PETSC_SUCCESS);
 }

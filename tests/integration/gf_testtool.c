@@ -13,6 +13,8 @@
     gf_testtool diff A B TOLERANCE [relative] the /density datasets of two snapshots agree to TOLERANCE
                                             (max abs difference, or relative to A's largest value;
                                             0: bitwise), their attributes aside
+    gf_testtool l1 A B                      print sum |a - b| / sum |b| of the /density datasets
+                                            of two snapshots (the relative L1 difference)
     gf_testtool export SRC DST              the /particles of a gradflow particle file as a user's
                                             file: DST.csv (%.17g, a header row), DST.npy (float64,
                                             C order) or DST.h5 (dataset "cloud", time attribute)
@@ -188,6 +190,26 @@ static int Diff(const char a[], const char b[], double tolerance, int relative)
   return bad;
 }
 
+static int L1(const char a[], const char b[])
+{
+  hssize_t na = 0, nb = 0;
+  double  *x = ReadDensity(a, &na), *y = ReadDensity(b, &nb), diff = 0, norm = 0;
+  int      bad = !x || !y || na != nb;
+
+  if (bad)
+    fprintf(stderr, "l1: cannot read /density of %s and %s, or their sizes differ\n", a, b);
+  else {
+    for (hssize_t i = 0; i < na; i++) {
+      diff += fabs(x[i] - y[i]);
+      norm += fabs(y[i]);
+    }
+    printf("%.6e\n", diff / norm);
+  }
+  free(x);
+  free(y);
+  return bad;
+}
+
 static int Corrupt(const char src[], const char dst[], double value, long index)
 {
   char     cmd[8192];
@@ -305,8 +327,9 @@ int main(int argc, char **argv)
     return 0;
   }
   if (argc == 6 && !strcmp(argv[1], "corrupt")) return Corrupt(argv[2], argv[3], strtod(argv[4], NULL), strtol(argv[5], NULL, 10));
+  if (argc == 4 && !strcmp(argv[1], "l1")) return L1(argv[2], argv[3]);
   if (argc == 4 && !strcmp(argv[1], "export")) return Export(argv[2], argv[3]);
   if ((argc == 5 || argc == 6) && !strcmp(argv[1], "diff")) return Diff(argv[2], argv[3], strtod(argv[4], NULL), argc == 6 && !strcmp(argv[5], "relative"));
-  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX | export SRC DST.{csv,npy,h5} | diff A B TOLERANCE [relative]\n");
+  fprintf(stderr, "usage: gf_testtool check RUN_DIR [REFERENCE] | last RUN_DIR COLUMN... | corrupt SRC DST VALUE INDEX | export SRC DST.{csv,npy,h5} | diff A B TOLERANCE [relative] | l1 A B\n");
   return 2;
 }

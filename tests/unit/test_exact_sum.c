@@ -29,7 +29,7 @@ START_TEST(test_cancellation)
 }
 END_TEST
 
-/* 2^14 terms of wide magnitudes: the sum in reverse order and split over the ranks (each rank its block, then the allreduce) is the same bits, and within 1e-15 of the compensated sum. */
+/* 2^14 terms of wide magnitudes: the sum in reverse order, split over the ranks (each rank its block, then the allreduce) and of a Vec (GFVecSumExact) is the same bits, and within 1e-15 of the compensated sum. */
 START_TEST(test_order_and_ranks)
 {
   const PetscInt n = 16384;
@@ -62,6 +62,20 @@ START_TEST(test_order_and_ranks)
   for (PetscInt i = n * rank / size; i < n * (rank + 1) / size; i++) GFExactSumAdd(&s, x[i]);
   GF_CK(GFExactSumAllreduce(PETSC_COMM_WORLD, 1, &s));
   ck_assert_msg(GFExactSumValue(&s) == forward, "over %d ranks %.17g, on one %.17g", size, (double)GFExactSumValue(&s), (double)forward);
+  {
+    const PetscInt begin = n * rank / size, end = n * (rank + 1) / size;
+    PetscScalar   *a;
+    PetscReal      sum;
+    Vec            v;
+
+    GF_CK(VecCreateMPI(PETSC_COMM_WORLD, end - begin, n, &v));
+    GF_CK(VecGetArray(v, &a));
+    for (PetscInt i = begin; i < end; i++) a[i - begin] = x[i];
+    GF_CK(VecRestoreArray(v, &a));
+    GF_CK(GFVecSumExact(v, &sum));
+    ck_assert_msg(sum == forward, "GFVecSumExact over %d ranks %.17g, the exact sum %.17g", size, (double)sum, (double)forward);
+    GF_CK(VecDestroy(&v));
+  }
   GF_CK(PetscFree(x));
 }
 END_TEST
