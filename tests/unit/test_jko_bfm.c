@@ -1,7 +1,7 @@
 /*
   JKO method "bfm" (src/solver/jko_bfm.c, jko_bfm_lines.c): the c-transform against a brute-force
-  minimum (random data, 1D and 2D, whatever the rank count: the 2D passes cross ranks), its
-  sub-grid exactness on a quadratic, the pushforward's window (reads across ranks, exact on
+  minimum over the lines and their mirror images (random data, 1D and 2D, whatever the rank
+  count: the 2D passes cross ranks), its sub-grid exactness on a quadratic, the pushforward's window (reads across ranks, exact on
   quadratics, rebuilt only when needed), the preconditioner on a cosine mode, and one Gaussian
   step against the exact quantile method.
 */
@@ -45,36 +45,43 @@ static Vec Gather(GFGrid g, Vec v)
 }
 
 /*
-  The reference of one 1D pass, written independently: for every q the minimiser p over all
-  grid points of k (q - p)^2 + f[p] (O(n^2)), then the refinement the method documents (the
-  quadratic through the three points about p, moved off the ends, minimised within half a
-  cell of p and inside [0, n - 1], never above the grid value).
+  The reference of one 1D pass, written independently: the line extended by its mirror images
+  at both walls (3n points, e[n + i] = e[n - 1 - i] = e[3n - 1 - i] = f[i]); for every q the
+  minimiser p over all 3n points of k (n + q - p)^2 + e[p] (O(n^2)), then the refinement the
+  method documents (the quadratic through the three points about p, moved off the ends,
+  minimised within half a cell of p and inside the extended line, never above the grid value).
 */
 static void ReferencePass(PetscInt n, PetscInt stride, PetscReal k, const PetscReal *f, PetscReal *g)
 {
-  for (PetscInt q = 0; q < n; q++) {
+  const PetscInt m = 3 * n;
+  PetscReal     *e;
+
+  GF_CK(PetscMalloc1(m, &e));
+  for (PetscInt i = 0; i < n; i++) e[n + i] = e[n - 1 - i] = e[m - 1 - i] = f[i * stride];
+  for (PetscInt q = n; q < 2 * n; q++) {
     PetscInt  p    = 0;
     PetscReal best = PETSC_MAX_REAL;
-    for (PetscInt x = 0; x < n; x++) {
-      const PetscReal v = k * (q - x) * (q - x) + f[x * stride];
+    for (PetscInt x = 0; x < m; x++) {
+      const PetscReal v = k * (q - x) * (q - x) + e[x];
       if (v < best) {
         best = v;
         p    = x;
       }
     }
-    if (n >= 3) {
-      const PetscInt  c  = PetscMin(PetscMax(p, 1), n - 2);
-      const PetscReal fm = f[(c - 1) * stride], f0 = f[c * stride], fp = f[(c + 1) * stride];
+    {
+      const PetscInt  c  = PetscMin(PetscMax(p, 1), m - 2);
+      const PetscReal fm = e[c - 1], f0 = e[c], fp = e[c + 1];
       const PetscReal a = 0.5 * (fp - fm), b = fp - 2 * f0 + fm;
       if (2 * k + b > 0) {
         PetscReal x = (2 * k * q - a + b * c) / (2 * k + b), t;
-        x           = PetscMin(PetscMax(x, PetscMax(p - 0.5, 0)), PetscMin(p + 0.5, n - 1));
+        x           = PetscMin(PetscMax(x, PetscMax(p - 0.5, 0)), PetscMin(p + 0.5, m - 1));
         t           = x - c;
         best        = PetscMin(best, k * (q - x) * (q - x) + f0 + a * t + 0.5 * b * t * t);
       }
     }
-    g[q] = best;
+    g[q - n] = best;
   }
+  GF_CK(PetscFree(e));
 }
 
 /* Random phi, its c-transform by the method and by the reference passes (x first, then y), compared to round-off. */
