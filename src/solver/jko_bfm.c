@@ -244,9 +244,10 @@ PETSC_INTERN PetscErrorCode GFBFMDerivatives(GFJKOMethod jko, Vec f)
 /*
   det(I - tau H) at owned cell (i, j, k), H the central difference of the central gradients;
   grad[] the gradient there. Past a wall the gradient is that of the potential's mirror image:
-  its normal component odd, the others even. (Taken even, as GFBFMDerivatives takes the
-  potential, a wall cell had half the normal second derivative: Ornstein-Uhlenbeck on [-3, 3],
-  96 cells, the variance at t = 1 was -2.3e-4 off the converged value, now +2.8e-5.)
+  its normal component odd, the others even (the potential itself is even, GFBFMDerivatives
+  and the c-transform's mirrored lines). Taken even, the gradient gave a wall cell half the
+  normal second derivative: Ornstein-Uhlenbeck on [-3, 3], 96 cells, the variance at t = 1
+  was -2.3e-4 off the converged value, +2.8e-5 with this alone.
 */
 PETSC_INTERN PetscReal GFBFMJacobian(GFJKOMethod jko, const GFLocalBox *box, const PetscScalar *gl[], PetscInt i, PetscInt j, PetscInt k, PetscReal tau, PetscReal grad[])
 {
