@@ -108,16 +108,18 @@ PETSC_INTERN PetscErrorCode GFSolverComputeStepDiagnostics(GFSolver s, Vec rho, 
   } else {
     const PetscScalar *r;
     PetscInt           n;
-    PetscReal          local[2] = {PETSC_MAX_REAL, PETSC_MAX_REAL}, global[2], sum = 0;
+    PetscReal          local[2] = {PETSC_MAX_REAL, PETSC_MAX_REAL}, global[2], sum;
+    GFCompensatedSum   mass     = {0, 0}; /* a rounded sum of 2.6e5 cells had shown a 64^3 JKO run's exact mass as drifting by 2e-12 */
     PetscCall(VecGetLocalSize(rho, &n));
     PetscCall(VecGetArrayRead(rho, &r));
     for (PetscInt i = 0; i < n; i++) {
       const PetscReal x = PetscRealPart(r[i]);
       local[0]          = PetscMin(local[0], x);
       local[1]          = PetscMin(local[1], -x);
-      sum += x;
+      GFCompensatedAdd(&mass, x);
     }
     PetscCall(VecRestoreArrayRead(rho, &r));
+    sum = mass.sum + mass.correction;
     PetscCall(MPIU_Allreduce(local, global, 2, MPIU_REAL, MPIU_MIN, s->comm));
     PetscCall(MPIU_Allreduce(&sum, &stats[2], 1, MPIU_REAL, MPIU_SUM, s->comm));
     stats[0] = global[0];
