@@ -629,12 +629,12 @@ static PetscErrorCode GFJKOStep_BFM(GFJKOMethod jko, PetscReal tau, Vec mu_cells
     PetscReal dual;
     PetscCall(Normalise(jko, b->phi, &dual));
     PetscCall(DensityOf(jko, b->phi, b->point_new));
-    PetscCall(GFBFMScaleToMass(jko, b->point_new));
-    if (jko->energy.m == 1)
+    PetscCall(GFBFMScaleToMass(jko, b->point_new)); /* the extrapolation (-jko_order 2) reads it too */
+    if (jko->energy.m == 1) {
       PetscCall(GFBFMCellFilter(jko->grid, b->local, 1.0 / 24, b->point_new, rho_new));
-    else
+      PetscCall(GFBFMScaleToMass(jko, rho_new)); /* the filter's round-off */
+    } else
       PetscCall(VecCopy(b->point_new, rho_new));
-    PetscCall(GFBFMScaleToMass(jko, rho_new));
   }
   /* W2^2 = h^d sum mu |tau grad psi|^2, the map T(y) = y - tau grad psi(y) */
   PetscCall(GFBFMDerivatives(jko, b->psi));

@@ -184,7 +184,6 @@ PETSC_INTERN PetscErrorCode GFJKOExtrapolate_BFM(GFJKOMethod jko, Vec rho_half, 
   PetscCall(PetscInfo(NULL, "JKO bfm extrapolation: mass %g of %g before rescaling\n", (double)(sum * g->cell_volume), (double)b->M));
   *ok = (PetscBool)(PetscAbsReal(sum * g->cell_volume - b->M) <= BFM_FOLD_MASS * b->M);
   if (!*ok) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(VecScale(b->rho, b->M / (sum * g->cell_volume)));
   if (jko->energy.m == 1)
     PetscCall(GFBFMCellFilter(g, b->local, 1.0 / 24, b->rho, rho_new));
   else
